@@ -1,0 +1,169 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/leadnurture/nurture/shared/clock"
+	"github.com/leadnurture/nurture/shared/httpapi"
+	"github.com/leadnurture/nurture/shared/program"
+)
+
+// Handler is a Lambda handler for API Gateway HTTP API events.
+type Handler func(ctx context.Context, req httpapi.Request) (httpapi.Response, error)
+
+// Options wire the local server.
+type Options struct {
+	Program *program.Program
+	Clock   *clock.Offset
+	// Functions serve the public routes, by function name (see httpapi.Routes).
+	Functions map[string]Handler
+	// Tick runs one scheduler tick; nil answers 501 until the scheduler exists.
+	Tick func(ctx context.Context, at time.Time) (any, error)
+	// SESEvent hands one SES event (EventBridge envelope) to the engagement
+	// handler; nil answers 501 until the engagement handler exists.
+	SESEvent func(ctx context.Context, event json.RawMessage) error
+	// Links are shown on the demo page (name to URL), e.g. the mail viewer.
+	Links []Link
+	Log   *slog.Logger
+}
+
+// Link is a named URL shown on the demo page.
+type Link struct{ Name, URL string }
+
+// New returns the local server's handler.
+func New(o Options) http.Handler {
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	s := &srv{o: o}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.demo)
+	mux.HandleFunc("POST /_local/tick", s.tick)
+	mux.HandleFunc("GET /_local/clock", s.clock)
+	mux.HandleFunc("POST /_local/clock", s.clock)
+	mux.HandleFunc("POST /_local/ses-events", s.sesEvent)
+	mux.HandleFunc("/", s.api)
+	return mux
+}
+
+type srv struct{ o Options }
+
+// api plays API Gateway: match the route, build the event, call the function.
+func (s *srv) api(w http.ResponseWriter, r *http.Request) {
+	for _, route := range httpapi.Routes {
+		params, ok := matchRoute(route.Path, r.URL.Path)
+		if !ok {
+			continue
+		}
+		if r.Method != route.Method {
+			continue
+		}
+		fn := s.o.Functions[route.Function]
+		if fn == nil {
+			http.Error(w, `{"message":"Not Implemented"}`, http.StatusNotImplemented)
+			return
+		}
+		ev, err := toEvent(r, route, params, s.o.Clock.Now())
+		if err != nil {
+			http.Error(w, `{"message":"Bad Request"}`, http.StatusBadRequest)
+			return
+		}
+		resp, err := fn(r.Context(), ev)
+		if err != nil {
+			// What API Gateway answers when the function returns an error.
+			s.o.Log.Error("function failed", "function", route.Function, "error", err.Error())
+			w.Header().Set("content-type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = io.WriteString(w, `{"message":"Internal Server Error"}`)
+			return
+		}
+		writeResponse(w, resp)
+		return
+	}
+	w.Header().Set("content-type", "application/json")
+	w.WriteHeader(http.StatusNotFound)
+	_, _ = io.WriteString(w, `{"message":"Not Found"}`)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("content-type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// clock shows the local time, and with {"advance":"168h"} (JSON or form)
+// moves it forward, so a week of nurture takes a second.
+func (s *srv) clock(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		var req struct {
+			Advance string `json:"advance"`
+		}
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&req); err != nil {
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": `send {"advance":"168h"}`})
+				return
+			}
+		} else {
+			req.Advance = r.FormValue("advance")
+		}
+		d, err := time.ParseDuration(req.Advance)
+		if err != nil || d <= 0 {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("advance %q: want a positive duration such as 168h", req.Advance)})
+			return
+		}
+		s.o.Clock.Advance(d)
+		if wantsPage(r) {
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"now": s.o.Clock.Now().Format(time.RFC3339)})
+}
+
+func (s *srv) tick(w http.ResponseWriter, r *http.Request) {
+	if s.o.Tick == nil {
+		writeJSON(w, http.StatusNotImplemented, map[string]string{"error": "the scheduler is not built yet"})
+		return
+	}
+	res, err := s.o.Tick(r.Context(), s.o.Clock.Now())
+	if err != nil {
+		s.o.Log.Error("tick failed", "error", err.Error())
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "tick failed; see the server log"})
+		return
+	}
+	if wantsPage(r) {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *srv) sesEvent(w http.ResponseWriter, r *http.Request) {
+	if s.o.SESEvent == nil {
+		writeJSON(w, http.StatusNotImplemented, map[string]string{"error": "the engagement handler is not built yet"})
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 256<<10))
+	if err != nil || !json.Valid(body) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "send one SES event as JSON (EventBridge envelope, source aws.ses)"})
+		return
+	}
+	if err := s.o.SESEvent(r.Context(), body); err != nil {
+		s.o.Log.Error("ses event failed", "error", err.Error())
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "the engagement handler failed; see the server log"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// wantsPage tells the demo page's buttons from scripts.
+func wantsPage(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}

@@ -1,0 +1,172 @@
+// Package testenv gives a test package real DynamoDB Local and SES local
+// servers:
+//
+//	func TestMain(m *testing.M) { testenv.Main(m) }
+//
+// Main starts both (DynamoDB in memory) on free ports for the package's
+// tests and stops them afterwards. Set DYNAMODB_ENDPOINT and/or
+// SES_ENDPOINT to use servers that are already running instead.
+//
+// The servers are shared by every test of the package, and possibly by other
+// packages: name tables with UniqueName and pick mail by recipient.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/leadnurture/nurture/infra/localstack"
+)
+
+// The environment variables that name servers already running.
+const (
+	DynamoEndpointEnv = "DYNAMODB_ENDPOINT"
+	SESEndpointEnv    = "SES_ENDPOINT"
+)
+
+// Set once by Main, before any test runs, and only read afterwards.
+var (
+	dynamoEndpoint string
+	sesEndpoint    string
+	dynamoClient   *dynamodb.Client
+	sesClient      *sesv2.Client
+)
+
+// Main starts the servers, runs the tests, stops the servers and exits with
+// the tests' code. If the servers cannot start (for one, `make deps` was not
+// run) it exits 1 with the reason: tests against real servers never skip.
+func Main(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	stop, err := setup(context.Background())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
+		return 1
+	}
+	defer stop()
+	return m.Run()
+}
+
+// setup starts whatever is not given by the environment, both at once: the
+// JVM's start dominates, and SES local's overlaps it.
+func setup(ctx context.Context) (stop func(), err error) {
+	dynamoEndpoint = os.Getenv(DynamoEndpointEnv)
+	sesEndpoint = os.Getenv(SESEndpointEnv)
+
+	var (
+		wg                sync.WaitGroup
+		dynamo, ses       *localstack.Server
+		dynamoErr, sesErr error
+	)
+	if dynamoEndpoint == "" {
+		wg.Go(func() { dynamo, dynamoErr = localstack.StartDynamoDB(ctx, localstack.DynamoOptions{}) })
+	}
+	if sesEndpoint == "" {
+		wg.Go(func() { ses, sesErr = localstack.StartSES(ctx, localstack.SESOptions{}) })
+	}
+	wg.Wait()
+
+	stop = func() {
+		for _, s := range []*localstack.Server{dynamo, ses} {
+			if s != nil {
+				if err := s.Stop(); err != nil {
+					fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
+				}
+			}
+		}
+	}
+	if err := errors.Join(dynamoErr, sesErr); err != nil {
+		stop()
+		return nil, err
+	}
+	if dynamo != nil {
+		dynamoEndpoint = dynamo.Endpoint()
+	}
+	if ses != nil {
+		sesEndpoint = ses.Endpoint()
+	}
+
+	if dynamoClient, err = localstack.DynamoClient(ctx, dynamoEndpoint); err != nil {
+		stop()
+		return nil, fmt.Errorf("%s: %w", DynamoEndpointEnv, err)
+	}
+	if sesClient, err = localstack.SESClient(ctx, sesEndpoint); err != nil {
+		stop()
+		return nil, fmt.Errorf("%s: %w", SESEndpointEnv, err)
+	}
+	return stop, nil
+}
+
+func mustMain(t testing.TB) {
+	t.Helper()
+	if dynamoClient == nil || sesClient == nil {
+		t.Fatal("testenv: servers not started; add func TestMain(m *testing.M) { testenv.Main(m) } to the package")
+	}
+}
+
+// Dynamo returns a client for the package's DynamoDB Local.
+func Dynamo(t testing.TB) *dynamodb.Client {
+	t.Helper()
+	mustMain(t)
+	return dynamoClient
+}
+
+// SES returns a client for the package's SES local.
+func SES(t testing.TB) *sesv2.Client {
+	t.Helper()
+	mustMain(t)
+	return sesClient
+}
+
+// DynamoEndpoint is DynamoDB Local's URL ("" before Main).
+func DynamoEndpoint() string { return dynamoEndpoint }
+
+// SESEndpoint is SES local's URL ("" before Main).
+func SESEndpoint() string { return sesEndpoint }
+
+var (
+	// runID tells apart test binaries that share servers (DYNAMODB_ENDPOINT,
+	// or several runs against one persistent DynamoDB Local).
+	runID   = newRunID()
+	counter atomic.Int64
+)
+
+func newRunID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b) // never fails (crypto/rand panics instead)
+	return hex.EncodeToString(b)
+}
+
+// UniqueName returns prefix plus a suffix unique to this call, valid as a
+// DynamoDB table name, so parallel tests and packages never share a table.
+func UniqueName(prefix string) string {
+	return fmt.Sprintf("%s-%s-%d", prefix, runID, counter.Add(1))
+}
+
+// SentMail returns every email SES local holds, from all tests: pick yours
+// by recipient.
+func SentMail(t testing.TB) []localstack.SentEmail {
+	t.Helper()
+	mustMain(t)
+	// Not t.Context(): SentMail may be called from a cleanup, after it ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	mail, err := localstack.SentMail(ctx, sesEndpoint)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	return mail
+}

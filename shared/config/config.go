@@ -1,0 +1,140 @@
+// Package config reads the functions' settings from the environment, once,
+// at start-up.
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+)
+
+// Config holds every setting a function reads from its environment.
+type Config struct {
+	TableName string
+	// DynamoDBEndpoint and SESEndpoint point the SDK at the local stack; empty in AWS.
+	DynamoDBEndpoint string
+	SESEndpoint      string
+	// DueShards is how many partitions the due index is spread over.
+	DueShards int
+	// MinFillTime is the least time a human takes to fill in a form.
+	MinFillTime time.Duration
+	LogLevel    slog.Level
+	// PublicBaseURL is the API's public URL; links in emails point at it.
+	PublicBaseURL string
+	// ConfigurationSet is the SES configuration set that publishes events.
+	ConfigurationSet string
+	// TokenKeys signs and verifies links ("id:base64,id:base64", newest first).
+	TokenKeys string
+}
+
+// Load reads the environment. Missing required settings are reported
+// together, so a misconfigured deployment fails at start with one message.
+func Load() (Config, error) {
+	var errs []error
+	c := Config{
+		TableName:        os.Getenv("TABLE_NAME"),
+		DynamoDBEndpoint: os.Getenv("DYNAMODB_ENDPOINT"),
+		SESEndpoint:      os.Getenv("SES_ENDPOINT"),
+		DueShards:        8,
+		MinFillTime:      2 * time.Second,
+	}
+	c.PublicBaseURL = strings.TrimRight(os.Getenv("PUBLIC_BASE_URL"), "/")
+	c.ConfigurationSet = os.Getenv("SES_CONFIGURATION_SET")
+	c.TokenKeys = os.Getenv("TOKEN_KEYS")
+	if c.PublicBaseURL != "" {
+		if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("PUBLIC_BASE_URL=%q: want an absolute URL such as https://api.example.com", c.PublicBaseURL))
+		}
+	}
+	if c.TableName == "" {
+		errs = append(errs, errors.New("TABLE_NAME is not set"))
+	}
+	if v := os.Getenv("DUE_SHARDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			errs = append(errs, fmt.Errorf("DUE_SHARDS=%q: want a whole number from 1 to 100", v))
+		}
+		c.DueShards = n
+	}
+	if v := os.Getenv("MIN_FILL_TIME"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("MIN_FILL_TIME=%q: want a duration such as 2s", v))
+		}
+		c.MinFillTime = d
+	}
+	if v := os.Getenv("LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			errs = append(errs, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", v))
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// Require reports the settings a function needs that are empty.
+func (c Config) Require(names ...string) error {
+	values := map[string]string{
+		"PUBLIC_BASE_URL": c.PublicBaseURL, "SES_CONFIGURATION_SET": c.ConfigurationSet, "TOKEN_KEYS": c.TokenKeys,
+	}
+	var errs []error
+	for _, n := range names {
+		if values[n] == "" {
+			errs = append(errs, fmt.Errorf("%s is not set", n))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Logger returns the JSON logger every function uses.
+func (c Config) Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: c.LogLevel}))
+}
+
+// AWS loads the SDK configuration; with a local endpoint set and no
+// credentials in the environment, dummy credentials are used, since the
+// local servers accept any.
+func (c Config) AWS(ctx context.Context) (aws.Config, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	local := c.DynamoDBEndpoint != "" || c.SESEndpoint != ""
+	if local && os.Getenv("AWS_ACCESS_KEY_ID") == "" {
+		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+	}
+	if local && os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
+		opts = append(opts, awsconfig.WithRegion("us-east-1"))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load aws config: %w", err)
+	}
+	return cfg, nil
+}
+
+// DynamoDB returns a client for the table, local or in AWS.
+func (c Config) DynamoDB(cfg aws.Config) *dynamodb.Client {
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if c.DynamoDBEndpoint != "" {
+			o.BaseEndpoint = aws.String(c.DynamoDBEndpoint)
+		}
+	})
+}
+
+// SES returns an SES v2 client, local or in AWS.
+func (c Config) SES(cfg aws.Config) *sesv2.Client {
+	return sesv2.NewFromConfig(cfg, func(o *sesv2.Options) {
+		if c.SESEndpoint != "" {
+			o.BaseEndpoint = aws.String(c.SESEndpoint)
+		}
+	})
+}

@@ -1,0 +1,17 @@
+package httpapi
+
+// Route is one route of the HTTP API and the function that serves it. The
+// SAM template and the local server are both checked against this list.
+type Route struct {
+	Method   string
+	Path     string // API Gateway route path, with {param} placeholders
+	Function string // folder name under functions/
+}
+
+// RouteKey is the API Gateway route key, e.g. "POST /forms/{formId}".
+func (r Route) RouteKey() string { return r.Method + " " + r.Path }
+
+// Routes lists every public route.
+var Routes = []Route{
+	{Method: "POST", Path: "/forms/{formId}", Function: "capture"},
+}

@@ -1,0 +1,48 @@
+package lead
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Activity kinds.
+const (
+	KindDownload = "download"
+)
+
+// Activity is one thing that happened with a lead, kept for its timeline.
+type Activity struct {
+	// Key identifies the activity within the lead; writing the same key twice
+	// is how a retried event is recognised.
+	Key     string
+	Kind    string
+	At      time.Time
+	FormID  string `json:",omitempty"`
+	AssetID string `json:",omitempty"`
+	Track   string `json:",omitempty"`
+	Step    int    `json:",omitempty"`
+}
+
+// Message is one sent email, kept so SES events can be joined back to the
+// lead by MessageId when their tags are missing.
+type Message struct {
+	MessageID string
+	LeadID    string
+	Track     string
+	Step      int
+	AssetID   string
+	ClaimID   string
+	At        time.Time
+}
+
+// ErrNoChange, returned by an update function, tells the store to write nothing.
+var ErrNoChange = errors.New("no change")
+
+// Store keeps leads and their activities. UpdateLead loads the lead (a new
+// Lead with only ID set when there is none), lets fn change it, and saves it
+// only if nobody else wrote in between, retrying fn otherwise.
+type Store interface {
+	AddActivity(ctx context.Context, leadID string, a Activity) (added bool, err error)
+	UpdateLead(ctx context.Context, id string, fn func(l *Lead, isNew bool) error) (*Lead, error)
+}

@@ -1,0 +1,314 @@
+package lead
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/leadnurture/nurture/shared/clock"
+	"github.com/leadnurture/nurture/shared/program"
+)
+
+// ErrUnknownForm is returned for a form id the program does not define.
+var ErrUnknownForm = errors.New("unknown form")
+
+// InvalidError lists what is wrong with a submission, field by field, in
+// words the person filling in the form understands.
+type InvalidError struct {
+	Fields map[string]string
+}
+
+func (e *InvalidError) Error() string {
+	names := make([]string, 0, len(e.Fields))
+	for f := range e.Fields {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, f := range names {
+		parts[i] = f + ": " + e.Fields[f]
+	}
+	return "invalid submission: " + strings.Join(parts, "; ")
+}
+
+// Submission is one form post, already decoded from its transport.
+type Submission struct {
+	FormID string
+	// Fields holds the lead fields posted (email, name, company ...).
+	Fields  map[string]string
+	Consent bool
+	// Honeypot is the value of a field hidden from humans; bots fill it in.
+	Honeypot string
+	// RenderedAt is when the page with the form was rendered, if the form says.
+	RenderedAt time.Time
+	// SubmissionID is a nonce rendered into the form, if any; it tells a
+	// double-clicked post from a second, deliberate one exactly.
+	SubmissionID string
+	Touch        Attribution
+	IP           string
+	ReceivedAt   time.Time
+}
+
+// Outcome is what a capture did.
+type Outcome struct {
+	Form    program.Form
+	Asset   program.Asset
+	LeadID  string
+	NewLead bool
+	// Duplicate is true when this exact submission was already captured.
+	Duplicate bool
+	// Ignored is true for a post judged to come from a bot: it is answered
+	// like a success so the bot learns nothing, and nothing is stored.
+	Ignored bool
+	// Enrolled names the track the lead was enrolled in by this capture.
+	Enrolled string
+}
+
+// Field length limits: generous for real names, small enough that a field
+// can never bloat the lead item or a mail header.
+var maxFieldLen = map[string]int{
+	"name": 100, "company": 150, "role": 100, "industry": 64,
+	"companySize": 64, "country": 64, "timeline": 64,
+}
+
+// DefaultMinFillTime is the least time a human needs to fill in a form.
+const DefaultMinFillTime = 2 * time.Second
+
+// doubleSubmitWindow groups posts of identical content without a
+// submission id: a double-click or a browser retry lands in the same window.
+const doubleSubmitWindow = 10 * time.Minute
+
+// Capturer turns form submissions into leads.
+type Capturer struct {
+	Program     *program.Program
+	Store       Store
+	Clock       clock.Clock
+	MinFillTime time.Duration
+}
+
+// Capture validates a submission and records the lead, the download and the
+// enrolment in nurture. It is safe to retry: the same submission captured
+// twice leaves one activity and changes the lead once.
+func (c *Capturer) Capture(ctx context.Context, s Submission) (Outcome, error) {
+	form, ok := c.Program.Form(s.FormID)
+	if !ok {
+		return Outcome{}, fmt.Errorf("%w %q", ErrUnknownForm, s.FormID)
+	}
+	asset, _ := c.Program.Asset(form.Asset)
+	out := Outcome{Form: form, Asset: asset}
+	if s.ReceivedAt.IsZero() {
+		s.ReceivedAt = c.Clock.Now()
+	}
+	if c.looksLikeBot(s) {
+		out.Ignored = true
+		return out, nil
+	}
+	email, fields, err := c.validate(form, s)
+	if err != nil {
+		return out, err
+	}
+	id := IDFor(email)
+	out.LeadID = id
+	key := submissionKey(form.ID, email, s)
+
+	// The activity first, the lead second: both writes are idempotent, so a
+	// crash between them is healed by the client's retry.
+	added, err := c.Store.AddActivity(ctx, id, Activity{
+		Key: "dl-" + key, Kind: KindDownload, At: s.ReceivedAt, FormID: form.ID, AssetID: asset.ID,
+	})
+	if err != nil {
+		return out, fmt.Errorf("record download: %w", err)
+	}
+	out.Duplicate = !added
+
+	_, err = c.Store.UpdateLead(ctx, id, func(l *Lead, isNew bool) error {
+		if l.HasApplied(key) {
+			return ErrNoChange
+		}
+		out.NewLead = isNew
+		out.Enrolled = c.applyCapture(l, email, fields, form, asset, s)
+		l.MarkApplied(key)
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrNoChange) {
+		return out, fmt.Errorf("update lead: %w", err)
+	}
+	return out, nil
+}
+
+func (c *Capturer) looksLikeBot(s Submission) bool {
+	if strings.TrimSpace(s.Honeypot) != "" {
+		return true
+	}
+	min := c.MinFillTime
+	if min == 0 {
+		min = DefaultMinFillTime
+	}
+	if s.RenderedAt.IsZero() {
+		return false
+	}
+	elapsed := s.ReceivedAt.Sub(s.RenderedAt)
+	// A render time in the future is clock skew or tampering, not speed.
+	return elapsed >= 0 && elapsed < min
+}
+
+// validate checks every field the form shows and returns the normalised
+// email and the cleaned fields.
+func (c *Capturer) validate(form program.Form, s Submission) (string, map[string]string, error) {
+	problems := map[string]string{}
+	required := map[string]bool{"email": true}
+	for _, f := range form.Required {
+		required[f] = true
+	}
+	email, err := NormaliseEmail(s.Fields["email"])
+	if err != nil {
+		problems["email"] = err.Error()
+	}
+	fields := map[string]string{}
+	for _, name := range form.Fields {
+		if name == "email" {
+			continue
+		}
+		v := strings.TrimSpace(s.Fields[name])
+		switch {
+		case v == "" && required[name]:
+			problems[name] = "this field is required"
+			continue
+		case v == "":
+			continue
+		case strings.ContainsAny(v, "\r\n\x00"):
+			problems[name] = "must be a single line"
+			continue
+		case !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0:
+			problems[name] = "contains characters that are not allowed"
+			continue
+		case utf8.RuneCountInString(v) > maxFieldLen[name]:
+			problems[name] = fmt.Sprintf("at most %d characters", maxFieldLen[name])
+			continue
+		}
+		if q, ok := c.questionFor(name); ok && !hasOption(q, v) {
+			problems[name] = "choose one of the listed options"
+			continue
+		}
+		fields[name] = v
+	}
+	if form.Consent.Required && !s.Consent {
+		problems["consent"] = "please agree so we can send you the content"
+	}
+	if len(problems) > 0 {
+		return "", nil, &InvalidError{Fields: problems}
+	}
+	return email, fields, nil
+}
+
+// questionFor returns the profiling question that fills a field: a form
+// field with a question offers the same options, so answers stay comparable.
+func (c *Capturer) questionFor(field string) (program.Question, bool) {
+	for _, q := range c.Program.Questions {
+		if q.Field == field && len(q.Options) > 0 {
+			return q, true
+		}
+	}
+	return program.Question{}, false
+}
+
+func hasOption(q program.Question, v string) bool {
+	for _, o := range q.Options {
+		if o.Value == v {
+			return true
+		}
+	}
+	return false
+}
+
+// submissionKey identifies a submission for deduplication. With a rendered
+// nonce it is exact; without one, identical content within a short window of
+// the request's own time counts as the same submission.
+func submissionKey(formID, email string, s Submission) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00", formID, email)
+	if s.SubmissionID != "" {
+		fmt.Fprintf(h, "id\x00%s", s.SubmissionID)
+	} else {
+		names := make([]string, 0, len(s.Fields))
+		for k := range s.Fields {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			fmt.Fprintf(h, "%s=%s\x00", k, s.Fields[k])
+		}
+		fmt.Fprintf(h, "w\x00%s", strconv.FormatInt(s.ReceivedAt.Unix()/int64(doubleSubmitWindow/time.Second), 10))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// applyCapture changes the lead for one accepted submission and returns the
+// track it was enrolled in, if any.
+func (c *Capturer) applyCapture(l *Lead, email string, fields map[string]string, form program.Form, asset program.Asset, s Submission) string {
+	now := s.ReceivedAt
+	if l.CreatedAt.IsZero() {
+		l.CreatedAt = now
+	}
+	l.UpdatedAt = now
+	l.Email = email
+	// A later form with fewer fields never erases what an earlier one said.
+	set := func(dst *string, name string) {
+		if v := fields[name]; v != "" {
+			*dst = v
+		}
+	}
+	set(&l.Name, "name")
+	set(&l.Company, "company")
+	set(&l.Role, "role")
+	set(&l.Industry, "industry")
+	set(&l.CompanySize, "companySize")
+	set(&l.Country, "country")
+	set(&l.Timeline, "timeline")
+
+	if s.Consent || !form.Consent.Required {
+		consent := &Consent{Version: form.Consent.Version, At: now, FormID: form.ID, SourcePage: s.Touch.SourcePage}
+		if form.Consent.RecordIP {
+			consent.IP = s.IP
+		}
+		l.Consent = consent
+	}
+	if l.FirstTouch == nil {
+		touch := s.Touch
+		l.FirstTouch = &touch
+	}
+	l.Downloaded = appendOnce(l.Downloaded, asset.ID)
+	for _, t := range asset.Topics {
+		l.Topics = appendOnce(l.Topics, t)
+	}
+	return c.enrol(l, asset, now)
+}
+
+// enrol starts nurture on the track of the asset's topic for a lead that is
+// not in a track yet, or that finished another one. A lead in an active
+// track stays there: its later steps already take new interests into account.
+func (c *Capturer) enrol(l *Lead, asset program.Asset, now time.Time) string {
+	if !l.Mailable() || l.Nurture.Status == NurtureActive || l.Nurture.Status == NurtureStopped {
+		return ""
+	}
+	for _, topic := range asset.Topics {
+		track, ok := c.Program.TrackForTopic(topic)
+		if !ok || len(track.Steps) == 0 {
+			continue
+		}
+		if l.Nurture.Status == NurtureFinished && l.Nurture.Track == track.ID {
+			continue
+		}
+		l.Nurture = Nurture{Track: track.ID, NextStep: 0, Status: NurtureActive, DueAt: now.Add(track.Steps[0].Wait.Duration)}
+		return track.ID
+	}
+	return ""
+}

@@ -1,0 +1,68 @@
+package lead
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNormaliseEmail(t *testing.T) {
+	long := strings.Repeat("a", 65) + "@example.com"
+	tooLong := "a@" + strings.Repeat("b", 250) + ".com"
+	tests := []struct {
+		name, in, want string
+		wantErr        bool
+	}{
+		{name: "case and spaces folded", in: "  Ada.Lovelace@Example.COM ", want: "ada.lovelace@example.com"},
+		{name: "plus addressing kept", in: "ada+news@example.com", want: "ada+news@example.com"},
+		{name: "empty", in: "  ", wantErr: true},
+		{name: "no at", in: "ada.example.com", wantErr: true},
+		{name: "display name rejected", in: "Ada <ada@example.com>", wantErr: true},
+		{name: "header injection rejected", in: "ada@example.com\r\nBcc: x@evil.example", wantErr: true},
+		{name: "nul rejected", in: "ada@example.com\x00", wantErr: true},
+		{name: "local part over 64", in: long, wantErr: true},
+		{name: "address over 254", in: tooLong, wantErr: true},
+		{name: "domain without dot", in: "ada@localhost", wantErr: true},
+		{name: "two addresses", in: "a@example.com, b@example.com", wantErr: true},
+		{name: "ip literal rejected", in: "ada@[127.0.0.1]", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := NormaliseEmail(tt.in)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("NormaliseEmail(%q) = %q, want an error", tt.in, got)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("NormaliseEmail(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestIDFor_sameEmailSameID_noEmailInside(t *testing.T) {
+	a, b := IDFor("ada@example.com"), IDFor("ada@example.com")
+	if a != b {
+		t.Fatalf("ids differ for one address: %s %s", a, b)
+	}
+	if IDFor("bob@example.com") == a {
+		t.Fatal("two addresses share an id")
+	}
+	if strings.Contains(a, "ada") || len(a) != 24 {
+		t.Fatalf("id %q should be 24 opaque characters", a)
+	}
+}
+
+func TestMarkApplied_keepsNewestBounded(t *testing.T) {
+	var l Lead
+	for i := 0; i < maxApplied+10; i++ {
+		l.MarkApplied(strings.Repeat("k", i+1))
+	}
+	if len(l.Applied) != maxApplied {
+		t.Fatalf("kept %d keys, want %d", len(l.Applied), maxApplied)
+	}
+	if !l.HasApplied(strings.Repeat("k", maxApplied+10)) || l.HasApplied("k") {
+		t.Fatal("the newest keys must be kept and the oldest dropped")
+	}
+}

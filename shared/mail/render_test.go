@@ -1,0 +1,269 @@
+package mail_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/leadnurture/nurture/shared/mail"
+	"github.com/leadnurture/nurture/shared/program"
+)
+
+const (
+	unsubscribeURL = "https://api.acme.example/u/AQJrMdW3x_Qe-9"
+	assetURL       = "https://acme.example/guides/finops?utm_source=nurture&utm_medium=email"
+)
+
+func nurtureEmail() mail.NurtureEmail {
+	return mail.NurtureEmail{
+		To:        "ada@example.com",
+		FirstName: "Ada",
+		Sender: program.Sender{
+			From:          "Acme Insights <insights@acme.example>",
+			ReplyTo:       "team@acme.example",
+			Company:       "Acme Analytics Ltd",
+			PostalAddress: "1 Harbour Street, Bristol BS1 4XX, United Kingdom",
+		},
+		Subject: "Cutting cloud waste in 30 days",
+		Intro:   "Teams that tag early save the most.\n\nThis checklist shows where to start.",
+		Asset: program.Asset{
+			ID:      "cloud-waste-checklist",
+			Title:   "The cloud waste checklist",
+			URL:     "https://acme.example/guides/finops",
+			Format:  "checklist",
+			Summary: "Twelve checks that find idle spend.",
+		},
+		AssetURL: assetURL,
+		Reason:   "Because you read “The FinOps field guide”",
+		Question: &mail.QuestionBlock{
+			Text: "How large is your company?",
+			Answers: []mail.AnswerLink{
+				{Label: "1–50", URL: "https://api.acme.example/a/tokSmall"},
+				{Label: "51–500", URL: "https://api.acme.example/a/tokMid"},
+				{Label: "500+", URL: "https://api.acme.example/a/tokLarge"},
+			},
+		},
+		UnsubscribeURL: unsubscribeURL,
+		Downloaded:     "The FinOps field guide",
+	}
+}
+
+func render(t *testing.T, e mail.NurtureEmail) mail.Message {
+	t.Helper()
+	m, err := mail.RenderNurture(e)
+	if err != nil {
+		t.Fatalf("RenderNurture: %v", err)
+	}
+	return m
+}
+
+func TestRenderNurture_bothParts_showWhatTheReaderNeeds(t *testing.T) {
+	m := render(t, nurtureEmail())
+	for _, want := range []string{
+		"Hi Ada,",
+		"Teams that tag early save the most.",
+		"This checklist shows where to start.",
+		"The cloud waste checklist",
+		"Checklist",
+		"Twelve checks that find idle spend.",
+		"Because you read “The FinOps field guide”",
+		"How large is your company?",
+		"1–50", "51–500", "500+",
+		"https://api.acme.example/a/tokSmall",
+		"https://api.acme.example/a/tokMid",
+		"https://api.acme.example/a/tokLarge",
+		"You receive this email because you downloaded “The FinOps field guide” from Acme Analytics Ltd.",
+		"Unsubscribe",
+		unsubscribeURL,
+		"Acme Analytics Ltd",
+		"1 Harbour Street, Bristol BS1 4XX, United Kingdom",
+	} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("text part lacks %q", want)
+		}
+		if !strings.Contains(m.HTML, htmlEscaped(want)) {
+			t.Errorf("HTML part lacks %q", want)
+		}
+	}
+	// The asset link keeps its campaign parameters (HTML escapes the &).
+	if !strings.Contains(m.Text, "Read the checklist: "+assetURL) {
+		t.Errorf("text part does not spell out the asset link:\n%s", m.Text)
+	}
+	if !strings.Contains(m.HTML, `href="`+strings.ReplaceAll(assetURL, "&", "&amp;")+`"`) {
+		t.Errorf("HTML part does not link the asset:\n%s", m.HTML)
+	}
+}
+
+// htmlEscaped is how html/template writes text that has no markup in it.
+func htmlEscaped(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;", "+", "&#43;").Replace(s)
+}
+
+func TestRenderNurture_envelopeAndHeaders(t *testing.T) {
+	m := render(t, nurtureEmail())
+	if m.From != "Acme Insights <insights@acme.example>" || m.To != "ada@example.com" || m.ReplyTo != "team@acme.example" {
+		t.Errorf("from/to/reply-to = %q/%q/%q", m.From, m.To, m.ReplyTo)
+	}
+	if m.Subject != "Cutting cloud waste in 30 days" {
+		t.Errorf("subject = %q", m.Subject)
+	}
+	want := []mail.Header{
+		{Name: "List-Unsubscribe", Value: "<" + unsubscribeURL + ">"},
+		{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"},
+	}
+	if len(m.Headers) != len(want) || m.Headers[0] != want[0] || m.Headers[1] != want[1] {
+		t.Errorf("headers = %q, want %q", m.Headers, want)
+	}
+}
+
+func TestRenderNurture_unsubscribeLink_notClickTracked(t *testing.T) {
+	m := render(t, nurtureEmail())
+	if !strings.Contains(m.HTML, `<a ses:no-track href="`+unsubscribeURL+`"`) {
+		t.Errorf("unsubscribe link lacks ses:no-track:\n%s", m.HTML)
+	}
+	if n := strings.Count(m.HTML, "ses:no-track"); n != 1 {
+		t.Errorf("ses:no-track appears %d times, want only on the unsubscribe link", n)
+	}
+}
+
+func TestRenderNurture_greeting(t *testing.T) {
+	for _, tc := range []struct{ name, firstName, want string }{
+		{"known first name", "Ada", "Hi Ada,"},
+		{"no first name", "", "Hello,"},
+		{"only spaces", "   ", "Hello,"},
+		{"line breaks folded", "Ada\r\nBcc: x", "Hi Ada Bcc: x,"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := nurtureEmail()
+			e.FirstName = tc.firstName
+			m := render(t, e)
+			if !strings.HasPrefix(m.Text, tc.want+"\n") {
+				t.Errorf("text starts %q, want %q", firstLine(m.Text), tc.want)
+			}
+			if !strings.Contains(m.HTML, ">"+tc.want+"</p>") {
+				t.Errorf("HTML lacks greeting %q", tc.want)
+			}
+		})
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func TestRenderNurture_hostileText_escapedInHTML(t *testing.T) {
+	e := nurtureEmail()
+	e.FirstName = "<script>alert(1)</script>"
+	e.Asset.Title = `Guide "<b>bold</b>" & more`
+	e.Question.Answers[0].Label = `<img src=x onerror=alert(1)>`
+	m := render(t, e)
+	for _, bad := range []string{"<script>", "<b>", "<img", "onerror=alert(1)>"} {
+		if strings.Contains(m.HTML, bad) {
+			t.Errorf("HTML contains raw %q", bad)
+		}
+	}
+	for _, want := range []string{"Hi &lt;script&gt;alert(1)&lt;/script&gt;,", "&lt;b&gt;bold&lt;/b&gt;", "&amp; more", "&lt;img src=x onerror=alert(1)&gt;"} {
+		if !strings.Contains(m.HTML, want) {
+			t.Errorf("HTML lacks escaped %q", want)
+		}
+	}
+	// The plain-text part is not markup: the reader sees the name as typed.
+	if !strings.Contains(m.Text, "Hi <script>alert(1)</script>,") {
+		t.Errorf("text part changed the name:\n%s", m.Text)
+	}
+}
+
+func TestRenderNurture_optionalPartsLeftOut(t *testing.T) {
+	e := nurtureEmail()
+	e.Question = nil
+	e.Reason = ""
+	e.Downloaded = ""
+	e.AssetURL = ""
+	e.Sender.ReplyTo = ""
+	m := render(t, e)
+	for _, part := range []string{m.Text, m.HTML} {
+		if strings.Contains(part, "How large") || strings.Contains(part, "Because you read") {
+			t.Errorf("a left-out part shows:\n%s", part)
+		}
+		if !strings.Contains(part, "You receive this email because you downloaded content from Acme Analytics Ltd.") {
+			t.Errorf("footer lacks the generic reason:\n%s", part)
+		}
+		if !strings.Contains(part, "https://acme.example/guides/finops") {
+			t.Error("without AssetURL the asset's own URL is not linked")
+		}
+	}
+	if m.ReplyTo != "" {
+		t.Errorf("reply-to = %q, want none", m.ReplyTo)
+	}
+}
+
+func TestRenderNurture_preferencesNote_inFooter(t *testing.T) {
+	e := nurtureEmail()
+	e.PreferencesNote = "Reply to tell us which topics you want."
+	m := render(t, e)
+	if !strings.Contains(m.Text, "Reply to tell us which topics you want.\nUnsubscribe: "+unsubscribeURL) {
+		t.Errorf("text footer:\n%s", m.Text)
+	}
+	if !strings.Contains(m.HTML, "Reply to tell us which topics you want.") {
+		t.Error("HTML footer lacks the note")
+	}
+}
+
+func TestRenderNurture_formatLabelsAndButtons(t *testing.T) {
+	for _, tc := range []struct{ format, label, button string }{
+		{"whitepaper", "Whitepaper", "Read the whitepaper"},
+		{"ebook", "E-book", "Read the e-book"},
+		{"case-study", "Case study", "Read the case study"},
+		{"video", "Video", "Watch the video"},
+		{"webinar", "Webinar", "Watch the webinar"},
+	} {
+		e := nurtureEmail()
+		e.Asset.Format = tc.format
+		m := render(t, e)
+		if !strings.Contains(m.Text, tc.label+": The cloud waste checklist") || !strings.Contains(m.Text, tc.button+": "+assetURL) {
+			t.Errorf("%s: text part:\n%s", tc.format, m.Text)
+		}
+		if !strings.Contains(m.HTML, ">"+tc.button+"</a>") {
+			t.Errorf("%s: HTML button is not %q", tc.format, tc.button)
+		}
+	}
+}
+
+func TestRenderNurture_invalidInput_rejected(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*mail.NurtureEmail)
+		want   string
+	}{
+		{"CR in subject", func(e *mail.NurtureEmail) { e.Subject = "Hi\rBcc: everyone@example.com" }, "subject contains a line break"},
+		{"LF in subject", func(e *mail.NurtureEmail) { e.Subject = "Hi\nBcc: everyone@example.com" }, "subject contains a line break"},
+		{"CRLF in recipient", func(e *mail.NurtureEmail) { e.To = "ada@example.com\r\nBcc: x@example.com" }, "to contains a line break"},
+		{"LF in sender", func(e *mail.NurtureEmail) { e.Sender.From = "a@acme.example\nBcc: x@example.com" }, "from contains a line break"},
+		{"newline in unsubscribe URL", func(e *mail.NurtureEmail) { e.UnsubscribeURL = "https://x.example/u/t\r\nBcc: x" }, "unsubscribe URL"},
+		{"angle bracket in unsubscribe URL", func(e *mail.NurtureEmail) { e.UnsubscribeURL = "https://x.example/u/>, <mailto:x@y>" }, "unsubscribe URL"},
+		{"no unsubscribe URL", func(e *mail.NurtureEmail) { e.UnsubscribeURL = "" }, "no unsubscribe URL"},
+		{"relative unsubscribe URL", func(e *mail.NurtureEmail) { e.UnsubscribeURL = "/u/tok" }, "unsubscribe URL is not an absolute"},
+		{"javascript answer URL", func(e *mail.NurtureEmail) { e.Question.Answers[1].URL = "javascript:alert(1)" }, "answer 2 URL"},
+		{"question without answers", func(e *mail.NurtureEmail) { e.Question.Answers = nil }, "question without answers"},
+		{"no subject", func(e *mail.NurtureEmail) { e.Subject = " " }, "no subject"},
+		{"no recipient", func(e *mail.NurtureEmail) { e.To = "" }, "no recipient"},
+		{"no postal address", func(e *mail.NurtureEmail) { e.Sender.PostalAddress = "" }, "no sender postal address"},
+		{"no asset link at all", func(e *mail.NurtureEmail) { e.AssetURL, e.Asset.URL = "", "" }, "no asset URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := nurtureEmail()
+			tc.change(&e)
+			_, err := mail.RenderNurture(e)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not say %q", err, tc.want)
+			}
+			if errors.Is(err, mail.ErrTransient) || errors.Is(err, mail.ErrThrottled) {
+				t.Errorf("a bad email must not look retryable: %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,214 @@
+package mail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	netmail "net/mail"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go"
+)
+
+// SES sends messages with the SES v2 API.
+type SES struct {
+	client           *sesv2.Client
+	configurationSet string
+}
+
+// NewSES wraps an SES v2 client. configurationSet is the set whose event
+// destinations publish sends, deliveries, opens, clicks, bounces and
+// complaints; a message's own ConfigurationSet overrides it. Empty means none.
+func NewSES(client *sesv2.Client, configurationSet string) *SES {
+	return &SES{client: client, configurationSet: configurationSet}
+}
+
+// maxTags is SES's limit of message tags per message.
+const maxTags = 50
+
+// charset makes SES encode non-ASCII subjects and bodies properly.
+const charset = "UTF-8"
+
+// Send sends m and returns SES's MessageId. Failures wrap ErrThrottled,
+// ErrRejected or ErrTransient; a message that is malformed before it even
+// reaches SES (a line break in a header, a tag outside SES's charset) is
+// ErrRejected, because sending it again would fail the same way.
+func (s *SES) Send(ctx context.Context, m Message) (string, error) {
+	in, err := s.input(m)
+	if err != nil {
+		return "", fmt.Errorf("%w: not sent: %w", ErrRejected, err)
+	}
+	out, err := s.client.SendEmail(ctx, in)
+	if err != nil {
+		return "", classify("ses send email", err)
+	}
+	if out.MessageId == nil || *out.MessageId == "" {
+		// Without a MessageId the send cannot be joined to its events; the
+		// scheduler's lease and the Send event reconcile whether it went out.
+		return "", fmt.Errorf("%w: ses send email: no MessageId in the answer", ErrTransient)
+	}
+	return *out.MessageId, nil
+}
+
+func (s *SES) input(m Message) (*sesv2.SendEmailInput, error) {
+	if err := m.checkHeaders(); err != nil {
+		return nil, err
+	}
+	tags, err := emailTags(m.Tags)
+	if err != nil {
+		return nil, err
+	}
+	in := &sesv2.SendEmailInput{
+		FromEmailAddress: nonEmpty(encodeAddress(m.From)),
+		Destination:      &types.Destination{ToAddresses: []string{m.To}},
+		Content: &types.EmailContent{Simple: &types.Message{
+			Subject: &types.Content{Data: aws.String(m.Subject), Charset: aws.String(charset)},
+			Body:    &types.Body{},
+		}},
+		EmailTags: tags,
+	}
+	simple := in.Content.Simple
+	if m.HTML != "" {
+		simple.Body.Html = &types.Content{Data: aws.String(m.HTML), Charset: aws.String(charset)}
+	}
+	if m.Text != "" {
+		simple.Body.Text = &types.Content{Data: aws.String(m.Text), Charset: aws.String(charset)}
+	}
+	for _, h := range m.Headers {
+		simple.Headers = append(simple.Headers, types.MessageHeader{Name: aws.String(h.Name), Value: aws.String(h.Value)})
+	}
+	if m.ReplyTo != "" {
+		in.ReplyToAddresses = []string{encodeAddress(m.ReplyTo)}
+	}
+	set := m.ConfigurationSet
+	if set == "" {
+		set = s.configurationSet
+	}
+	in.ConfigurationSetName = nonEmpty(set)
+	return in, nil
+}
+
+// emailTags turns the tag map into SES's list, sorted by name so the same
+// message always makes the same request.
+func emailTags(tags map[string]string) ([]types.MessageTag, error) {
+	if len(tags) > maxTags {
+		return nil, fmt.Errorf("%d tags: SES allows at most %d", len(tags), maxTags)
+	}
+	var out []types.MessageTag
+	for _, name := range slices.Sorted(maps.Keys(tags)) {
+		value := tags[name]
+		if !validTag(name) || !validTag(value) {
+			return nil, fmt.Errorf("tag %q=%q: names and values must be 1-256 of [A-Za-z0-9_-]; map them with mail.Tag", name, value)
+		}
+		out = append(out, types.MessageTag{Name: aws.String(name), Value: aws.String(value)})
+	}
+	return out, nil
+}
+
+// encodeAddress writes a display name with non-ASCII characters as an RFC
+// 2047 encoded word, which SES requires ("Zoë <z@x>" would be refused). An
+// address that does not parse is passed on for SES to judge.
+func encodeAddress(s string) string {
+	if printableASCII(s) {
+		return s
+	}
+	a, err := netmail.ParseAddress(s)
+	if err != nil {
+		return s
+	}
+	return a.String()
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
+}
+
+// MaxSendRate is the account's most emails per second; sending faster makes
+// SES drop messages with "Maximum sending rate exceeded".
+func (s *SES) MaxSendRate(ctx context.Context) (float64, error) {
+	out, err := s.client.GetAccount(ctx, &sesv2.GetAccountInput{})
+	if err != nil {
+		return 0, classify("ses get account", err)
+	}
+	if out.SendQuota == nil {
+		return 0, fmt.Errorf("%w: ses get account: no send quota in the answer", ErrTransient)
+	}
+	return out.SendQuota.MaxSendRate, nil
+}
+
+// Error codes by what the caller should do. Typed exceptions are matched
+// first; the codes cover errors that arrive untyped.
+var (
+	throttleCodes = []string{"TooManyRequestsException", "LimitExceededException", "Throttling", "ThrottlingException", "RequestThrottled"}
+	rejectCodes   = []string{"MessageRejected", "AccountSuspendedException", "SendingPausedException", "MailFromDomainNotVerifiedException", "BadRequestException", "NotFoundException"}
+	// Credential and signing failures come as 400 or 403 but are fixed by
+	// fixing the deployment, not the message: retry them later.
+	authCodes = []string{"AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException", "IncompleteSignature", "ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId", "MissingAuthenticationTokenException", "SignatureDoesNotMatch"}
+)
+
+// classify wraps err in the sentinel that says what to do about it, keeping
+// SES's code and reason in the message.
+func classify(op string, err error) error {
+	var code string
+	if apiErr, ok := errors.AsType[smithy.APIError](err); ok {
+		code = apiErr.ErrorCode()
+	}
+	status := 0
+	if respErr, ok := errors.AsType[*awshttp.ResponseError](err); ok {
+		status = respErr.HTTPStatusCode()
+	}
+	kind := ErrTransient
+	switch {
+	case throttled(err, code, status):
+		kind = ErrThrottled
+	case slices.Contains(authCodes, code):
+		kind = ErrTransient
+	case rejected(err, code, status):
+		kind = ErrRejected
+	}
+	return fmt.Errorf("%w: %s: %w", kind, op, err)
+}
+
+func throttled(err error, code string, status int) bool {
+	if _, ok := errors.AsType[*types.TooManyRequestsException](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[*types.LimitExceededException](err); ok {
+		return true
+	}
+	return slices.Contains(throttleCodes, code) || status == 429 ||
+		strings.Contains(err.Error(), "Maximum sending rate exceeded")
+}
+
+func rejected(err error, code string, status int) bool {
+	if _, ok := errors.AsType[*types.MessageRejected](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[*types.AccountSuspendedException](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[*types.SendingPausedException](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[*types.MailFromDomainNotVerifiedException](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[*types.BadRequestException](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[*types.NotFoundException](err); ok {
+		return true
+	}
+	// A 400 with a code we do not know still means SES judged this request
+	// bad: the same bytes would fail again.
+	return slices.Contains(rejectCodes, code) || status == 400
+}

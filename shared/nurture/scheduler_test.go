@@ -1,0 +1,419 @@
+package nurture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leadnurture/nurture/infra/localstack"
+	"github.com/leadnurture/nurture/infra/localstack/testenv"
+	"github.com/leadnurture/nurture/shared/clock"
+	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/mail"
+	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/store"
+	"github.com/leadnurture/nurture/shared/token"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+const testKeys = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+type world struct {
+	t      *testing.T
+	prog   *program.Program
+	store  *store.Store
+	sched  *Scheduler
+	clock  *clock.Fixed
+	domain string // every address of this test ends in it, to tell its mail apart
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	prog, err := program.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := testenv.Dynamo(t)
+	table := testenv.UniqueName("nurture")
+	if err := store.EnsureTable(context.Background(), db, table); err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(db, table, store.Options{})
+	signer, err := token.ParseKeys(testKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	win, err := NewWindow(prog.Schedule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A Tuesday, 10:00 in the program's zone: inside the send window.
+	loc, _ := time.LoadLocation(prog.Schedule.TimeZone)
+	clk := clock.NewFixed(time.Date(2026, 12, 1, 10, 0, 0, 0, loc))
+	w := &world{t: t, prog: prog, store: st, clock: clk, domain: strings.ToLower(table) + ".example"}
+	w.sched = &Scheduler{
+		Program: prog, Store: st, Signer: signer, Window: win,
+		Mailer:  mail.NewSES(testenv.SES(t), "nurture-test"),
+		BaseURL: "https://api.acme.example", ConfigurationSet: "nurture-test",
+		Rate: 1000, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	}
+	return w
+}
+
+// capture stores a lead the way the capture function does.
+func (w *world) capture(local string, formIdx int, fields map[string]string) string {
+	w.t.Helper()
+	form := w.prog.Forms[formIdx]
+	email := local + "@" + w.domain
+	vals := map[string]string{"email": email}
+	for k, v := range fields {
+		vals[k] = v
+	}
+	c := &lead.Capturer{Program: w.prog, Store: w.store, Clock: w.clock}
+	out, err := c.Capture(context.Background(), lead.Submission{FormID: form.ID, Fields: vals, Consent: true, ReceivedAt: w.clock.Now()})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return out.LeadID
+}
+
+func (w *world) tick() Report {
+	w.t.Helper()
+	rep, err := w.sched.Tick(context.Background(), w.clock.Now())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return rep
+}
+
+// mailTo returns what SES local holds for one address of this test.
+func (w *world) mailTo(local string) []localstack.SentEmail {
+	w.t.Helper()
+	var out []localstack.SentEmail
+	for _, m := range testenv.SentMail(w.t) {
+		for _, to := range m.To {
+			if strings.EqualFold(to, local+"@"+w.domain) {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+func (w *world) allMail() []localstack.SentEmail {
+	var out []localstack.SentEmail
+	for _, m := range testenv.SentMail(w.t) {
+		for _, to := range m.To {
+			if strings.HasSuffix(strings.ToLower(to), "@"+w.domain) {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+func (w *world) lead(id string) *lead.Lead {
+	w.t.Helper()
+	l, found, err := w.store.GetLead(context.Background(), id)
+	if err != nil || !found {
+		w.t.Fatalf("lead %s: found=%v err=%v", id, found, err)
+	}
+	return l
+}
+
+func header(m localstack.SentEmail, name string) string {
+	for _, h := range m.Headers {
+		if strings.EqualFold(h.Name, name) {
+			return h.Value
+		}
+	}
+	return ""
+}
+
+func TestScheduler_capturedLead_getsStep1_thenADifferentFittingStep2AWeekLater(t *testing.T) {
+	w := newWorld(t)
+	id := w.capture("ada", 0, map[string]string{"name": "Ada Lovelace"})
+	l := w.lead(id)
+	track, _ := w.prog.Track(l.Nurture.Track)
+
+	if rep := w.tick(); rep.Sent != 0 {
+		t.Fatalf("nothing is due right after capture, but %d were sent", rep.Sent)
+	}
+	w.clock.Set(l.Nurture.DueAt)
+	if rep := w.tick(); rep.Sent != 1 {
+		t.Fatalf("step 1 due: report %+v", rep)
+	}
+	got := w.mailTo("ada")
+	if len(got) != 1 {
+		t.Fatalf("want 1 email after step 1, got %d", len(got))
+	}
+	l = w.lead(id)
+	first, _ := w.prog.Asset(l.Nurture.Sent[0].AssetID)
+	if !strings.Contains(got[0].HTML, first.Title) || !strings.Contains(got[0].Text, first.Title) {
+		t.Fatalf("step 1 mail should offer %q in both parts", first.Title)
+	}
+	if !strings.Contains(got[0].Text, "Ada") {
+		t.Error("the greeting should use the first name")
+	}
+	if header(got[0], "List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" || !strings.HasPrefix(header(got[0], "List-Unsubscribe"), "<https://api.acme.example/u/") {
+		t.Errorf("one-click unsubscribe headers missing: %+v", got[0].Headers)
+	}
+	if strings.Contains(got[0].HTML, id) || strings.Contains(got[0].HTML, "ada%40") {
+		t.Error("no lead id or address may appear in clear in the mail's links")
+	}
+
+	w.clock.Advance(7 * 24 * time.Hour)
+	if rep := w.tick(); rep.Sent != 1 {
+		t.Fatalf("step 2 a week later: report %+v", rep)
+	}
+	l = w.lead(id)
+	if len(l.Nurture.Sent) != 2 || len(w.mailTo("ada")) != 2 {
+		t.Fatalf("want 2 steps sent, got %+v", l.Nurture.Sent)
+	}
+	second, _ := w.prog.Asset(l.Nurture.Sent[1].AssetID)
+	if second.ID == first.ID || l.HasDownloaded(second.ID) {
+		t.Fatalf("step 2 offered %s again", second.ID)
+	}
+	if !contains(second.Topics, track.Topic) {
+		t.Fatalf("step 2 asset %s is off the track's topic %s", second.ID, track.Topic)
+	}
+}
+
+func TestScheduler_twentyConcurrentTicks_sendEachDueLeadExactlyOnce(t *testing.T) {
+	w := newWorld(t)
+	const leads = 500
+	now := w.clock.Now()
+	track := w.prog.Tracks[0]
+	var wg sync.WaitGroup
+	errs := make(chan error, leads)
+	sem := make(chan struct{}, 16)
+	for i := 0; i < leads; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			email := fmt.Sprintf("lead%03d@%s", i, w.domain)
+			_, err := w.store.UpdateLead(context.Background(), lead.IDFor(email), func(l *lead.Lead, _ bool) error {
+				l.Email = email
+				l.Nurture = lead.Nurture{Track: track.ID, Status: lead.NurtureActive, DueAt: now.Add(-time.Minute)}
+				return nil
+			})
+			errs <- err
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var total Report
+	var mu sync.Mutex
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rep, err := w.sched.Tick(context.Background(), now)
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			total.Sent += rep.Sent
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+
+	mail := w.allMail()
+	seen := map[string]int{}
+	for _, m := range mail {
+		seen[m.To[0]]++
+	}
+	if len(mail) != leads || len(seen) != leads || total.Sent != leads {
+		t.Fatalf("20 ticks over %d due leads sent %d emails to %d addresses (reported %d); want exactly %d",
+			leads, len(mail), len(seen), total.Sent, leads)
+	}
+}
+
+func TestScheduler_crashBetweenSendAndRecord_noSecondEmail_reconciledFromSendEvent(t *testing.T) {
+	w := newWorld(t)
+	id := w.capture("crash", 0, nil)
+	w.clock.Set(w.lead(id).Nurture.DueAt)
+	w.sched.afterSend = func(string) error { return errors.New("injected crash after SES accepted the message") }
+	if _, err := w.sched.Tick(context.Background(), w.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	w.sched.afterSend = nil
+	if n := len(w.mailTo("crash")); n != 1 {
+		t.Fatalf("want the one email SES accepted, got %d", n)
+	}
+	// Ticks go on: while the claim holds, and after it lapsed but before
+	// SES's Send event could have been missed, nothing is resent.
+	for _, d := range []time.Duration{time.Minute, DefaultLease + time.Minute, DefaultLease + DefaultReconcile/2} {
+		w.clock.Set(w.lead(id).Nurture.DueAt.Add(d))
+		w.tick()
+	}
+	if n := len(w.mailTo("crash")); n != 1 {
+		t.Fatalf("a crash after sending led to %d emails, want 1", n)
+	}
+
+	// SES's Send event (tags name lead and claim) reconciles the step.
+	l := w.lead(id)
+	if l.Nurture.Claim == nil {
+		t.Fatal("the unrecorded send should still hold its claim")
+	}
+	sent := w.mailTo("crash")[0]
+	if err := w.sched.Record(context.Background(), id, l.Nurture.Claim.ID, sent.MessageID, l.Nurture.Claim.At); err != nil {
+		t.Fatal(err)
+	}
+	// A second delivery of the same Send event changes nothing.
+	if err := w.sched.Record(context.Background(), id, l.Nurture.Claim.ID, sent.MessageID, l.Nurture.Claim.At); err != nil {
+		t.Fatal(err)
+	}
+	l = w.lead(id)
+	if len(l.Nurture.Sent) != 1 || l.Nurture.Sent[0].MessageID != sent.MessageID || l.Nurture.NextStep != 1 || l.Nurture.Claim != nil {
+		t.Fatalf("after reconciliation: %+v", l.Nurture)
+	}
+	if msg, found, err := w.store.GetMessage(context.Background(), sent.MessageID); err != nil || !found || msg.LeadID != id {
+		t.Fatalf("message record: %+v %v %v", msg, found, err)
+	}
+	w.clock.Set(l.Nurture.DueAt)
+	w.tick()
+	if n := len(w.mailTo("crash")); n != 2 {
+		t.Fatalf("after reconciliation step 2 should follow; got %d emails", n)
+	}
+}
+
+func TestScheduler_suppressedOrAcceptedLead_getsNothing(t *testing.T) {
+	w := newWorld(t)
+	for _, tt := range []struct {
+		local string
+		stop  func(l *lead.Lead)
+	}{
+		{"bounced", func(l *lead.Lead) {
+			l.Suppression = &lead.Suppression{Reason: lead.SuppressedBounced, At: w.clock.Now()}
+		}},
+		{"unsubscribed", func(l *lead.Lead) {
+			l.Suppression = &lead.Suppression{Reason: lead.SuppressedUnsubscribed, At: w.clock.Now()}
+		}},
+		{"accepted", func(l *lead.Lead) { l.Nurture.Status, l.Nurture.StopReason = lead.NurtureStopped, "accepted by sales" }},
+	} {
+		id := w.capture(tt.local, 0, nil)
+		if _, err := w.store.UpdateLead(context.Background(), id, func(l *lead.Lead, _ bool) error { tt.stop(l); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 6; i++ {
+		w.clock.Advance(7 * 24 * time.Hour)
+		w.tick()
+	}
+	if got := w.allMail(); len(got) != 0 {
+		t.Fatalf("stopped leads got %d emails", len(got))
+	}
+}
+
+func TestScheduler_finishesTrackAndStops(t *testing.T) {
+	w := newWorld(t)
+	id := w.capture("finisher", 0, nil)
+	track, _ := w.prog.Track(w.lead(id).Nurture.Track)
+	for i := 0; i < 2*len(track.Steps)+2; i++ {
+		if due := w.lead(id).Nurture.DueAt; due.After(w.clock.Now()) {
+			w.clock.Set(due)
+		}
+		w.tick()
+	}
+	l := w.lead(id)
+	if l.Nurture.Status != lead.NurtureFinished || l.Nurture.Due() {
+		t.Fatalf("after every step the lead should be finished: %+v", l.Nurture)
+	}
+	got := w.mailTo("finisher")
+	if len(got) == 0 || len(got) > len(track.Steps) {
+		t.Fatalf("sent %d emails for a %d-step track", len(got), len(track.Steps))
+	}
+	assets := map[string]bool{}
+	for _, s := range l.Nurture.Sent {
+		if assets[s.AssetID] || l.Downloaded[0] == s.AssetID {
+			t.Fatalf("asset %s offered twice", s.AssetID)
+		}
+		assets[s.AssetID] = true
+	}
+}
+
+// pacedMailer records when each send reached the real SES mailer.
+type pacedMailer struct {
+	Mailer
+	mu    sync.Mutex
+	times []time.Time
+}
+
+func (p *pacedMailer) Send(ctx context.Context, m mail.Message) (string, error) {
+	p.mu.Lock()
+	p.times = append(p.times, time.Now())
+	p.mu.Unlock()
+	return p.Mailer.Send(ctx, m)
+}
+
+func TestScheduler_neverSendsFasterThanTheRate(t *testing.T) {
+	w := newWorld(t)
+	const rate = 20
+	for i := 0; i < 45; i++ {
+		w.capture(fmt.Sprintf("paced%02d", i), 0, nil)
+	}
+	rec := &pacedMailer{Mailer: w.sched.Mailer}
+	w.sched.Mailer, w.sched.Rate = rec, rate
+	w.clock.Advance(8 * 24 * time.Hour)
+	if rep := w.tick(); rep.Sent != 45 {
+		t.Fatalf("report %+v", rep)
+	}
+	// In any one-second window, at most rate sends (plus the one at its edge).
+	for i := range rec.times {
+		n := 0
+		for _, at := range rec.times[i:] {
+			if at.Sub(rec.times[i]) < time.Second {
+				n++
+			}
+		}
+		if n > rate+1 {
+			t.Fatalf("%d sends within one second, rate is %d", n, rate)
+		}
+	}
+}
+
+func TestScheduler_dueOnAWeekend_waitsForMondayMorning(t *testing.T) {
+	w := newWorld(t)
+	id := w.capture("weekend", 0, nil)
+	loc, _ := time.LoadLocation(w.prog.Schedule.TimeZone)
+	saturday := time.Date(2026, 12, 5, 11, 0, 0, 0, loc)
+	monday := time.Date(2026, 12, 7, 9, 0, 0, 0, loc)
+	if _, err := w.store.UpdateLead(context.Background(), id, func(l *lead.Lead, _ bool) error {
+		l.Nurture.DueAt = saturday.Add(-time.Hour)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.Set(saturday)
+	if rep := w.tick(); rep.Sent != 0 || rep.Rescheduled != 1 {
+		t.Fatalf("nothing goes out on a Saturday: %+v", rep)
+	}
+	if due := w.lead(id).Nurture.DueAt; !due.Equal(monday) {
+		t.Fatalf("step moved to %v, want Monday 09:00 %v", due.In(loc), monday)
+	}
+	w.clock.Set(monday)
+	if rep := w.tick(); rep.Sent != 1 {
+		t.Fatalf("Monday morning: %+v", rep)
+	}
+	next := w.lead(id).Nurture.DueAt.In(loc)
+	if wd := next.Weekday(); wd == time.Saturday || wd == time.Sunday || next.Hour() < 9 || next.Hour() >= 17 {
+		t.Fatalf("next step due %v, outside business hours", next)
+	}
+}

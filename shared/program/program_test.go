@@ -1,0 +1,173 @@
+package program
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefault_isValid(t *testing.T) {
+	p, err := Default()
+	if err != nil {
+		t.Fatalf("the default program must be valid:\n%v", err)
+	}
+	if len(p.Assets) < 10 || len(p.Forms) < 3 || len(p.Tracks) < 2 {
+		t.Errorf("default program is thin: %d assets, %d forms, %d tracks", len(p.Assets), len(p.Forms), len(p.Tracks))
+	}
+	again, _ := Default()
+	if again != p {
+		t.Error("Default should parse once and share the result")
+	}
+}
+
+// The default program promises more than validity: the content library
+// covers every stage and the tracks move leads forward.
+func TestDefault_tracksMoveForwardThroughEveryStage(t *testing.T) {
+	p, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages := map[string]bool{}
+	formats := map[string]bool{}
+	for _, a := range p.Assets {
+		stages[a.Stage] = true
+		formats[a.Format] = true
+		if strings.Contains(strings.ToLower(a.Title+a.Summary), "brochure") {
+			t.Errorf("asset %s looks like a sales brochure; nurture sends educational content only", a.ID)
+		}
+	}
+	if len(stages) != len(Stages) || len(formats) < 5 {
+		t.Errorf("library covers stages %v and %d formats", stages, len(formats))
+	}
+	for _, tr := range p.Tracks {
+		last := -1
+		for i, s := range tr.Steps {
+			st := slices.Index(Stages, s.Stage)
+			if st < last {
+				t.Errorf("track %s step %d goes back to %s", tr.ID, i, s.Stage)
+			}
+			last = st
+			if s.Intro == "" {
+				t.Errorf("track %s step %d has no intro", tr.ID, i)
+			}
+		}
+		if tr.Steps[0].Wait.Duration <= 0 {
+			t.Errorf("track %s: the first step should wait a little after the download, not mail at once", tr.ID)
+		}
+		if last != len(Stages)-1 {
+			t.Errorf("track %s never reaches the decision stage", tr.ID)
+		}
+	}
+	if got := p.Scoring.FreeMail.Domains; !slices.Contains(got, "gmail.com") {
+		t.Errorf("free mail domains %v", got)
+	}
+}
+
+func TestProgram_lookups_findByIDAndTopic(t *testing.T) {
+	p, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range p.Assets {
+		if got, ok := p.Asset(a.ID); !ok || got.ID != a.ID {
+			t.Errorf("Asset(%q) = %v, %v", a.ID, got.ID, ok)
+		}
+	}
+	for _, f := range p.Forms {
+		if got, ok := p.Form(f.ID); !ok || got.Asset != f.Asset {
+			t.Errorf("Form(%q) = %v, %v", f.ID, got.ID, ok)
+		}
+	}
+	for _, q := range p.Questions {
+		if got, ok := p.Question(q.ID); !ok || got.Field != q.Field {
+			t.Errorf("Question(%q) = %v, %v", q.ID, got.ID, ok)
+		}
+	}
+	for _, tr := range p.Tracks {
+		if got, ok := p.Track(tr.ID); !ok || got.Topic != tr.Topic {
+			t.Errorf("Track(%q) = %v, %v", tr.ID, got.ID, ok)
+		}
+		if got, ok := p.TrackForTopic(tr.Topic); !ok || got.ID != tr.ID {
+			t.Errorf("TrackForTopic(%q) = %v, %v", tr.Topic, got.ID, ok)
+		}
+	}
+	for name, ok := range map[string]bool{
+		"asset":    func() bool { _, ok := p.Asset("nope"); return ok }(),
+		"form":     func() bool { _, ok := p.Form("nope"); return ok }(),
+		"question": func() bool { _, ok := p.Question(""); return ok }(),
+		"track":    func() bool { _, ok := p.Track("nope"); return ok }(),
+		"topic":    func() bool { _, ok := p.TrackForTopic("nope"); return ok }(),
+	} {
+		if ok {
+			t.Errorf("%s lookup of an unknown id reported found", name)
+		}
+	}
+}
+
+func TestProgram_lookups_workOnAHandBuiltProgram(t *testing.T) {
+	p := &Program{
+		Assets: []Asset{{ID: "a"}, {ID: "b"}},
+		Tracks: []Track{{ID: "t", Topic: "cloud-cost"}},
+	}
+	if a, ok := p.Asset("b"); !ok || a.ID != "b" {
+		t.Errorf("Asset(b) = %v, %v", a, ok)
+	}
+	if tr, ok := p.TrackForTopic("cloud-cost"); !ok || tr.ID != "t" {
+		t.Errorf("TrackForTopic = %v, %v", tr, ok)
+	}
+}
+
+func TestProgram_lookups_stayCorrectAfterTheSlicesAreEdited(t *testing.T) {
+	p, err := Parse("minimal.yaml", readTestdata(t, "minimal.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Assets = slices.Insert(slices.Clone(p.Assets), 0, Asset{ID: "new"})
+	if a, ok := p.Asset("decide"); !ok || a.ID != "decide" {
+		t.Errorf("Asset(decide) after an insert = %q, %v", a.ID, ok)
+	}
+	if a, ok := p.Asset("new"); !ok || a.ID != "new" {
+		t.Errorf("Asset(new) = %q, %v", a.ID, ok)
+	}
+}
+
+func TestLoad_readsAndValidatesAFile(t *testing.T) {
+	p, err := Load(filepath.Join("testdata", "minimal.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Tracks) != 1 || p.Tracks[0].Steps[1].Wait.Duration != 7*24*time.Hour {
+		t.Errorf("tracks = %+v", p.Tracks)
+	}
+
+	bad := filepath.Join(t.TempDir(), "program.yaml")
+	if err := os.WriteFile(bad, []byte("version: 2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(bad)
+	var verr *ValidationError
+	if !errors.As(err, &verr) || verr.Problems[0].File != bad {
+		t.Errorf("Load of a bad file: %v; want problems labelled with its path", err)
+	}
+}
+
+func TestLoad_missingFile_wrapsNotExist(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "read program file") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func readTestdata(t testing.TB, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}

@@ -1,0 +1,175 @@
+// Package program holds the nurture program: the one file where marketing and
+// sales write down together who sends, what content exists, which forms
+// capture leads, how tracks nurture them, and what makes a lead sales-ready.
+package program
+
+import "time"
+
+// Program is the whole nurture program file.
+type Program struct {
+	Version    int         `yaml:"version"`
+	Sender     Sender      `yaml:"sender"`
+	Schedule   Schedule    `yaml:"schedule"`
+	Retention  Retention   `yaml:"retention"`
+	Assets     []Asset     `yaml:"assets"`
+	Forms      []Form      `yaml:"forms"`
+	Questions  []Question  `yaml:"questions"`
+	Tracks     []Track     `yaml:"tracks"`
+	Scoring    Scoring     `yaml:"scoring"`
+	Thresholds []Threshold `yaml:"thresholds"`
+	Routing    Routing     `yaml:"routing"`
+
+	// lookups is built once by Parse so the hot paths (every form post,
+	// every scheduler tick) find ids without scanning; a Program built by
+	// hand has none and is scanned instead.
+	lookups *lookups
+}
+
+// Sender is who the nurture mail comes from; the postal address goes in every
+// footer because CAN-SPAM and most bulk-sender rules ask for it.
+type Sender struct {
+	From          string `yaml:"from"`          // "Acme Insights <insights@acme.example>"
+	ReplyTo       string `yaml:"replyTo"`       // optional
+	Company       string `yaml:"company"`       // shown in footers and pages
+	PostalAddress string `yaml:"postalAddress"` // one line
+}
+
+// Schedule says when nurture mail may go out.
+type Schedule struct {
+	TimeZone string   `yaml:"timeZone"` // IANA name, default for leads with no known zone
+	Days     []string `yaml:"days"`     // mon..sun
+	Start    string   `yaml:"start"`    // "09:00" local time
+	End      string   `yaml:"end"`      // "17:00" local time
+}
+
+// Retention says how long activity history is kept.
+type Retention struct {
+	ActivityDays int `yaml:"activityDays"`
+}
+
+// Asset formats and buying stages the validator accepts.
+var (
+	Formats = []string{"whitepaper", "ebook", "video", "webinar", "briefing", "case-study", "checklist", "report", "guide"}
+	Stages  = []string{"awareness", "consideration", "decision"}
+)
+
+// Asset is one piece of helpful content in the library.
+type Asset struct {
+	ID         string   `yaml:"id"`
+	Title      string   `yaml:"title"`
+	URL        string   `yaml:"url"`
+	Format     string   `yaml:"format"` // one of Formats
+	Summary    string   `yaml:"summary"`
+	Topics     []string `yaml:"topics"`
+	Stage      string   `yaml:"stage"`      // one of Stages
+	Industries []string `yaml:"industries"` // empty: fits every industry
+}
+
+// Form is a content-download form on the website.
+type Form struct {
+	ID          string   `yaml:"id"`
+	Title       string   `yaml:"title"`
+	Asset       string   `yaml:"asset"`       // the asset the form delivers
+	Fields      []string `yaml:"fields"`      // fields shown, from FormFields
+	Required    []string `yaml:"required"`    // subset of Fields; email is always required
+	ThankYouURL string   `yaml:"thankYouUrl"` // optional; default is the asset's URL
+	Consent     Consent  `yaml:"consent"`
+}
+
+// FormFields are the lead fields a form may collect.
+var FormFields = []string{"email", "name", "company", "role", "industry", "companySize", "country"}
+
+// Consent is the consent wording a form shows; its version is stored with
+// every lead so the evidence names exactly what the person agreed to.
+type Consent struct {
+	Required bool   `yaml:"required"`
+	Version  string `yaml:"version"`
+	Text     string `yaml:"text"`
+	RecordIP bool   `yaml:"recordIp"`
+}
+
+// Question is a progressive-profiling question answered with one click.
+type Question struct {
+	ID      string   `yaml:"id"`
+	Text    string   `yaml:"text"`
+	Field   string   `yaml:"field"` // lead profile field the answer fills
+	Options []Option `yaml:"options"`
+}
+
+// ProfileFields are the lead profile fields a question's answers fill and
+// scoring fit points are keyed by.
+var ProfileFields = []string{"industry", "companySize", "role", "timeline", "country"}
+
+// Option is one answer to a question.
+type Option struct {
+	Value string `yaml:"value"`
+	Label string `yaml:"label"`
+}
+
+// Track nurtures the leads of one topic through ordered steps.
+type Track struct {
+	ID    string `yaml:"id"`
+	Topic string `yaml:"topic"`
+	Steps []Step `yaml:"steps"`
+}
+
+// Step is one nurture email.
+type Step struct {
+	Wait     Duration `yaml:"wait"`     // after enrolment (first step) or the previous step
+	Stage    string   `yaml:"stage"`    // buying stage of the asset to pick
+	Formats  []string `yaml:"formats"`  // preferred formats; empty means any
+	Asset    string   `yaml:"asset"`    // optional: a fixed asset instead of picking
+	Subject  string   `yaml:"subject"`  // optional; default derived from the asset title
+	Intro    string   `yaml:"intro"`    // one or two sentences before the asset
+	Question string   `yaml:"question"` // optional question id
+}
+
+// Scoring is the shared definition of how interest and fit add up.
+type Scoring struct {
+	HalfLifeDays float64              `yaml:"halfLifeDays"`
+	Activities   ActivityPoints       `yaml:"activities"`
+	Fit          map[string]FitPoints `yaml:"fit"` // profile field -> value -> points
+	FreeMail     FreeMail             `yaml:"freeMail"`
+}
+
+// ActivityPoints are the points each kind of activity is worth.
+type ActivityPoints struct {
+	Download    map[string]int `yaml:"download"` // by buying stage
+	Click       map[string]int `yaml:"click"`    // by buying stage of the clicked asset
+	Answer      int            `yaml:"answer"`
+	Open        int            `yaml:"open"`
+	Unsubscribe int            `yaml:"unsubscribe"`
+}
+
+// FitPoints maps a profile value to points.
+type FitPoints map[string]int
+
+// FreeMail subtracts points for addresses at free mail providers.
+type FreeMail struct {
+	Points  int      `yaml:"points"`
+	Domains []string `yaml:"domains"`
+}
+
+// Threshold is a named score level; crossing it upward alerts sales once.
+type Threshold struct {
+	Name        string `yaml:"name"`
+	Score       int    `yaml:"score"`
+	RearmMargin int    `yaml:"rearmMargin"` // the score must fall this far below to alert again
+}
+
+// Routing picks the sales address for an alert.
+type Routing struct {
+	Default string  `yaml:"default"`
+	Rules   []Route `yaml:"rules"`
+}
+
+// Route sends alerts for leads matching every given condition to one address.
+type Route struct {
+	Industries   []string `yaml:"industries"`
+	CompanySizes []string `yaml:"companySizes"`
+	Countries    []string `yaml:"countries"`
+	To           string   `yaml:"to"`
+}
+
+// Duration is a time.Duration written as "72h", "3d" or "1w" in the file.
+type Duration struct{ time.Duration }

@@ -1,0 +1,91 @@
+// Package store keeps leads in one DynamoDB table. The key layout lives here
+// and nowhere else:
+//
+//	pk=LEAD#<id>  sk=PROFILE      the lead (with its nurture state)
+//	pk=LEAD#<id>  sk=ACT#<key>    one activity (download, send, click ...)
+//
+// A sparse global secondary index "due" holds only leads with a next nurture
+// step: partition dueShard=DUE#<n> (write-sharded so no partition gets hot),
+// sort key dueAt, so the scheduler queries what is due and never scans.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Attribute and index names, shared with the SAM template (a test checks).
+const (
+	AttrPK        = "pk"
+	AttrSK        = "sk"
+	AttrDueShard  = "dueShard"
+	AttrDueAt     = "dueAt"
+	AttrExpiresAt = "expiresAt"
+	IndexDue      = "due"
+)
+
+// TableDefinition is the one definition of the table, used by the local
+// stack and the tests; the SAM template mirrors it.
+func TableDefinition(name string) *dynamodb.CreateTableInput {
+	s := types.ScalarAttributeTypeS
+	return &dynamodb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String(AttrPK), AttributeType: s},
+			{AttributeName: aws.String(AttrSK), AttributeType: s},
+			{AttributeName: aws.String(AttrDueShard), AttributeType: s},
+			{AttributeName: aws.String(AttrDueAt), AttributeType: s},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String(AttrPK), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(AttrSK), KeyType: types.KeyTypeRange},
+		},
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
+			IndexName: aws.String(IndexDue),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(AttrDueShard), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(AttrDueAt), KeyType: types.KeyTypeRange},
+			},
+			// Keys only: the scheduler reads the lead anyway when it claims a
+			// step, and a small projection keeps every lead write cheap.
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
+		}},
+	}
+}
+
+// EnsureTable creates the table (and its TTL setting) if it does not exist
+// and waits until it is active.
+func EnsureTable(ctx context.Context, client *dynamodb.Client, name string) error {
+	_, err := client.CreateTable(ctx, TableDefinition(name))
+	var inUse *types.ResourceInUseException
+	switch {
+	case errors.As(err, &inUse):
+		return nil
+	case err != nil:
+		return fmt.Errorf("create table %s: %w", name, err)
+	}
+	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay = 100 * time.Millisecond
+		o.MaxDelay = time.Second
+	})
+	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, time.Minute); err != nil {
+		return fmt.Errorf("wait for table %s: %w", name, err)
+	}
+	_, err = client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName: aws.String(name),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{
+			AttributeName: aws.String(AttrExpiresAt), Enabled: aws.Bool(true),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("enable ttl on %s: %w", name, err)
+	}
+	return nil
+}

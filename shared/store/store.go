@@ -1,0 +1,423 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/leadnurture/nurture/shared/lead"
+)
+
+// The DynamoDB adapter satisfies the domain's interface.
+var _ lead.Store = (*Store)(nil)
+
+// ErrConflict is returned when a lead kept changing under an update.
+var ErrConflict = errors.New("lead changed concurrently too often")
+
+const (
+	skProfile      = "PROFILE"
+	prefixLead     = "LEAD#"
+	prefixActivity = "ACT#"
+	prefixDue      = "DUE#"
+	// dueLayout sorts lexically in time order.
+	dueLayout = "2006-01-02T15:04:05Z"
+	// maxAttempts bounds optimistic-locking retries: contention on one lead
+	// is a handful of events at once, never hundreds of rounds.
+	maxAttempts = 25
+)
+
+// Options tune the store.
+type Options struct {
+	// DueShards spreads the due index over this many partitions (default 8).
+	DueShards int
+	// ActivityRetention is how long activities are kept before TTL removes
+	// them; zero keeps them forever.
+	ActivityRetention time.Duration
+}
+
+// Store is the DynamoDB adapter for leads.
+type Store struct {
+	client *dynamodb.Client
+	table  string
+	opts   Options
+	usage  Usage
+}
+
+// Usage counts the capacity units this store consumed, as DynamoDB reports
+// them; benchmarks divide them by operations.
+type Usage struct {
+	read, write atomic.Uint64 // in thousandths of a unit
+}
+
+// Read returns the read capacity units consumed so far.
+func (u *Usage) Read() float64 { return float64(u.read.Load()) / 1000 }
+
+// Write returns the write capacity units consumed so far.
+func (u *Usage) Write() float64 { return float64(u.write.Load()) / 1000 }
+
+// ReturnConsumedCapacity TOTAL reports one figure per call; the caller
+// knows whether it read or wrote.
+func (u *Usage) addWrite(c *types.ConsumedCapacity) {
+	if c != nil {
+		u.write.Add(uint64(aws.ToFloat64(c.CapacityUnits) * 1000))
+	}
+}
+
+func (u *Usage) addRead(c *types.ConsumedCapacity) {
+	if c != nil {
+		u.read.Add(uint64(aws.ToFloat64(c.CapacityUnits) * 1000))
+	}
+}
+
+// New returns a store on an existing table.
+func New(client *dynamodb.Client, table string, opts Options) *Store {
+	if opts.DueShards <= 0 {
+		opts.DueShards = 8
+	}
+	return &Store{client: client, table: table, opts: opts}
+}
+
+// Usage returns the capacity units consumed by this store.
+func (s *Store) Usage() *Usage { return &s.usage }
+
+var (
+	encoder = attributevalue.NewEncoder(func(o *attributevalue.EncoderOptions) {
+		o.TagKey = "json"
+		o.OmitNullAttributeValues = true
+		o.OmitEmptyTime = true
+	})
+	decoder = attributevalue.NewDecoder(func(o *attributevalue.DecoderOptions) { o.TagKey = "json" })
+)
+
+// leadItem is the stored form of a lead.
+type leadItem struct {
+	PK       string    `json:"pk"`
+	SK       string    `json:"sk"`
+	Version  int64     `json:"version"`
+	DueShard string    `json:"dueShard,omitempty"`
+	DueAt    string    `json:"dueAt,omitempty"`
+	Lead     lead.Lead `json:"lead"`
+}
+
+type activityItem struct {
+	PK        string        `json:"pk"`
+	SK        string        `json:"sk"`
+	ExpiresAt int64         `json:"expiresAt,omitempty"`
+	Activity  lead.Activity `json:"activity"`
+}
+
+func leadKey(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		AttrPK: &types.AttributeValueMemberS{Value: prefixLead + id},
+		AttrSK: &types.AttributeValueMemberS{Value: skProfile},
+	}
+}
+
+// dueShard picks the partition of the due index for a lead: stable per lead,
+// spread evenly over the shards.
+func (s *Store) dueShard(id string) string {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return prefixDue + strconv.Itoa(int(h.Sum32()%uint32(s.opts.DueShards)))
+}
+
+// GetLead returns the lead, or found=false.
+func (s *Store) GetLead(ctx context.Context, id string) (*lead.Lead, bool, error) {
+	l, _, found, err := s.getLead(ctx, id)
+	return l, found, err
+}
+
+func (s *Store) getLead(ctx context.Context, id string) (*lead.Lead, int64, bool, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:              aws.String(s.table),
+		Key:                    leadKey(id),
+		ConsistentRead:         aws.Bool(true),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("get lead: %w", err)
+	}
+	s.usage.addRead(out.ConsumedCapacity)
+	if out.Item == nil {
+		return &lead.Lead{ID: id}, 0, false, nil
+	}
+	var item leadItem
+	if err := decoder.Decode(&types.AttributeValueMemberM{Value: out.Item}, &item); err != nil {
+		return nil, 0, false, fmt.Errorf("decode lead: %w", err)
+	}
+	item.Lead.ID = id
+	item.Lead.Version = item.Version
+	return &item.Lead, item.Version, true, nil
+}
+
+// UpdateLead loads the lead, applies fn and writes it back on condition that
+// nobody wrote in between (optimistic locking on a version number), retrying
+// fn with the fresh lead on conflict. fn returning lead.ErrNoChange writes
+// nothing and is returned as is.
+func (s *Store) UpdateLead(ctx context.Context, id string, fn func(l *lead.Lead, isNew bool) error) (*lead.Lead, error) {
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		l, version, found, err := s.getLead(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := fn(l, !found); err != nil {
+			return l, err
+		}
+		l.ID = id
+		l.Version = version + 1
+		if err := s.putLead(ctx, l, version, found); err != nil {
+			var failed *types.ConditionalCheckFailedException
+			if errors.As(err, &failed) {
+				if err := backoff(ctx, attempt); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			return nil, err
+		}
+		return l, nil
+	}
+	return nil, fmt.Errorf("update lead %s: %w", id, ErrConflict)
+}
+
+func (s *Store) putLead(ctx context.Context, l *lead.Lead, prevVersion int64, existed bool) error {
+	item := leadItem{PK: prefixLead + l.ID, SK: skProfile, Version: l.Version, Lead: *l}
+	if l.Nurture.Due() && l.Mailable() {
+		item.DueShard = s.dueShard(l.ID)
+		item.DueAt = l.Nurture.DueAt.UTC().Format(dueLayout)
+	}
+	av, err := encoder.Encode(item)
+	if err != nil {
+		return fmt.Errorf("encode lead: %w", err)
+	}
+	in := &dynamodb.PutItemInput{
+		TableName:              aws.String(s.table),
+		Item:                   av.(*types.AttributeValueMemberM).Value,
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	}
+	if existed {
+		in.ConditionExpression = aws.String("version = :v")
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{
+			":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(prevVersion, 10)},
+		}
+	} else {
+		in.ConditionExpression = aws.String("attribute_not_exists(pk)")
+	}
+	out, err := s.client.PutItem(ctx, in)
+	if err != nil {
+		return fmt.Errorf("put lead: %w", err)
+	}
+	s.usage.addWrite(out.ConsumedCapacity)
+	return nil
+}
+
+// backoff waits a little longer after each conflict, so writers contending
+// for one lead spread out instead of colliding again.
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(attempt+1) * 5 * time.Millisecond
+	if d > 100*time.Millisecond {
+		d = 100 * time.Millisecond
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// AddActivity stores an activity unless one with the same key exists.
+func (s *Store) AddActivity(ctx context.Context, leadID string, a lead.Activity) (bool, error) {
+	item := activityItem{PK: prefixLead + leadID, SK: prefixActivity + a.Key, Activity: a}
+	if s.opts.ActivityRetention > 0 {
+		item.ExpiresAt = a.At.Add(s.opts.ActivityRetention).Unix()
+	}
+	av, err := encoder.Encode(item)
+	if err != nil {
+		return false, fmt.Errorf("encode activity: %w", err)
+	}
+	out, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:              aws.String(s.table),
+		Item:                   av.(*types.AttributeValueMemberM).Value,
+		ConditionExpression:    aws.String("attribute_not_exists(pk)"),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("put activity: %w", err)
+	}
+	s.usage.addWrite(out.ConsumedCapacity)
+	return true, nil
+}
+
+// Activities returns the lead's activities in time order, leaving out those
+// past their retention that TTL has not removed yet (it deletes lazily).
+func (s *Store) Activities(ctx context.Context, leadID string, now time.Time) ([]lead.Activity, error) {
+	var acts []lead.Activity
+	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :act)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk":  &types.AttributeValueMemberS{Value: prefixLead + leadID},
+			":act": &types.AttributeValueMemberS{Value: prefixActivity},
+		},
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query activities: %w", err)
+		}
+		s.usage.addRead(page.ConsumedCapacity)
+		for _, raw := range page.Items {
+			var item activityItem
+			if err := decoder.Decode(&types.AttributeValueMemberM{Value: raw}, &item); err != nil {
+				return nil, fmt.Errorf("decode activity: %w", err)
+			}
+			if item.ExpiresAt != 0 && item.ExpiresAt <= now.Unix() {
+				continue
+			}
+			acts = append(acts, item.Activity)
+		}
+	}
+	sort.SliceStable(acts, func(i, j int) bool { return acts[i].At.Before(acts[j].At) })
+	return acts, nil
+}
+
+// DueLeads returns the ids of leads whose next step is due at now, oldest
+// due first within each shard, at most limit in all. It queries every shard
+// of the sparse due index in parallel; it never scans the table.
+func (s *Store) DueLeads(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	type result struct {
+		ids []string
+		err error
+	}
+	perShard := limit/s.opts.DueShards + 1
+	results := make(chan result, s.opts.DueShards)
+	for i := 0; i < s.opts.DueShards; i++ {
+		shard := prefixDue + strconv.Itoa(i)
+		go func() {
+			ids, err := s.dueInShard(ctx, shard, now, perShard)
+			results <- result{ids, err}
+		}()
+	}
+	var ids []string
+	var errs []error
+	for i := 0; i < s.opts.DueShards; i++ {
+		r := <-results
+		ids = append(ids, r.ids...)
+		if r.err != nil {
+			errs = append(errs, r.err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return ids, fmt.Errorf("query due leads: %w", err)
+	}
+	if len(ids) > limit {
+		ids = ids[:limit]
+	}
+	return ids, nil
+}
+
+func (s *Store) dueInShard(ctx context.Context, shard string, now time.Time, limit int) ([]string, error) {
+	var ids []string
+	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		IndexName:              aws.String(IndexDue),
+		KeyConditionExpression: aws.String("dueShard = :s AND dueAt <= :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":s":   &types.AttributeValueMemberS{Value: shard},
+			":now": &types.AttributeValueMemberS{Value: now.UTC().Format(dueLayout)},
+		},
+		Limit:                  aws.Int32(int32(min(limit, 1000))),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	for p.HasMorePages() && len(ids) < limit {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return ids, err
+		}
+		s.usage.addRead(page.ConsumedCapacity)
+		for _, item := range page.Items {
+			pk, ok := item[AttrPK].(*types.AttributeValueMemberS)
+			if ok && len(pk.Value) > len(prefixLead) {
+				ids = append(ids, pk.Value[len(prefixLead):])
+			}
+		}
+	}
+	return ids, nil
+}
+
+type messageItem struct {
+	PK        string       `json:"pk"`
+	SK        string       `json:"sk"`
+	ExpiresAt int64        `json:"expiresAt,omitempty"`
+	Message   lead.Message `json:"message"`
+}
+
+const prefixMessage = "MSG#"
+
+func messageKey(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		AttrPK: &types.AttributeValueMemberS{Value: prefixMessage + id},
+		AttrSK: &types.AttributeValueMemberS{Value: prefixMessage},
+	}
+}
+
+// RecordMessage stores a sent message; recording it twice is harmless.
+func (s *Store) RecordMessage(ctx context.Context, m lead.Message) error {
+	item := messageItem{PK: prefixMessage + m.MessageID, SK: prefixMessage, Message: m}
+	if s.opts.ActivityRetention > 0 {
+		item.ExpiresAt = m.At.Add(s.opts.ActivityRetention).Unix()
+	}
+	av, err := encoder.Encode(item)
+	if err != nil {
+		return fmt.Errorf("encode message: %w", err)
+	}
+	out, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:              aws.String(s.table),
+		Item:                   av.(*types.AttributeValueMemberM).Value,
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		return fmt.Errorf("put message: %w", err)
+	}
+	s.usage.addWrite(out.ConsumedCapacity)
+	return nil
+}
+
+// GetMessage looks a sent message up by its SES MessageId.
+func (s *Store) GetMessage(ctx context.Context, messageID string) (lead.Message, bool, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:              aws.String(s.table),
+		Key:                    messageKey(messageID),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		return lead.Message{}, false, fmt.Errorf("get message: %w", err)
+	}
+	s.usage.addRead(out.ConsumedCapacity)
+	if out.Item == nil {
+		return lead.Message{}, false, nil
+	}
+	var item messageItem
+	if err := decoder.Decode(&types.AttributeValueMemberM{Value: out.Item}, &item); err != nil {
+		return lead.Message{}, false, fmt.Errorf("decode message: %w", err)
+	}
+	return item.Message, true, nil
+}
