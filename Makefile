@@ -101,12 +101,20 @@ fmt: ## gofmt every Go file
 	$(GO) fmt ./...
 
 .PHONY: vet
-vet: ## go vet
+vet: ## go vet, and fail on files gofmt would change
 	$(GO) vet ./...
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+
+# The program file is compiled into every function: a broken one never ships.
+PROGRAM ?= shared/program/program.yaml
+.PHONY: validate
+validate: ## check the nurture program file (PROGRAM=path for another file)
+	$(GO) run ./infra/validate $(PROGRAM)
 
 # -count=1: the tests talk to servers, so a cached pass says nothing.
 .PHONY: test
-test: deps vet ## go vet + every test against DynamoDB Local and SES local
+test: deps vet validate ## vet, validate the program, every test against DynamoDB Local and SES local
 	$(GO) test -count=1 -timeout 15m ./...
 
 # ---------------------------------------------------------------------------

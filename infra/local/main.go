@@ -6,6 +6,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +17,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,8 +27,11 @@ import (
 	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/mail"
+	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/store"
+	"github.com/leadnurture/nurture/shared/token"
 )
 
 func main() {
@@ -92,16 +98,16 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer dynamo.Stop()
-	ses, err := localstack.StartSES(ctx, localstack.SESOptions{Port: sesPort, Log: os.Stderr})
+	sesServer, err := localstack.StartSES(ctx, localstack.SESOptions{Port: sesPort, Log: os.Stderr})
 	if err != nil {
 		return err
 	}
-	defer ses.Stop()
+	defer sesServer.Stop()
 
 	cfg := config.Config{
 		TableName:        envOr("TABLE_NAME", "nurture-local"),
 		DynamoDBEndpoint: dynamo.Endpoint(),
-		SESEndpoint:      ses.Endpoint(),
+		SESEndpoint:      sesServer.Endpoint(),
 		DueShards:        8,
 		MinFillTime:      lead.DefaultMinFillTime,
 	}
@@ -120,16 +126,38 @@ func run(ctx context.Context) error {
 		Log:      log,
 	}
 	apiURL := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	signer, err := localSigner(dataDir)
+	if err != nil {
+		return err
+	}
+	win, err := nurture.NewWindow(prog.Schedule)
+	if err != nil {
+		return err
+	}
+	ses := mail.NewSES(cfg.SES(awsCfg), "nurture-local")
+	rate, err := ses.MaxSendRate(ctx)
+	if err != nil {
+		return err
+	}
+	sched := &nurture.Scheduler{
+		Program: prog, Store: st, Mailer: ses, Signer: signer, Window: win,
+		BaseURL: apiURL, ConfigurationSet: "nurture-local", Rate: rate, Log: log,
+	}
+	tick := func(ctx context.Context, at time.Time) (any, error) { return sched.Tick(ctx, at) }
 	handler := server.New(server.Options{
 		Program:   prog,
 		Clock:     clk,
+		Tick:      tick,
 		Functions: map[string]server.Handler{"capture": capture.Handle},
 		Links: []server.Link{
-			{Name: "Sent mail (aws-ses-v2-local)", URL: ses.Endpoint()},
+			{Name: "Sent mail (aws-ses-v2-local)", URL: sesServer.Endpoint()},
 			{Name: "DynamoDB Local endpoint", URL: dynamo.Endpoint()},
 		},
 		Log: log,
 	})
+	if every := tickInterval(); every > 0 {
+		go tickEvery(ctx, every, clk, sched, log)
+	}
 	httpServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()
@@ -139,7 +167,7 @@ func run(ctx context.Context) error {
 		"  Sent mail (SES local):      %s\n"+
 		"  DynamoDB Local:             %s  (table %s, data in %s)\n"+
 		"  Local routes:               POST %s/_local/tick, POST %s/_local/clock {\"advance\":\"168h\"}, POST %s/_local/ses-events\n\n",
-		apiURL, ses.Endpoint(), dynamo.Endpoint(), cfg.TableName, dataDir, apiURL, apiURL, apiURL)
+		apiURL, sesServer.Endpoint(), dynamo.Endpoint(), cfg.TableName, dataDir, apiURL, apiURL, apiURL)
 
 	select {
 	case <-ctx.Done():
@@ -155,6 +183,51 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("stop http server: %w", err)
 	}
 	return nil
+}
+
+// tickInterval is how often make run ticks the scheduler by itself
+// (TICK_INTERVAL, default 1m; 0 turns it off, for tests that tick by hand).
+func tickInterval() time.Duration {
+	d, err := time.ParseDuration(envOr("TICK_INTERVAL", "1m"))
+	if err != nil {
+		return time.Minute
+	}
+	return d
+}
+
+func tickEvery(ctx context.Context, every time.Duration, clk clock.Clock, sched *nurture.Scheduler, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := sched.Tick(ctx, clk.Now()); err != nil && ctx.Err() == nil {
+				log.Error("scheduled tick failed", "error", err.Error())
+			}
+		}
+	}
+}
+
+// localSigner keeps one random signing key in the data folder, so links in
+// mail sent by an earlier make run keep working.
+func localSigner(dataDir string) (*token.Signer, error) {
+	path := filepath.Join(dataDir, "token-key")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		secret := make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, fmt.Errorf("make token key: %w", err)
+		}
+		b = []byte("local:" + base64.StdEncoding.EncodeToString(secret))
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			return nil, fmt.Errorf("save token key: %w", err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("read token key: %w", err)
+	}
+	return token.ParseKeys(strings.TrimSpace(string(b)))
 }
 
 func envOr(name, def string) string {

@@ -71,6 +71,7 @@ type view struct {
 	UnsubscribeURL  string
 	Company         string
 	PostalAddress   string
+	Address         string // the footer line: company and postal address
 }
 
 // RenderNurture builds the nurture email: an HTML part (everything escaped,
@@ -189,10 +190,16 @@ func (e NurtureEmail) view() view {
 	if v.Company != "" {
 		from = v.Company
 	}
-	v.Because = "You receive this email because you downloaded content from " + from + "."
-	if d := oneLine(e.Downloaded); d != "" {
-		v.Because = "You receive this email because you downloaded “" + d + "” from " + from + "."
+	// A company name such as "Acme, Inc." ends in a period already.
+	end := "."
+	if strings.HasSuffix(from, ".") {
+		end = ""
 	}
+	v.Because = "You receive this email because you downloaded content from " + from + end
+	if d := oneLine(e.Downloaded); d != "" {
+		v.Because = "You receive this email because you downloaded “" + d + "” from " + from + end
+	}
+	v.Address = footerAddress(v.Company, v.PostalAddress)
 	return v
 }
 
@@ -237,12 +244,14 @@ func (v view) text() string {
 	}
 	line("Unsubscribe: ", v.UnsubscribeURL)
 	line()
-	line(footerAddress(v.Company, v.PostalAddress))
+	line(v.Address)
 	return b.String()
 }
 
+// footerAddress names the company once: postal addresses usually start
+// with it already.
 func footerAddress(company, address string) string {
-	if company == "" {
+	if company == "" || strings.HasPrefix(address, company) {
 		return address
 	}
 	return company + ", " + address

@@ -415,6 +415,11 @@ func (s *Scheduler) compose(l *lead.Lead, track program.Track, claim lead.Claim,
 	if e.Subject == "" {
 		e.Subject = choice.Asset.Title
 	}
+	if len(l.Downloaded) > 0 {
+		if first, ok := s.Program.Asset(l.Downloaded[0]); ok {
+			e.Downloaded = first.Title
+		}
+	}
 	if q := choice.Question; q != nil {
 		block := &mail.QuestionBlock{Text: q.Text}
 		for _, o := range q.Options {

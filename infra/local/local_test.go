@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/leadnurture/nurture/infra/localstack"
+	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/store"
+)
+
+// stack is a running `make run`: the real binary with its own servers.
+type stack struct {
+	api, dynamo, ses string
+	cmd              *exec.Cmd
+	output           *strings.Builder
+	exited           chan error
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startStack builds and starts the local stack on free ports, as a person
+// running `make run` would, and waits until it prints its URLs.
+func startStack(t *testing.T) *stack {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "local")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	apiPort, dynamoPort, sesPort := freePort(t), freePort(t), freePort(t)
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(),
+		"PORT="+strconv.Itoa(apiPort), "DYNAMODB_PORT="+strconv.Itoa(dynamoPort), "SES_PORT="+strconv.Itoa(sesPort),
+		"LOCAL_DATA_DIR="+filepath.Join(dir, "data"), "TICK_INTERVAL=0")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &stack{
+		api: "http://localhost:" + strconv.Itoa(apiPort), dynamo: "http://127.0.0.1:" + strconv.Itoa(dynamoPort),
+		ses: "http://127.0.0.1:" + strconv.Itoa(sesPort), cmd: cmd, output: &strings.Builder{}, exited: make(chan error, 1),
+	}
+	cmd.Stderr = s.output
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		signalled := false
+		for sc.Scan() {
+			s.output.WriteString(sc.Text() + "\n")
+			if !signalled && strings.Contains(sc.Text(), "Demo page") {
+				close(ready)
+				signalled = true
+			}
+		}
+		s.exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+		}
+	})
+	select {
+	case <-ready:
+	case err := <-s.exited:
+		t.Fatalf("the local stack exited before it was ready: %v\n%s", err, s.output)
+	case <-time.After(90 * time.Second):
+		t.Fatalf("the local stack did not print its URLs in 90s\n%s", s.output)
+	}
+	return s
+}
+
+// stop sends Ctrl-C and expects a clean exit that also stops the servers.
+func (s *stack) stop(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.exited:
+		if err != nil {
+			t.Fatalf("Ctrl-C should stop the stack cleanly, got %v\n%s", err, s.output)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the stack did not stop within 30s of Ctrl-C\n%s", s.output)
+	}
+	for _, u := range []string{s.api, s.dynamo, s.ses} {
+		if resp, err := http.Get(u); err == nil {
+			resp.Body.Close()
+			t.Errorf("%s still answers after Ctrl-C", u)
+		}
+	}
+}
+
+func (s *stack) post(t *testing.T, path, body string) *http.Response {
+	t.Helper()
+	resp, err := http.Post(s.api+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath("/usr/bin/chromium"),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	return ctx
+}
+
+// TestLocalStack_browserSubmitsDemoForm_leadStored_mailShownInViewer is the
+// walk a new user takes: make run, open the demo page, fill in a form, see
+// the lead in DynamoDB Local, let the clock run, and read the nurture email
+// in the SES viewer.
+func TestLocalStack_browserSubmitsDemoForm_leadStored_mailShownInViewer(t *testing.T) {
+	s := startStack(t)
+	prog, err := program.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := prog.Forms[0]
+	asset, _ := prog.Asset(form.Asset)
+
+	ctx := browser(t)
+	redirects := make(chan string, 4)
+	err = chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok && e.RedirectResponse != nil && strings.Contains(e.RedirectResponse.URL, "/forms/") {
+			select {
+			case redirects <- fmt.Sprintf("%d %s", e.RedirectResponse.Status, e.Request.URL):
+			default:
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	sel := "#form-" + form.ID
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(s.api+"/"),
+		chromedp.WaitVisible(sel+" input[name=email]"),
+		chromedp.SendKeys(sel+" input[name=email]", "Ada.Lovelace@Example.com"),
+		chromedp.SendKeys(sel+" input[name=name]", "Ada Lovelace"),
+		chromedp.SendKeys(sel+" input[name=company]", "Analytical Engines"),
+		chromedp.SetValue(sel+" select[name=companySize]", "51-500"),
+		chromedp.Click(sel+" input[name=consent]"),
+		// A person takes a few seconds; faster posts are treated as bots.
+		chromedp.Sleep(lead.DefaultMinFillTime+500*time.Millisecond),
+		chromedp.Click(sel+" button[type=submit]"),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v\n%s", err, s.output)
+	}
+	select {
+	case got := <-redirects:
+		if want := "303 " + asset.URL; got != want {
+			t.Errorf("after submitting, the browser was sent to %q, want %q", got, want)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the form post was not answered with a redirect")
+	}
+
+	db, err := localstack.DynamoClient(context.Background(), s.dynamo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(db, "nurture-local", store.Options{})
+	l, found, err := st.GetLead(context.Background(), lead.IDFor("ada.lovelace@example.com"))
+	if err != nil || !found {
+		t.Fatalf("the lead is not in DynamoDB Local: found=%v err=%v\n%s", found, err, s.output)
+	}
+	if l.Name != "Ada Lovelace" || l.CompanySize != "51-500" || l.Consent == nil || l.Nurture.Status != lead.NurtureActive {
+		t.Fatalf("stored lead = %+v", l)
+	}
+
+	// Let the local clock run a day at a time until the first step goes out.
+	var sent int
+	for day := 0; day < 10 && sent == 0; day++ {
+		resp := s.post(t, "/_local/clock", `{"advance":"24h"}`)
+		resp.Body.Close()
+		resp = s.post(t, "/_local/tick", "")
+		var rep struct{ Sent int }
+		_ = json.NewDecoder(resp.Body).Decode(&rep)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("tick answered %d", resp.StatusCode)
+		}
+		sent = rep.Sent
+	}
+	if sent != 1 {
+		t.Fatalf("no nurture email within 10 days\n%s", s.output)
+	}
+	l, _, _ = st.GetLead(context.Background(), l.ID)
+	first, _ := prog.Asset(l.Nurture.Sent[0].AssetID)
+
+	// The SES viewer shows the mail, and its HTML renders.
+	// The viewer's cards animate open, so wait for them to exist, then
+	// open the HTML view as a person would.
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(s.ses+"/"),
+		chromedp.WaitReady(".email .email-html iframe"),
+		chromedp.Click(`.email button[onclick*="-html')"]`),
+		chromedp.WaitVisible(".email .email-html iframe"),
+	)
+	if err != nil {
+		t.Fatalf("SES viewer: %v", err)
+	}
+	listing, err := chromedp.Run(ctx, chromedp.Text("#content"))
+	if err != nil {
+		t.Fatalf("SES viewer: %v", err)
+	}
+	rendered, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('.email iframe').contentDocument.body.innerText`))
+	if err != nil {
+		t.Fatalf("SES viewer: %v", err)
+	}
+	if !strings.Contains(listing, "ada.lovelace@example.com") || !strings.Contains(listing, first.Title) {
+		t.Errorf("the viewer should list the mail to Ada about %q:\n%s", first.Title, listing)
+	}
+	if !strings.Contains(rendered, first.Title) || !strings.Contains(rendered, "Unsubscribe") || !strings.Contains(rendered, prog.Sender.PostalAddress) {
+		t.Errorf("the rendered HTML lacks the asset, the unsubscribe link or the postal address:\n%s", rendered)
+	}
+
+	s.stop(t)
+}
+
+func TestLocalStack_localRoutes(t *testing.T) {
+	s := startStack(t)
+	defer s.stop(t)
+
+	resp := s.post(t, "/_local/clock", `{"advance":"168h"}`)
+	var clock struct{ Now string }
+	_ = json.NewDecoder(resp.Body).Decode(&clock)
+	resp.Body.Close()
+	now, err := time.Parse(time.RFC3339, clock.Now)
+	if resp.StatusCode != http.StatusOK || err != nil || now.Sub(time.Now()) < 167*time.Hour {
+		t.Fatalf("advancing the clock a week: %d %q", resp.StatusCode, clock.Now)
+	}
+	resp = s.post(t, "/_local/clock", `{"advance":"yesterday"}`)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a bad duration should be a 400, got %d", resp.StatusCode)
+	}
+	resp = s.post(t, "/forms/no-such-form", `{"email":"a@example.com"}`)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), "unknown form") {
+		t.Fatalf("unknown form: %d %s", resp.StatusCode, body)
+	}
+	resp, err = http.Get(s.api + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	prog, _ := program.Default()
+	for _, f := range prog.Forms {
+		if !strings.Contains(string(body), `action="/forms/`+f.ID+`"`) {
+			t.Errorf("the demo page has no form posting to /forms/%s", f.ID)
+		}
+	}
+}

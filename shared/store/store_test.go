@@ -1,0 +1,553 @@
+package store_test
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/leadnurture/nurture/infra/localstack/testenv"
+	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/store"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// t0 is a fixed instant with nanoseconds, so a lossy time encoding shows.
+var t0 = time.Date(2026, 3, 14, 9, 26, 53, 589793238, time.UTC)
+
+// newTable creates a table of its own for the test on DynamoDB Local.
+func newTable(t *testing.T) (*dynamodb.Client, string) {
+	t.Helper()
+	db := testenv.Dynamo(t)
+	name := testenv.UniqueName("store")
+	if err := store.EnsureTable(t.Context(), db, name); err != nil {
+		t.Fatalf("EnsureTable(%s): %v", name, err)
+	}
+	return db, name
+}
+
+func newStore(t *testing.T, opts store.Options) *store.Store {
+	t.Helper()
+	db, name := newTable(t)
+	return store.New(db, name, opts)
+}
+
+func mustGet(t *testing.T, st *store.Store, id string) *lead.Lead {
+	t.Helper()
+	got, found, err := st.GetLead(t.Context(), id)
+	if err != nil || !found {
+		t.Fatalf("GetLead(%s) = found %v, err %v; want the lead", id, found, err)
+	}
+	return got
+}
+
+func TestEnsureTable(t *testing.T) {
+	t.Parallel()
+	db, name := newTable(t) // first call
+
+	t.Run("second call on an existing table succeeds", func(t *testing.T) {
+		if err := store.EnsureTable(t.Context(), db, name); err != nil {
+			t.Fatalf("second EnsureTable: %v", err)
+		}
+	})
+
+	t.Run("TTL is enabled on expiresAt", func(t *testing.T) {
+		out, err := db.DescribeTimeToLive(t.Context(), &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := out.TimeToLiveDescription
+		if d == nil || d.TimeToLiveStatus != types.TimeToLiveStatusEnabled || aws.ToString(d.AttributeName) != store.AttrExpiresAt {
+			t.Fatalf("TTL = %+v, want ENABLED on %s", d, store.AttrExpiresAt)
+		}
+	})
+
+	t.Run("due index is keyed by shard and due time", func(t *testing.T) {
+		out, err := db.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Table.TableStatus != types.TableStatusActive {
+			t.Errorf("table status %s, want ACTIVE", out.Table.TableStatus)
+		}
+		var due *types.GlobalSecondaryIndexDescription
+		for i, g := range out.Table.GlobalSecondaryIndexes {
+			if aws.ToString(g.IndexName) == store.IndexDue {
+				due = &out.Table.GlobalSecondaryIndexes[i]
+			}
+		}
+		if due == nil {
+			t.Fatalf("no %q index in %+v", store.IndexDue, out.Table.GlobalSecondaryIndexes)
+		}
+		var keys []string
+		for _, k := range due.KeySchema {
+			keys = append(keys, aws.ToString(k.AttributeName)+":"+string(k.KeyType))
+		}
+		want := []string{store.AttrDueShard + ":HASH", store.AttrDueAt + ":RANGE"}
+		if !slices.Equal(keys, want) {
+			t.Errorf("due index keys %v, want %v", keys, want)
+		}
+	})
+}
+
+func TestUpdateLead(t *testing.T) {
+	t.Parallel()
+	st := newStore(t, store.Options{})
+	ctx := t.Context()
+
+	t.Run("missing lead is new and has only its ID", func(t *testing.T) {
+		var seen lead.Lead
+		var seenNew bool
+		_, err := st.UpdateLead(ctx, "fresh", func(l *lead.Lead, isNew bool) error {
+			seen, seenNew = *l, isNew
+			return lead.ErrNoChange
+		})
+		if !errors.Is(err, lead.ErrNoChange) {
+			t.Fatalf("err = %v, want ErrNoChange", err)
+		}
+		if !seenNew || !reflect.DeepEqual(seen, lead.Lead{ID: "fresh"}) {
+			t.Fatalf("fn saw isNew=%v lead %+v, want isNew=true and only the ID", seenNew, seen)
+		}
+	})
+
+	full := lead.Lead{
+		ID: "full", Email: "ada@example.com", Name: "Ada", Company: "Engines Ltd",
+		Role: "cto", Industry: "software", CompanySize: "11-50", Country: "GB",
+		Timeline: "q3", TimeZone: "Europe/London",
+		CreatedAt: t0, UpdatedAt: t0.Add(time.Minute),
+		Consent: &lead.Consent{Version: "v2", At: t0, FormID: "f1", SourcePage: "/guide", IP: "192.0.2.1"},
+		FirstTouch: &lead.Attribution{SourcePage: "/guide", Referrer: "https://search.example/",
+			UTMSource: "news", UTMMedium: "email", UTMCampaign: "spring", UTMTerm: "t", UTMContent: "c"},
+		Downloaded: []string{"a1", "a2"},
+		Topics:     []string{"cost", "speed"},
+		Nurture: lead.Nurture{
+			Track: "main", NextStep: 2, DueAt: t0.Add(48 * time.Hour), Status: lead.NurtureActive,
+			Sent: []lead.SentStep{
+				{Track: "main", Step: 0, AssetID: "a1", MessageID: "m0", At: t0.Add(time.Hour)},
+				{Track: "main", Step: 1, AssetID: "a2", MessageID: "m1", At: t0.Add(25 * time.Hour)},
+			},
+			Claim: &lead.Claim{ID: "c1", Step: 2, AssetID: "a3", At: t0.Add(47 * time.Hour), Until: t0.Add(49 * time.Hour)},
+		},
+		Suppression: &lead.Suppression{Reason: lead.SuppressedBounced, At: t0.Add(50 * time.Hour)},
+		Applied:     []string{"e1", "e2"},
+	}
+
+	t.Run("saved lead reads back equal", func(t *testing.T) {
+		var isNew bool
+		saved, err := st.UpdateLead(ctx, full.ID, func(l *lead.Lead, n bool) error {
+			isNew = n
+			*l = full
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !isNew {
+			t.Error("first write: isNew = false")
+		}
+		want := full
+		want.Version = 1
+		if !reflect.DeepEqual(*saved, want) {
+			t.Errorf("UpdateLead returned\n%+v\nwant\n%+v", *saved, want)
+		}
+		got := mustGet(t, st, full.ID)
+		if !reflect.DeepEqual(*got, want) {
+			t.Errorf("GetLead =\n%+v\nwant\n%+v", *got, want)
+		}
+		if got.CreatedAt.Location() != time.UTC || got.Nurture.Claim.Until.Location() != time.UTC {
+			t.Errorf("times read back in %v, want UTC", got.CreatedAt.Location())
+		}
+	})
+
+	t.Run("version increments by one per write", func(t *testing.T) {
+		for want := int64(2); want <= 4; want++ {
+			var isNew bool
+			l, err := st.UpdateLead(ctx, full.ID, func(l *lead.Lead, n bool) error {
+				isNew = n
+				l.Topics = append(l.Topics, fmt.Sprint("t", want))
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if isNew {
+				t.Error("existing lead: isNew = true")
+			}
+			if l.Version != want || mustGet(t, st, full.ID).Version != want {
+				t.Fatalf("after write %d: returned version %d, stored %d", want, l.Version, mustGet(t, st, full.ID).Version)
+			}
+		}
+	})
+
+	t.Run("ErrNoChange writes nothing and is returned", func(t *testing.T) {
+		before := mustGet(t, st, full.ID)
+		_, err := st.UpdateLead(ctx, full.ID, func(l *lead.Lead, _ bool) error {
+			l.Name = "changed but not saved"
+			return lead.ErrNoChange
+		})
+		if !errors.Is(err, lead.ErrNoChange) {
+			t.Fatalf("err = %v, want ErrNoChange", err)
+		}
+		if after := mustGet(t, st, full.ID); !reflect.DeepEqual(after, before) {
+			t.Fatalf("lead changed:\n%+v\nwant\n%+v", after, before)
+		}
+	})
+
+	t.Run("ErrNoChange on a missing lead creates nothing", func(t *testing.T) {
+		_, err := st.UpdateLead(ctx, "never", func(l *lead.Lead, _ bool) error {
+			l.Name = "ghost"
+			return lead.ErrNoChange
+		})
+		if !errors.Is(err, lead.ErrNoChange) {
+			t.Fatalf("err = %v, want ErrNoChange", err)
+		}
+		if _, found, err := st.GetLead(ctx, "never"); err != nil || found {
+			t.Fatalf("GetLead = found %v, err %v; want not found", found, err)
+		}
+	})
+
+	t.Run("other errors from fn are returned and nothing is written", func(t *testing.T) {
+		boom := errors.New("boom")
+		before := mustGet(t, st, full.ID)
+		_, err := st.UpdateLead(ctx, full.ID, func(l *lead.Lead, _ bool) error {
+			l.Name = "x"
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("err = %v, want boom", err)
+		}
+		if after := mustGet(t, st, full.ID); after.Version != before.Version || after.Name != before.Name {
+			t.Fatalf("lead changed: version %d name %q", after.Version, after.Name)
+		}
+	})
+}
+
+func TestUpdateLead_concurrentWritersLoseNoUpdate(t *testing.T) {
+	t.Parallel()
+	st := newStore(t, store.Options{})
+	const writers = 50 // below lead's bound of 64 applied keys
+	errs := make(chan error, writers)
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Go(func() {
+			key := fmt.Sprintf("event-%02d", i)
+			_, err := st.UpdateLead(t.Context(), "hot", func(l *lead.Lead, _ bool) error {
+				if l.HasApplied(key) {
+					return lead.ErrNoChange
+				}
+				l.MarkApplied(key)
+				return nil
+			})
+			if err != nil {
+				errs <- fmt.Errorf("%s: %w", key, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	got := mustGet(t, st, "hot")
+	for i := range writers {
+		if key := fmt.Sprintf("event-%02d", i); !got.HasApplied(key) {
+			t.Errorf("lost update: %s missing", key)
+		}
+	}
+	if len(got.Applied) != writers || got.Version != writers {
+		t.Errorf("%d keys applied, version %d; want %d and %d", len(got.Applied), got.Version, writers, writers)
+	}
+}
+
+func TestActivities(t *testing.T) {
+	t.Parallel()
+	const retention = 30 * 24 * time.Hour
+	st := newStore(t, store.Options{ActivityRetention: retention})
+	ctx := t.Context()
+	now := t0
+
+	old := lead.Activity{Key: "old", Kind: lead.KindDownload, At: now.Add(-retention - time.Hour), AssetID: "a0"}
+	first := lead.Activity{Key: "dl-1", Kind: lead.KindDownload, At: now.Add(-2 * time.Hour), FormID: "f1", AssetID: "a1"}
+	second := lead.Activity{Key: "send-1", Kind: "send", At: now.Add(-time.Hour), Track: "main", Step: 1}
+	third := lead.Activity{Key: "dl-2", Kind: lead.KindDownload, At: now.Add(-90 * time.Minute), FormID: "f2", AssetID: "a2"}
+
+	// Added out of time order on purpose.
+	for _, tc := range []struct {
+		name string
+		a    lead.Activity
+		want bool
+	}{
+		{"first add of a key is added", second, true},
+		{"another key is added", first, true},
+		{"activity past retention is still added", old, true},
+		{"third key is added", third, true},
+		{"same key again is not added", lead.Activity{Key: first.Key, Kind: "other", At: now}, false},
+	} {
+		added, err := st.AddActivity(ctx, "L1", tc.a)
+		if err != nil {
+			t.Fatalf("%s: AddActivity: %v", tc.name, err)
+		}
+		if added != tc.want {
+			t.Errorf("%s: AddActivity(%s) = %v, want %v", tc.name, tc.a.Key, added, tc.want)
+		}
+	}
+	// Another lead's activity never shows up.
+	if _, err := st.AddActivity(ctx, "L2", lead.Activity{Key: "x", Kind: "send", At: now}); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := st.Activities(ctx, "L1", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []lead.Activity{first, third, second} // time order; expired and duplicate left out
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Activities =\n%+v\nwant\n%+v", got, want)
+	}
+
+	// Earlier, the old one was still within retention.
+	got, err = st.Activities(ctx, "L1", old.At.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 || got[0].Key != old.Key {
+		t.Errorf("Activities before retention ended = %+v, want old first of 4", got)
+	}
+
+	if got, err := st.Activities(ctx, "nobody", now); err != nil || len(got) != 0 {
+		t.Errorf("Activities(unknown lead) = %v, %v; want none", got, err)
+	}
+}
+
+func TestDueLeads(t *testing.T) {
+	t.Parallel()
+	db, name := newTable(t)
+	st := store.New(db, name, store.Options{DueShards: 4})
+	now := t0
+
+	kinds := []struct {
+		name string
+		mod  func(l *lead.Lead, i int)
+		due  bool
+	}{
+		{"active and due in the past", func(l *lead.Lead, i int) {
+			l.Nurture = lead.Nurture{Track: "main", Status: lead.NurtureActive, DueAt: now.Add(-time.Duration(i+1) * time.Minute)}
+		}, true},
+		{"active and due exactly now", func(l *lead.Lead, _ int) {
+			l.Nurture = lead.Nurture{Track: "main", Status: lead.NurtureActive, DueAt: now}
+		}, true},
+		{"active and due in the future", func(l *lead.Lead, i int) {
+			l.Nurture = lead.Nurture{Track: "main", Status: lead.NurtureActive, DueAt: now.Add(time.Duration(i+1) * time.Hour)}
+		}, false},
+		{"suppressed though due", func(l *lead.Lead, i int) {
+			l.Nurture = lead.Nurture{Track: "main", Status: lead.NurtureActive, DueAt: now.Add(-time.Hour)}
+			l.Suppression = &lead.Suppression{Reason: lead.SuppressedUnsubscribed, At: now}
+		}, false},
+		{"finished", func(l *lead.Lead, i int) {
+			l.Nurture = lead.Nurture{Track: "main", Status: lead.NurtureFinished, DueAt: now.Add(-time.Hour)}
+		}, false},
+		{"stopped", func(l *lead.Lead, i int) {
+			l.Nurture = lead.Nurture{Track: "main", Status: lead.NurtureStopped, StopReason: "accepted"}
+		}, false},
+		{"active with nothing scheduled", func(l *lead.Lead, i int) {
+			l.Nurture = lead.Nurture{Track: "main", Status: lead.NurtureActive}
+		}, false},
+	}
+	// 40 leads: most due, the rest one of each kind that is not.
+	const total = 40
+	wantDue := map[string]string{}
+	kindOf := map[string]string{}
+	var wg sync.WaitGroup
+	errs := make(chan error, total)
+	for i := range total {
+		k := kinds[0]
+		if i < len(kinds) {
+			k = kinds[i]
+		}
+		id := fmt.Sprintf("lead-%02d", i)
+		kindOf[id] = k.name
+		if k.due {
+			wantDue[id] = k.name
+		}
+		wg.Go(func() {
+			_, err := st.UpdateLead(t.Context(), id, func(l *lead.Lead, _ bool) error {
+				k.mod(l, i)
+				return nil
+			})
+			if err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+
+	t.Run("returns every due lead and no other", func(t *testing.T) {
+		ids, err := st.DueLeads(t.Context(), now, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, id := range ids {
+			if got[id] {
+				t.Errorf("%s returned twice", id)
+			}
+			got[id] = true
+			if _, ok := wantDue[id]; !ok {
+				t.Errorf("%s (%s) returned, want not due", id, kindOf[id])
+			}
+		}
+		for id, kind := range wantDue {
+			if !got[id] {
+				t.Errorf("%s (%s) not returned", id, kind)
+			}
+		}
+	})
+
+	t.Run("due leads are spread over several shards", func(t *testing.T) {
+		shards := map[string]bool{}
+		p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{TableName: aws.String(name), IndexName: aws.String(store.IndexDue)})
+		n := 0
+		for p.HasMorePages() {
+			page, err := p.NextPage(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, item := range page.Items {
+				n++
+				shards[item[store.AttrDueShard].(*types.AttributeValueMemberS).Value] = true
+			}
+		}
+		// Sparse: only leads with a next step (due now or later) are indexed.
+		if want := len(wantDue) + 1; n != want {
+			t.Errorf("due index holds %d items, want %d", n, want)
+		}
+		if len(shards) < 2 {
+			t.Errorf("due leads in shards %v, want several", shards)
+		}
+	})
+
+	t.Run("nothing is due before the earliest due time", func(t *testing.T) {
+		ids, err := st.DueLeads(t.Context(), now.Add(-24*time.Hour), 1000)
+		if err != nil || len(ids) != 0 {
+			t.Errorf("DueLeads = %v, %v; want none", ids, err)
+		}
+	})
+
+	for _, limit := range []int{1, 3, 10} {
+		t.Run(fmt.Sprintf("limit %d is honoured", limit), func(t *testing.T) {
+			ids, err := st.DueLeads(t.Context(), now, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ids) == 0 || len(ids) > limit {
+				t.Fatalf("DueLeads(limit %d) gave %d ids: %v", limit, len(ids), ids)
+			}
+			seen := map[string]bool{}
+			for _, id := range ids {
+				if _, ok := wantDue[id]; !ok || seen[id] {
+					t.Errorf("%s (%s) returned, duplicate or not due", id, kindOf[id])
+				}
+				seen[id] = true
+			}
+		})
+	}
+
+	t.Run("a lead leaves the index when suppressed", func(t *testing.T) {
+		id := "lead-00"
+		if _, ok := wantDue[id]; !ok {
+			t.Fatalf("%s should start due", id)
+		}
+		_, err := st.UpdateLead(t.Context(), id, func(l *lead.Lead, _ bool) error {
+			l.Suppression = &lead.Suppression{Reason: lead.SuppressedComplained, At: now}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := st.DueLeads(t.Context(), now, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(ids, id) || len(ids) != len(wantDue)-1 {
+			t.Errorf("after suppressing %s: %d due %v", id, len(ids), ids)
+		}
+	})
+}
+
+func TestMessages(t *testing.T) {
+	t.Parallel()
+	st := newStore(t, store.Options{ActivityRetention: time.Hour})
+	ctx := t.Context()
+	m := lead.Message{MessageID: "0100018f-abc", LeadID: "L1", Track: "main", Step: 2, AssetID: "a3", ClaimID: "c9", At: t0}
+
+	for _, tc := range []struct {
+		name      string
+		record    bool
+		id        string
+		wantFound bool
+	}{
+		{"unknown id is not found", false, "nope", false},
+		{"recorded message round trips", true, m.MessageID, true},
+		{"recording twice is harmless", true, m.MessageID, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.record {
+				if err := st.RecordMessage(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, found, err := st.GetMessage(ctx, tc.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if found != tc.wantFound {
+				t.Fatalf("found = %v, want %v", found, tc.wantFound)
+			}
+			want := lead.Message{}
+			if tc.wantFound {
+				want = m
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("GetMessage = %+v, want %+v", got, want)
+			}
+		})
+	}
+
+	// A message is not a lead, nor a lead's activity.
+	if _, found, err := st.GetLead(ctx, m.MessageID); err != nil || found {
+		t.Errorf("GetLead(message id) = found %v, err %v", found, err)
+	}
+}
+
+func TestUsage_countsConsumedCapacity(t *testing.T) {
+	t.Parallel()
+	st := newStore(t, store.Options{})
+	ctx := t.Context()
+	if st.Usage().Read() != 0 || st.Usage().Write() != 0 {
+		t.Fatalf("fresh store usage read %v write %v, want 0", st.Usage().Read(), st.Usage().Write())
+	}
+	if _, err := st.UpdateLead(ctx, "u", func(l *lead.Lead, _ bool) error { l.Name = "U"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AddActivity(ctx, "u", lead.Activity{Key: "k", Kind: "send", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Activities(ctx, "u", t0); err != nil {
+		t.Fatal(err)
+	}
+	if w, r := st.Usage().Write(), st.Usage().Read(); w <= 0 || r <= 0 {
+		t.Fatalf("usage write %v read %v, want both > 0", w, r)
+	}
+}
