@@ -25,6 +25,7 @@ import (
 	"github.com/leadnurture/nurture/infra/localstack"
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/config"
+	"github.com/leadnurture/nurture/shared/engagement"
 	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/mail"
@@ -143,12 +144,14 @@ func run(ctx context.Context) error {
 		Program: prog, Store: st, Mailer: ses, Signer: signer, Window: win,
 		BaseURL: apiURL, ConfigurationSet: "nurture-local", Rate: rate, Log: log,
 	}
+	eng := &engagement.Service{Program: prog, Store: st, Sends: sched, Log: log}
+	links := &httpapi.Links{Engagement: eng, Signer: signer, Program: prog, Clock: clk, Log: log}
 	tick := func(ctx context.Context, at time.Time) (any, error) { return sched.Tick(ctx, at) }
 	handler := server.New(server.Options{
 		Program:   prog,
 		Clock:     clk,
 		Tick:      tick,
-		Functions: map[string]server.Handler{"capture": capture.Handle},
+		Functions: map[string]server.Handler{"capture": capture.Handle, "links": links.Handle},
 		Links: []server.Link{
 			{Name: "Sent mail (aws-ses-v2-local)", URL: sesServer.Endpoint()},
 			{Name: "DynamoDB Local endpoint", URL: dynamo.Endpoint()},

@@ -14,4 +14,11 @@ func (r Route) RouteKey() string { return r.Method + " " + r.Path }
 // Routes lists every public route.
 var Routes = []Route{
 	{Method: "POST", Path: "/forms/{formId}", Function: "capture"},
+	// The links in nurture emails: a GET shows a page with a confirm
+	// button, only a POST (the button, or a mail client's RFC 8058
+	// one-click unsubscribe) changes anything.
+	{Method: "GET", Path: "/u/{token}", Function: "links"},
+	{Method: "POST", Path: "/u/{token}", Function: "links"},
+	{Method: "GET", Path: "/a/{token}", Function: "links"},
+	{Method: "POST", Path: "/a/{token}", Function: "links"},
 }

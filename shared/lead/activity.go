@@ -22,6 +22,15 @@ type Activity struct {
 	AssetID string `json:",omitempty"`
 	Track   string `json:",omitempty"`
 	Step    int    `json:",omitempty"`
+	// MessageID names the nurture email an engagement event is about.
+	MessageID string `json:",omitempty"`
+	Link      string `json:",omitempty"`
+	// Machine marks opens and clicks made by scanners or privacy proxies:
+	// shown in the timeline, never scored.
+	Machine       bool   `json:",omitempty"`
+	MachineReason string `json:",omitempty"`
+	// Detail is a short human-readable note (bounce type, answer ...).
+	Detail string `json:",omitempty"`
 }
 
 // Message is one sent email, kept so SES events can be joined back to the

@@ -39,6 +39,14 @@ type Lead struct {
 	// Suppression, once set, stops all mail to the lead.
 	Suppression *Suppression
 
+	// Answers holds one-click answers by question id.
+	Answers map[string]string `json:",omitempty"`
+	// RecentClicks are the latest clicks, kept to recognise scanners that
+	// click every link of a message at once.
+	RecentClicks []ClickMark `json:",omitempty"`
+	// TransientBounces counts soft bounces; they do not stop mail.
+	TransientBounces int `json:",omitempty"`
+
 	// Applied holds the keys of the latest events already applied to this
 	// lead, so a retried event changes nothing (bounded, newest last).
 	Applied []string
@@ -96,6 +104,17 @@ type SentStep struct {
 	AssetID   string
 	MessageID string
 	At        time.Time
+	// DeliveredAt is when the recipient's server accepted it, once known.
+	DeliveredAt time.Time `json:",omitempty"`
+	Opened      bool      `json:",omitempty"`
+}
+
+// ClickMark is one click on a link of a message.
+type ClickMark struct {
+	MessageID string
+	Link      string
+	At        time.Time
+	Machine   bool
 }
 
 // Claim is a scheduler's hold on the lead's next step.

@@ -93,6 +93,15 @@ func childPath(path, key string) string {
 	return path + "." + key
 }
 
+func hasKey(mapping *yaml.Node, key string) bool {
+	for i := 0; i+1 < len(mapping.Content); i += 2 {
+		if mapping.Content[i].Value == key {
+			return true
+		}
+	}
+	return false
+}
+
 func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
@@ -159,10 +168,18 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	fields, names := yamlFields(v.Type())
+	// Suggest only keys not already written here: "titel" next to a
+	// "title" is more likely something else.
+	var unused []string
+	for _, name := range names {
+		if !hasKey(n, name) {
+			unused = append(unused, name)
+		}
+	}
 	d.eachPair(n, path, func(key string, keyNode, val *yaml.Node) {
 		i, ok := fields[key]
 		if !ok {
-			if s := closest(key, names); s != "" {
+			if s := closest(key, unused); s != "" {
 				d.problem(posOf(keyNode), childPath(path, key), "unknown key %q; did you mean %q?", key, s)
 				d.covered[childPath(path, s)] = true
 				return
@@ -239,13 +256,16 @@ func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
 	v.Set(s)
 }
 
+// scalarKinds names, for messages, what each kind of Go field expects.
+var scalarKinds = map[reflect.Kind]string{
+	reflect.String:  "text",
+	reflect.Int:     "a whole number, e.g. 10",
+	reflect.Float64: "a number, e.g. 30",
+	reflect.Bool:    "true or false",
+}
+
 func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
-	want := map[reflect.Kind]string{
-		reflect.String:  "text",
-		reflect.Int:     "a whole number, e.g. 10",
-		reflect.Float64: "a number, e.g. 30",
-		reflect.Bool:    "true or false",
-	}[v.Kind()]
+	want := scalarKinds[v.Kind()]
 	if want == "" {
 		// Only reachable if someone adds a field of a new kind to types.go.
 		d.problem(posOf(n), path, "this value has a type the program reader does not know (%s)", v.Type())
@@ -262,6 +282,10 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	if err := n.Decode(v.Addr().Interface()); err != nil {
+		if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+			d.problem(posOf(n), path, "%q is in quotes, which makes it text; remove the quotes (expected %s)", n.Value, want)
+			return
+		}
 		d.problem(posOf(n), path, "%q is not %s", n.Value, want)
 	}
 }

@@ -93,7 +93,7 @@ func TestDuration_yamlRoundTrip(t *testing.T) {
 	}
 }
 
-func FuzzParseDuration(f *testing.F) {
+func FuzzDuration_formatReadsBack(f *testing.F) {
 	for _, s := range []string{"72h", "3d", "1w2d12h30m", "1.5d", "-0", "0.000000001ns"} {
 		f.Add(s)
 	}

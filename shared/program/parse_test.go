@@ -262,6 +262,11 @@ func TestParse_mistakeInDefault_pointsAtLineColumnAndPath(t *testing.T) {
 			at:   "two", path: "retention.activityDays", msg: `"two years" is not a whole number`,
 		},
 		{
+			name: "number in quotes",
+			edit: edit{"activityDays: 730", `activityDays: "730"`},
+			at:   `"730"`, path: "retention.activityDays", msg: "remove the quotes",
+		},
+		{
 			name: "half-life zero",
 			edit: edit{"halfLifeDays: 30", "halfLifeDays: 0"},
 			at:   "0", path: "scoring.halfLifeDays", msg: "halfLifeDays must be more than 0",
@@ -299,7 +304,7 @@ func TestParse_mistakeInDefault_pointsAtLineColumnAndPath(t *testing.T) {
 		{
 			name: "duplicate threshold name",
 			edit: edit{"- name: hot", "- name: mql"},
-			at:   "mql", path: "thresholds[1].name", msg: `threshold id "mql" is already used`,
+			at:   "mql", path: "thresholds[1].name", msg: `threshold name "mql" is already used`,
 		},
 		{
 			name: "default route not an address",
@@ -442,8 +447,8 @@ func TestParse_missingKey_pointsAtTheMappingToAddItTo(t *testing.T) {
 }
 
 func TestParse_unknownTopLevelKey_isRejected(t *testing.T) {
-	data := append(slices.Clone(defaultFile), []byte("\ntracs: []\n")...)
-	_, err := Parse("program.yaml", data)
+	data, _ := applyEdit(t, readTestdata(t, "minimal.yaml"), edit{"tracks:\n", "tracs:\n"})
+	_, err := Parse("minimal.yaml", data)
 	p, ok := findProblem(problemsOf(t, err), "tracs")
 	if !ok || !strings.Contains(p.Message, `did you mean "tracks"?`) {
 		t.Fatalf("want an unknown-key problem suggesting tracks, got:\n%v", err)

@@ -178,30 +178,32 @@ func (v *validator) retention() {
 	}
 }
 
-// id checks one id and records it in seen; kind names the list for messages
-// and hint is free text (a title) to suggest an id from.
+// id checks one id (or threshold name) and records it in seen; kind names
+// the list for messages and hint is free text (a title) to suggest an id from.
 func (v *validator) id(path, kind, id, hint string, seen map[string]int, i int) {
+	key := path[strings.LastIndexByte(path, '.')+1:] // "id", or "name" for thresholds
 	switch {
 	case id == "":
-		ex := slug(hint)
-		if ex == "" {
-			ex = "my-" + kind
-		}
-		v.add(path, "add an id for this %s, e.g. id: %s", kind, ex)
+		ex := orDefault(slug(hint), "my-"+kind)
+		v.add(path, "add %s %s for this %s, e.g. %s: %s", article(key), key, kind, key, ex)
 		return
 	case len(id) > maxIDLen || !idPattern.MatchString(id):
-		ex := slug(id)
-		if ex == "" {
-			ex = "my-" + kind
-		}
-		v.add(path, "%q is not a valid id; use lowercase letters, digits and hyphens (at most %d), e.g. %s", id, maxIDLen, ex)
+		ex := orDefault(slug(id), "my-"+kind)
+		v.add(path, "%q is not a valid %s; use lowercase letters, digits and hyphens (at most %d), e.g. %s", id, key, maxIDLen, ex)
 	}
 	if first, dup := seen[id]; dup {
 		list := parentPath(parentPath(path)) // assets[3].id -> assets
-		v.add(path, "%s id %q is already used on line %d; give each %s its own id", kind, id, v.line(idx(list, first)), kind)
+		v.add(path, "%s %s %q is already used on line %d; give each %s its own %s", kind, key, id, v.line(idx(list, first)), kind, key)
 		return
 	}
 	seen[id] = i
+}
+
+func article(word string) string {
+	if strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }
 
 func (v *validator) oneLine(path, what, s string) {

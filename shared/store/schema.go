@@ -60,15 +60,13 @@ func TableDefinition(name string) *dynamodb.CreateTableInput {
 	}
 }
 
-// EnsureTable creates the table (and its TTL setting) if it does not exist
-// and waits until it is active.
+// EnsureTable creates the table if it does not exist, waits until it is
+// active and makes sure TTL is on (a table created by an interrupted earlier
+// run may lack it).
 func EnsureTable(ctx context.Context, client *dynamodb.Client, name string) error {
 	_, err := client.CreateTable(ctx, TableDefinition(name))
 	var inUse *types.ResourceInUseException
-	switch {
-	case errors.As(err, &inUse):
-		return nil
-	case err != nil:
+	if err != nil && !errors.As(err, &inUse) {
 		return fmt.Errorf("create table %s: %w", name, err)
 	}
 	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
@@ -77,6 +75,13 @@ func EnsureTable(ctx context.Context, client *dynamodb.Client, name string) erro
 	})
 	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, time.Minute); err != nil {
 		return fmt.Errorf("wait for table %s: %w", name, err)
+	}
+	ttl, err := client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(name)})
+	if err != nil {
+		return fmt.Errorf("describe ttl of %s: %w", name, err)
+	}
+	if d := ttl.TimeToLiveDescription; d != nil && (d.TimeToLiveStatus == types.TimeToLiveStatusEnabled || d.TimeToLiveStatus == types.TimeToLiveStatusEnabling) {
+		return nil
 	}
 	_, err = client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName: aws.String(name),

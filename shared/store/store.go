@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math/rand/v2"
 	"sort"
 	"strconv"
 	"sync/atomic"
@@ -221,13 +222,14 @@ func (s *Store) putLead(ctx context.Context, l *lead.Lead, prevVersion int64, ex
 	return nil
 }
 
-// backoff waits a little longer after each conflict, so writers contending
-// for one lead spread out instead of colliding again.
+// backoff waits a little longer after each conflict, with jitter, so
+// writers contending for one lead spread out instead of colliding again.
 func backoff(ctx context.Context, attempt int) error {
 	d := time.Duration(attempt+1) * 5 * time.Millisecond
 	if d > 100*time.Millisecond {
 		d = 100 * time.Millisecond
 	}
+	d = d/2 + rand.N(d/2+1)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -304,38 +306,47 @@ func (s *Store) Activities(ctx context.Context, leadID string, now time.Time) ([
 // of the sparse due index in parallel; it never scans the table.
 func (s *Store) DueLeads(ctx context.Context, now time.Time, limit int) ([]string, error) {
 	type result struct {
-		ids []string
+		due []dueKey
 		err error
 	}
-	perShard := limit/s.opts.DueShards + 1
+	// Each shard may hold all of the oldest due leads, so each is asked for
+	// up to limit; the merge keeps the oldest limit overall.
+	perShard := limit
 	results := make(chan result, s.opts.DueShards)
 	for i := 0; i < s.opts.DueShards; i++ {
 		shard := prefixDue + strconv.Itoa(i)
 		go func() {
-			ids, err := s.dueInShard(ctx, shard, now, perShard)
-			results <- result{ids, err}
+			due, err := s.dueInShard(ctx, shard, now, perShard)
+			results <- result{due, err}
 		}()
 	}
-	var ids []string
+	var due []dueKey
 	var errs []error
 	for i := 0; i < s.opts.DueShards; i++ {
 		r := <-results
-		ids = append(ids, r.ids...)
+		due = append(due, r.due...)
 		if r.err != nil {
 			errs = append(errs, r.err)
 		}
 	}
+	sort.Slice(due, func(i, j int) bool { return due[i].at < due[j].at })
+	if len(due) > limit {
+		due = due[:limit]
+	}
+	ids := make([]string, len(due))
+	for i, d := range due {
+		ids[i] = d.id
+	}
 	if err := errors.Join(errs...); err != nil {
 		return ids, fmt.Errorf("query due leads: %w", err)
-	}
-	if len(ids) > limit {
-		ids = ids[:limit]
 	}
 	return ids, nil
 }
 
-func (s *Store) dueInShard(ctx context.Context, shard string, now time.Time, limit int) ([]string, error) {
-	var ids []string
+type dueKey struct{ id, at string }
+
+func (s *Store) dueInShard(ctx context.Context, shard string, now time.Time, limit int) ([]dueKey, error) {
+	var ids []dueKey
 	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
 		TableName:              aws.String(s.table),
 		IndexName:              aws.String(IndexDue),
@@ -355,8 +366,9 @@ func (s *Store) dueInShard(ctx context.Context, shard string, now time.Time, lim
 		s.usage.addRead(page.ConsumedCapacity)
 		for _, item := range page.Items {
 			pk, ok := item[AttrPK].(*types.AttributeValueMemberS)
-			if ok && len(pk.Value) > len(prefixLead) {
-				ids = append(ids, pk.Value[len(prefixLead):])
+			at, _ := item[AttrDueAt].(*types.AttributeValueMemberS)
+			if ok && at != nil && len(pk.Value) > len(prefixLead) {
+				ids = append(ids, dueKey{id: pk.Value[len(prefixLead):], at: at.Value})
 			}
 		}
 	}

@@ -1,0 +1,100 @@
+// Package engagement applies what recipients do with nurture mail to their
+// lead: SES's events (deliveries, opens, clicks, bounces, complaints) and the
+// product's own links (one-click unsubscribe, one-click answers). Every
+// event is applied at most once, however often it is delivered.
+package engagement
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/program"
+)
+
+// Store is what engagement needs of the lead store.
+type Store interface {
+	UpdateLead(ctx context.Context, id string, fn func(l *lead.Lead, isNew bool) error) (*lead.Lead, error)
+	AddActivity(ctx context.Context, leadID string, a lead.Activity) (bool, error)
+	GetMessage(ctx context.Context, messageID string) (lead.Message, bool, error)
+}
+
+// Sends records a claimed nurture step as sent; the scheduler implements
+// it, and SES's Send event calls it to reconcile a send whose record was lost.
+type Sends interface {
+	Record(ctx context.Context, leadID, claimID, messageID string, at time.Time) error
+}
+
+// Errors the link handlers map to their one plain 4xx page.
+var (
+	ErrUnknownLead     = errors.New("unknown lead")
+	ErrUnknownQuestion = errors.New("unknown question")
+)
+
+// Service applies engagement to leads.
+type Service struct {
+	Program *program.Program
+	Store   Store
+	Sends   Sends
+	Log     *slog.Logger
+	// BotWindow: a click this soon after delivery is a scanner's.
+	BotWindow time.Duration
+}
+
+// DefaultBotWindow is how soon after delivery a click counts as a
+// security scanner's: they follow every link within seconds.
+const DefaultBotWindow = 30 * time.Second
+
+// Unsubscribe stops all mail to the lead. Repeating it changes nothing.
+func (s *Service) Unsubscribe(ctx context.Context, leadID string, at time.Time) error {
+	return s.applyOnce(ctx, leadID, "unsubscribe", lead.Activity{Kind: lead.KindUnsubscribe, At: at}, func(l *lead.Lead) error {
+		l.Suppress(lead.SuppressedUnsubscribed, at)
+		return nil
+	})
+}
+
+// Answer records a one-click answer to a question asked in one email (track
+// and step): the same link confirmed twice changes nothing, an answer from a
+// later email replaces it.
+func (s *Service) Answer(ctx context.Context, leadID, track string, step int, questionID, value string, at time.Time) error {
+	q, ok := s.Program.Question(questionID)
+	if !ok {
+		return fmt.Errorf("%w %q", ErrUnknownQuestion, questionID)
+	}
+	act := lead.Activity{Kind: lead.KindAnswer, At: at, Track: track, Step: step, Detail: q.ID + "=" + value}
+	key := fmt.Sprintf("answer-%s-%d-%s-%s", track, step, q.ID, value)
+	return s.applyOnce(ctx, leadID, key, act, func(l *lead.Lead) error {
+		return l.Answer(q, value)
+	})
+}
+
+// applyOnce changes the lead and records the activity, once per key: the
+// lead remembers applied keys, so a retry or a double-click changes nothing.
+// The activity is written after the lead, keyed the same way, and written
+// again on a retry, so a crash between the two writes loses nothing.
+func (s *Service) applyOnce(ctx context.Context, leadID, key string, act lead.Activity, change func(l *lead.Lead) error) error {
+	_, err := s.Store.UpdateLead(ctx, leadID, func(l *lead.Lead, isNew bool) error {
+		if isNew {
+			return ErrUnknownLead
+		}
+		if l.HasApplied(key) {
+			return lead.ErrNoChange
+		}
+		if err := change(l); err != nil {
+			return err
+		}
+		l.MarkApplied(key)
+		return nil
+	})
+	if err != nil && !errors.Is(err, lead.ErrNoChange) {
+		return err
+	}
+	act.Key = key
+	if _, err := s.Store.AddActivity(ctx, leadID, act); err != nil {
+		return fmt.Errorf("record %s: %w", act.Kind, err)
+	}
+	return nil
+}
