@@ -37,6 +37,8 @@ type Config struct {
 	ConfigurationSet string
 	// TokenKeys signs and verifies links ("id:base64,id:base64", newest first).
 	TokenKeys string
+	// BotWindow: opens and clicks this soon after delivery are a scanner's.
+	BotWindow time.Duration
 }
 
 // Load reads the environment. Missing required settings are reported
@@ -74,6 +76,13 @@ func Load() (Config, error) {
 			errs = append(errs, fmt.Errorf("MIN_FILL_TIME=%q: want a duration such as 2s", v))
 		}
 		c.MinFillTime = d
+	}
+	if v := os.Getenv("BOT_WINDOW"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("BOT_WINDOW=%q: want a duration such as 30s", v))
+		}
+		c.BotWindow = d
 	}
 	if v := os.Getenv("LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {

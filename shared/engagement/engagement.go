@@ -20,6 +20,7 @@ type Store interface {
 	UpdateLead(ctx context.Context, id string, fn func(l *lead.Lead, isNew bool) error) (*lead.Lead, error)
 	AddActivity(ctx context.Context, leadID string, a lead.Activity) (bool, error)
 	GetMessage(ctx context.Context, messageID string) (lead.Message, bool, error)
+	MarkMachine(ctx context.Context, leadID, key, reason string) error
 }
 
 // Sends records a claimed nurture step as sent; the scheduler implements
@@ -50,7 +51,7 @@ const DefaultBotWindow = 30 * time.Second
 
 // Unsubscribe stops all mail to the lead. Repeating it changes nothing.
 func (s *Service) Unsubscribe(ctx context.Context, leadID string, at time.Time) error {
-	return s.applyOnce(ctx, leadID, "unsubscribe", lead.Activity{Kind: lead.KindUnsubscribe, At: at}, func(l *lead.Lead) error {
+	return s.applyOnce(ctx, leadID, "unsubscribe", &lead.Activity{Kind: lead.KindUnsubscribe, At: at}, func(l *lead.Lead) error {
 		l.Suppress(lead.SuppressedUnsubscribed, at)
 		return nil
 	})
@@ -66,7 +67,7 @@ func (s *Service) Answer(ctx context.Context, leadID, track string, step int, qu
 	}
 	act := lead.Activity{Kind: lead.KindAnswer, At: at, Track: track, Step: step, Detail: q.ID + "=" + value}
 	key := fmt.Sprintf("answer-%s-%d-%s-%s", track, step, q.ID, value)
-	return s.applyOnce(ctx, leadID, key, act, func(l *lead.Lead) error {
+	return s.applyOnce(ctx, leadID, key, &act, func(l *lead.Lead) error {
 		return l.Answer(q, value)
 	})
 }
@@ -75,7 +76,8 @@ func (s *Service) Answer(ctx context.Context, leadID, track string, step int, qu
 // lead remembers applied keys, so a retry or a double-click changes nothing.
 // The activity is written after the lead, keyed the same way, and written
 // again on a retry, so a crash between the two writes loses nothing.
-func (s *Service) applyOnce(ctx context.Context, leadID, key string, act lead.Activity, change func(l *lead.Lead) error) error {
+// act is read after change ran, so change may fill it in.
+func (s *Service) applyOnce(ctx context.Context, leadID, key string, act *lead.Activity, change func(l *lead.Lead) error) error {
 	_, err := s.Store.UpdateLead(ctx, leadID, func(l *lead.Lead, isNew bool) error {
 		if isNew {
 			return ErrUnknownLead
@@ -93,7 +95,7 @@ func (s *Service) applyOnce(ctx context.Context, leadID, key string, act lead.Ac
 		return err
 	}
 	act.Key = key
-	if _, err := s.Store.AddActivity(ctx, leadID, act); err != nil {
+	if _, err := s.Store.AddActivity(ctx, leadID, *act); err != nil {
 		return fmt.Errorf("record %s: %w", act.Kind, err)
 	}
 	return nil

@@ -96,7 +96,6 @@ func (h *Links) Handle(ctx context.Context, req Request) (Response, error) {
 	switch kind {
 	case linkUnsubscribe:
 		if method == http.MethodGet {
-			_ = h.Engagement.Unsubscribe(ctx, claims.LeadID, now)
 			return h.ifLeadExists(ctx, log, claims.LeadID, h.unsubscribePage(action))
 		}
 		err := h.Engagement.Unsubscribe(ctx, claims.LeadID, now)
@@ -196,7 +195,7 @@ func (h *Links) outcome(log *slog.Logger, err error, ok Response) Response {
 		return ok
 	case errors.Is(err, engagement.ErrUnknownLead):
 		log.Info("link rejected", "reason", "unknown lead")
-		r := h.invalid(); r.Body += " "; return r
+		return h.invalid()
 	case errors.Is(err, engagement.ErrUnknownQuestion), errors.Is(err, lead.ErrUnknownAnswer):
 		log.Info("link rejected", "reason", "unknown question or answer")
 		return h.invalid()
@@ -245,7 +244,7 @@ func (h *Links) unsubscribePage(action string) Response {
 func (h *Links) unsubscribedPage() Response {
 	return linkPage(http.StatusOK, Page{
 		Title:   "You are unsubscribed",
-		Lead:    "You will not get any more emails from " + h.company() + ".",
+		Lead:    "We will not send you any more emails.",
 		Company: h.company(),
 	})
 }
@@ -263,7 +262,7 @@ func (h *Links) answerPage(action string, q program.Question, o program.Option) 
 func (h *Links) answeredPage(o program.Option) Response {
 	return linkPage(http.StatusOK, Page{
 		Title:   "Thanks, we'll tailor what we send you",
-		Lead:    "Your answer: " + o.Label + ".",
+		Lead:    "You answered: " + o.Label,
 		Company: h.company(),
 	})
 }

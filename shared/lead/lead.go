@@ -115,6 +115,7 @@ type ClickMark struct {
 	Link      string
 	At        time.Time
 	Machine   bool
+	Key       string // the click activity's key
 }
 
 // Claim is a scheduler's hold on the lead's next step.

@@ -64,6 +64,7 @@ type view struct {
 	FormatLabel     string
 	ButtonLabel     string
 	AssetURL        string
+	AssetTag        string // the asset id as an SES tag value
 	Reason          string
 	Question        *QuestionBlock
 	Because         string
@@ -176,6 +177,7 @@ func (e NurtureEmail) view() view {
 		FormatLabel:     FormatLabel(e.Asset.Format),
 		ButtonLabel:     buttonLabel(e.Asset.Format),
 		AssetURL:        e.assetURL(),
+		AssetTag:        Tag(e.Asset.ID),
 		Reason:          oneLine(e.Reason),
 		Question:        e.Question,
 		PreferencesNote: oneLine(e.PreferencesNote),

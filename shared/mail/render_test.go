@@ -121,8 +121,21 @@ func TestRenderNurture_unsubscribeLink_notClickTracked(t *testing.T) {
 	if !strings.Contains(m.HTML, `<a ses:no-track href="`+unsubscribeURL+`"`) {
 		t.Errorf("unsubscribe link lacks ses:no-track:\n%s", m.HTML)
 	}
-	if n := strings.Count(m.HTML, "ses:no-track"); n != 1 {
-		t.Errorf("ses:no-track appears %d times, want only on the unsubscribe link", n)
+	// Our own signed links record themselves; only the asset link (and the
+	// hidden honeypot) go through SES click tracking, tagged.
+	e := nurtureEmail()
+	answers := 0
+	if e.Question != nil {
+		answers = len(e.Question.Answers)
+	}
+	if n := strings.Count(m.HTML, "ses:no-track"); n != 1+answers {
+		t.Errorf("ses:no-track appears %d times, want on the unsubscribe and %d answer links", n, answers)
+	}
+	if !strings.Contains(m.HTML, `ses:tags="link:asset;asset:`+e.Asset.ID+`;"`) {
+		t.Errorf("the asset link should carry its SES link tags:\n%s", m.HTML)
+	}
+	if !strings.Contains(m.HTML, `ses:tags="link:honeypot;"`) {
+		t.Errorf("the hidden honeypot link is missing:\n%s", m.HTML)
 	}
 }
 

@@ -433,3 +433,33 @@ func (s *Store) GetMessage(ctx context.Context, messageID string) (lead.Message,
 	}
 	return item.Message, true, nil
 }
+
+// MarkMachine marks a stored open or click as a machine's, once a later
+// event shows it was (a scanner's burst of clicks).
+func (s *Store) MarkMachine(ctx context.Context, leadID, key, reason string) error {
+	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table),
+		Key: map[string]types.AttributeValue{
+			AttrPK: &types.AttributeValueMemberS{Value: prefixLead + leadID},
+			AttrSK: &types.AttributeValueMemberS{Value: prefixActivity + key},
+		},
+		UpdateExpression:    aws.String("SET activity.Machine = :t, activity.MachineReason = :r"),
+		ConditionExpression: aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":t": &types.AttributeValueMemberBOOL{Value: true},
+			":r": &types.AttributeValueMemberS{Value: reason},
+		},
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		// The activity is not written yet; its own event will be, with the
+		// lead's click marks already saying machine.
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("mark activity as machine: %w", err)
+	}
+	s.usage.addWrite(out.ConsumedCapacity)
+	return nil
+}

@@ -1,0 +1,473 @@
+package engagement_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leadnurture/nurture/infra/localstack/testenv"
+	"github.com/leadnurture/nurture/shared/clock"
+	"github.com/leadnurture/nurture/shared/engagement"
+	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/mail"
+	"github.com/leadnurture/nurture/shared/nurture"
+	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/sesevent"
+	"github.com/leadnurture/nurture/shared/store"
+	"github.com/leadnurture/nurture/shared/token"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+type world struct {
+	t      *testing.T
+	prog   *program.Program
+	store  *store.Store
+	sched  *nurture.Scheduler
+	svc    *engagement.Service
+	clock  *clock.Fixed
+	domain string
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	prog, err := program.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := testenv.Dynamo(t)
+	table := testenv.UniqueName("engagement")
+	if err := store.EnsureTable(context.Background(), db, table); err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(db, table, store.Options{})
+	signer, err := token.ParseKeys("k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	if err != nil {
+		t.Fatal(err)
+	}
+	win, err := nurture.NewWindow(prog.Schedule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, _ := time.LoadLocation(prog.Schedule.TimeZone)
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	w := &world{t: t, prog: prog, store: st, clock: clock.NewFixed(time.Date(2026, 12, 1, 10, 0, 0, 0, loc)), domain: table + ".example"}
+	w.sched = &nurture.Scheduler{
+		Program: prog, Store: st, Signer: signer, Window: win, Mailer: mail.NewSES(testenv.SES(t), "nurture-test"),
+		BaseURL: "https://api.acme.example", Rate: 1000, Log: log,
+	}
+	w.svc = &engagement.Service{Program: prog, Store: st, Sends: w.sched, Log: log}
+	return w
+}
+
+// nurtured captures a lead and sends it step 1; it returns the lead.
+func (w *world) nurtured(local string) *lead.Lead {
+	w.t.Helper()
+	c := &lead.Capturer{Program: w.prog, Store: w.store, Clock: w.clock}
+	out, err := c.Capture(context.Background(), lead.Submission{
+		FormID: w.prog.Forms[0].ID, Fields: map[string]string{"email": local + "@" + w.domain}, Consent: true, ReceivedAt: w.clock.Now(),
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	// A step due on a weekend moves to Monday: tick until it went out.
+	for i := 0; i < 3 && len(w.lead(out.LeadID).Nurture.Sent) == 0; i++ {
+		if due := w.lead(out.LeadID).Nurture.DueAt; due.After(w.clock.Now()) {
+			w.clock.Set(due)
+		}
+		if _, err := w.sched.Tick(context.Background(), w.clock.Now()); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	l := w.lead(out.LeadID)
+	if len(l.Nurture.Sent) != 1 {
+		w.t.Fatalf("step 1 not sent: %+v", l.Nurture)
+	}
+	return l
+}
+
+func (w *world) lead(id string) *lead.Lead {
+	w.t.Helper()
+	l, found, err := w.store.GetLead(context.Background(), id)
+	if err != nil || !found {
+		w.t.Fatalf("lead %s: %v %v", id, found, err)
+	}
+	return l
+}
+
+func (w *world) activities(id string) []lead.Activity {
+	w.t.Helper()
+	acts, err := w.store.Activities(context.Background(), id, w.clock.Now())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return acts
+}
+
+func (w *world) mailTo(l *lead.Lead) int {
+	n := 0
+	for _, m := range testenv.SentMail(w.t) {
+		for _, to := range m.To {
+			if strings.EqualFold(to, l.Email) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// sample loads one of events/engagement and makes it about lead l's first
+// nurture email: its MessageId, its tags, and times relative to its send.
+func (w *world) sample(name string, l *lead.Lead) []byte {
+	w.t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "engagement", name))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	sent := l.Nurture.Sent[0]
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		w.t.Fatal(err)
+	}
+	// The samples were sent at this time; everything moves with the send.
+	sampleSent := time.Date(2026, 12, 1, 9, 0, 2, 512e6, time.UTC)
+	shift := sent.At.Sub(sampleSent)
+	replace := map[string]string{
+		"010701937b2a4f5e-6c1f9f5a-4b6e-4d8e-9b7a-2f3c1e0d5a6b-000000": sent.MessageID,
+		"f3u2l7x5k4c2m8n9p6q1r0sa": l.ID,
+		"ada.lovelace@example.com": l.Email,
+	}
+	var walk func(v any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				x[k] = walk(e)
+			}
+		case []any:
+			for i, e := range x {
+				x[i] = walk(e)
+			}
+		case string:
+			if r, ok := replace[x]; ok {
+				return r
+			}
+			if ts, err := time.Parse(time.RFC3339Nano, x); err == nil && strings.Contains(x, "T") {
+				return ts.Add(shift).UTC().Format("2006-01-02T15:04:05.000Z")
+			}
+			if strings.HasPrefix(x, "{") {
+				// An SNS Message is the record as a JSON string.
+				var inner any
+				if json.Unmarshal([]byte(x), &inner) == nil {
+					b, _ := json.Marshal(walk(inner))
+					return string(b)
+				}
+			}
+		}
+		return v
+	}
+	b, err := json.Marshal(walk(doc))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return b
+}
+
+func (w *world) handle(raw []byte) []engagement.Result {
+	w.t.Helper()
+	res, err := w.svc.HandleEvent(context.Background(), raw)
+	if err != nil {
+		w.t.Fatalf("HandleEvent: %v", err)
+	}
+	return res
+}
+
+func kinds(acts []lead.Activity) map[string][]lead.Activity {
+	m := map[string][]lead.Activity{}
+	for _, a := range acts {
+		m[a.Kind] = append(m[a.Kind], a)
+	}
+	return m
+}
+
+func TestHandleEvent_eachSESEventType_changesTheLead(t *testing.T) {
+	w := newWorld(t)
+	tests := []struct {
+		sample string
+		check  func(t *testing.T, l *lead.Lead, acts map[string][]lead.Activity)
+	}{
+		{"delivery.json", func(t *testing.T, l *lead.Lead, acts map[string][]lead.Activity) {
+			if l.Nurture.Sent[0].DeliveredAt.IsZero() || len(acts[lead.KindDelivered]) != 1 {
+				t.Fatalf("delivery not recorded: %+v", l.Nurture.Sent[0])
+			}
+		}},
+		{"open.json", func(t *testing.T, l *lead.Lead, acts map[string][]lead.Activity) {
+			if len(acts[lead.KindOpen]) != 1 || acts[lead.KindOpen][0].Machine || !l.Nurture.Sent[0].Opened {
+				t.Fatalf("a reader's open 2 minutes after delivery: %+v", acts[lead.KindOpen])
+			}
+		}},
+		{"click.json", func(t *testing.T, l *lead.Lead, acts map[string][]lead.Activity) {
+			c := acts[lead.KindClick]
+			if len(c) != 1 || c[0].Machine || c[0].AssetID != "finops-maturity-checklist" || !strings.Contains(c[0].Link, "finops-maturity-checklist") {
+				t.Fatalf("a reader's click on the asset: %+v", c)
+			}
+		}},
+		{"sns-click.json", func(t *testing.T, l *lead.Lead, acts map[string][]lead.Activity) {
+			if len(acts[lead.KindClick]) != 1 {
+				t.Fatalf("the same click through SNS must not count twice: %+v", acts[lead.KindClick])
+			}
+		}},
+		{"bounce-transient.json", func(t *testing.T, l *lead.Lead, acts map[string][]lead.Activity) {
+			if l.TransientBounces != 1 || !l.Mailable() || len(acts[lead.KindBounce]) != 1 {
+				t.Fatalf("a soft bounce is counted and mail goes on: bounces=%d suppression=%+v", l.TransientBounces, l.Suppression)
+			}
+		}},
+		{"reject.json", func(t *testing.T, l *lead.Lead, acts map[string][]lead.Activity) {
+			if len(acts[lead.KindRejected]) != 1 || acts[lead.KindRejected][0].Detail == "" {
+				t.Fatalf("reject: %+v", acts[lead.KindRejected])
+			}
+		}},
+		{"delivery-delay.json", func(t *testing.T, l *lead.Lead, acts map[string][]lead.Activity) {
+			if len(acts[lead.KindDelayed]) != 1 {
+				t.Fatalf("delay: %+v", acts)
+			}
+		}},
+		{"rendering-failure.json", func(t *testing.T, l *lead.Lead, acts map[string][]lead.Activity) {
+			if len(acts[lead.KindRenderingFailed]) != 1 {
+				t.Fatalf("rendering failure: %+v", acts)
+			}
+		}},
+		{"complaint.json", func(t *testing.T, l *lead.Lead, acts map[string][]lead.Activity) {
+			if l.Suppression == nil || l.Suppression.Reason != lead.SuppressedComplained || l.Nurture.Due() {
+				t.Fatalf("a complaint stops all mail: %+v %+v", l.Suppression, l.Nurture)
+			}
+		}},
+		{"bounce-permanent.json", func(t *testing.T, l *lead.Lead, acts map[string][]lead.Activity) {
+			// Already suppressed by the complaint: the first reason stands.
+			if l.Suppression == nil || len(acts[lead.KindBounce]) != 2 {
+				t.Fatalf("hard bounce: %+v", l.Suppression)
+			}
+		}},
+	}
+	l := w.nurtured("ada")
+	for _, tt := range tests {
+		t.Run(tt.sample, func(t *testing.T) {
+			res := w.handle(w.sample(tt.sample, l))
+			if len(res) != 1 || res[0].LeadID != l.ID {
+				t.Fatalf("results %+v", res)
+			}
+			tt.check(t, w.lead(l.ID), kinds(w.activities(l.ID)))
+		})
+	}
+}
+
+func TestHandleEvent_hardBounceAlone_suppressesAtOnce(t *testing.T) {
+	w := newWorld(t)
+	l := w.nurtured("bounce")
+	w.handle(w.sample("bounce-permanent.json", l))
+	got := w.lead(l.ID)
+	if got.Suppression == nil || got.Suppression.Reason != lead.SuppressedBounced || got.Nurture.Status != lead.NurtureStopped {
+		t.Fatalf("after a hard bounce: %+v %+v", got.Suppression, got.Nurture)
+	}
+}
+
+func TestHandleEvent_sendEvent_reconcilesAnUnrecordedSend(t *testing.T) {
+	w := newWorld(t)
+	l := w.nurtured("reconcile")
+	// Make it look as if step 2 was sent but the scheduler crashed before
+	// recording it: the claim is still on the lead.
+	claim := lead.Claim{ID: "c0ffee", Step: 1, AssetID: "unit-economics-video", At: w.clock.Now(), Until: w.clock.Now().Add(time.Minute)}
+	if _, err := w.store.UpdateLead(context.Background(), l.ID, func(x *lead.Lead, _ bool) error {
+		x.Nurture.Claim = &claim
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	raw := w.sample("send.json", l)
+	raw = []byte(strings.ReplaceAll(string(raw), `"claim":["9c1e2b7a4d5f6e8a0b"]`, `"claim":["c0ffee"]`))
+	raw = []byte(strings.ReplaceAll(string(raw), l.Nurture.Sent[0].MessageID, "0107-step2-message"))
+	w.handle(raw)
+	w.handle(raw) // a second delivery changes nothing
+	got := w.lead(l.ID)
+	if len(got.Nurture.Sent) != 2 || got.Nurture.Sent[1].MessageID != "0107-step2-message" || got.Nurture.Claim != nil || got.Nurture.NextStep != 2 {
+		t.Fatalf("the Send event should record step 2 once: %+v", got.Nurture)
+	}
+}
+
+func TestHandleEvent_unknownMessageOrType_droppedNotRetried(t *testing.T) {
+	w := newWorld(t)
+	l := w.nurtured("stranger")
+	raw := w.sample("click.json", l)
+	// Neither tags nor a message record: not a message of ours.
+	var doc map[string]any
+	_ = json.Unmarshal(raw, &doc)
+	mailObj := doc["detail"].(map[string]any)["mail"].(map[string]any)
+	delete(mailObj, "tags")
+	mailObj["messageId"] = "not-one-of-ours"
+	raw, _ = json.Marshal(doc)
+	res := w.handle(raw)
+	if len(res) != 1 || res[0].Applied || res[0].Reason != "unknown message" {
+		t.Fatalf("unknown message: %+v", res)
+	}
+	if _, err := w.svc.HandleEvent(context.Background(), w.sample("eventbridge-unknown.json", l)); err != nil {
+		t.Fatalf("an SES event type we do not use must be dropped, not retried: %v", err)
+	}
+	if _, err := w.svc.HandleEvent(context.Background(), []byte(`{"source":"aws.ses","detail":`)); err == nil {
+		t.Fatal("malformed JSON must be an error, so it reaches the dead-letter queue")
+	}
+}
+
+func TestHandleEvent_sameClick100TimesAtOnce_appliedOnce(t *testing.T) {
+	w := newWorld(t)
+	l := w.nurtured("dup")
+	raw := w.sample("click.json", l)
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := w.svc.HandleEvent(context.Background(), raw)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := w.lead(l.ID)
+	if c := kinds(w.activities(l.ID))[lead.KindClick]; len(c) != 1 || len(got.RecentClicks) != 1 {
+		t.Fatalf("100 deliveries of one click: %d click activities, %d click marks", len(c), len(got.RecentClicks))
+	}
+}
+
+// click builds a Click event on l's first email at a given time after its
+// send, on a link, by a user agent.
+func (w *world) click(l *lead.Lead, after time.Duration, link, ua string, linkTags map[string][]string) []byte {
+	w.t.Helper()
+	sent := l.Nurture.Sent[0]
+	r := sesevent.Record{
+		EventType: sesevent.EventClick,
+		Mail: sesevent.Mail{Timestamp: sent.At, MessageID: sent.MessageID, Destination: []string{l.Email},
+			Tags: map[string][]string{"lead": {l.ID}, "track": {sent.Track}, "step": {"0"}, "asset": {sent.AssetID}}},
+		Click: &sesevent.Click{Timestamp: sent.At.Add(after), Link: link, UserAgent: ua, IPAddress: "198.51.100.23", LinkTags: linkTags},
+	}
+	b, err := json.Marshal(map[string]any{"version": "0", "source": "aws.ses", "detail-type": "Email Clicked", "detail": r})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return b
+}
+
+const chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+func TestHandleEvent_scannerClicks_recordedAsMachine(t *testing.T) {
+	w := newWorld(t)
+	tests := []struct {
+		name   string
+		clicks func(l *lead.Lead) [][]byte
+		human  int // how many of the lead's clicks are a reader's
+	}{
+		{"within seconds of delivery", func(l *lead.Lead) [][]byte {
+			return [][]byte{w.click(l, 3*time.Second, "https://acme.example/a", chrome, nil)}
+		}, 0},
+		{"scanner user agent", func(l *lead.Lead) [][]byte {
+			return [][]byte{w.click(l, time.Hour, "https://acme.example/a", "Mimecast URL Protect", nil)}
+		}, 0},
+		{"hidden honeypot link", func(l *lead.Lead) [][]byte {
+			return [][]byte{w.click(l, time.Hour, "https://acme.example/a", chrome, map[string][]string{"link": {"honeypot"}})}
+		}, 0},
+		{"several links in the same second", func(l *lead.Lead) [][]byte {
+			return [][]byte{
+				w.click(l, time.Hour, "https://acme.example/a", chrome, nil),
+				w.click(l, time.Hour+200*time.Millisecond, "https://acme.example/b", chrome, nil),
+				w.click(l, time.Hour+400*time.Millisecond, "https://acme.example/c", chrome, nil),
+			}
+		}, 0},
+		{"a reader an hour later", func(l *lead.Lead) [][]byte {
+			return [][]byte{w.click(l, time.Hour, "https://acme.example/a", chrome, map[string][]string{"link": {"asset"}})}
+		}, 1},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := w.nurtured(fmt.Sprintf("scan%d", i))
+			for _, c := range tt.clicks(l) {
+				w.handle(c)
+			}
+			clicks := kinds(w.activities(l.ID))[lead.KindClick]
+			human := 0
+			for _, c := range clicks {
+				if !c.Machine {
+					human++
+				} else if c.MachineReason == "" {
+					t.Errorf("a machine click should say why: %+v", c)
+				}
+			}
+			if len(clicks) != len(tt.clicks(l)) || human != tt.human {
+				t.Fatalf("%d clicks recorded, %d as a reader's; want %d recorded, %d a reader's: %+v", len(clicks), human, len(tt.clicks(l)), tt.human, clicks)
+			}
+		})
+	}
+}
+
+func TestSuppressedLeads_getNoMoreMailThroughWeeksOfTicks(t *testing.T) {
+	w := newWorld(t)
+	bounced, complained, unsubscribed := w.nurtured("hard"), w.nurtured("complainer"), w.nurtured("leaver")
+	w.handle(w.sample("bounce-permanent.json", bounced))
+	w.handle(w.sample("complaint.json", complained))
+	if err := w.svc.Unsubscribe(context.Background(), unsubscribed.ID, w.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for week := 0; week < 8; week++ {
+		w.clock.Advance(7 * 24 * time.Hour)
+		if _, err := w.sched.Tick(context.Background(), w.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range []*lead.Lead{bounced, complained, unsubscribed} {
+		if n := w.mailTo(l); n != 1 {
+			t.Errorf("%s got %d emails, want only the one before it was suppressed", l.Email, n)
+		}
+	}
+}
+
+func TestAnswer_changesTheNextStepsAsset(t *testing.T) {
+	w := newWorld(t)
+	answered, silent := w.nurtured("answers"), w.nurtured("silent")
+	if err := w.svc.Answer(context.Background(), answered.ID, answered.Nurture.Track, 0, "industry", "finance", w.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.lead(answered.ID); got.Industry != "finance" || got.Answers["industry"] != "finance" {
+		t.Fatalf("the answer should fill the profile: %+v", got)
+	}
+	// Steps 2 and 3 for both.
+	for i := 0; i < 2; i++ {
+		for _, id := range []string{answered.ID, silent.ID} {
+			if due := w.lead(id).Nurture.DueAt; due.After(w.clock.Now()) {
+				w.clock.Set(due)
+			}
+		}
+		if _, err := w.sched.Tick(context.Background(), w.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, s := w.lead(answered.ID).Nurture.Sent, w.lead(silent.ID).Nurture.Sent
+	if len(a) != 3 || len(s) != 3 {
+		t.Fatalf("both should have 3 steps: %d %d", len(a), len(s))
+	}
+	fin, _ := w.prog.Asset(a[2].AssetID)
+	if a[2].AssetID == s[2].AssetID || len(fin.Industries) == 0 || fin.Industries[0] != "finance" {
+		t.Fatalf("after answering finance, step 3 should pick a finance asset: answered %s, silent %s", a[2].AssetID, s[2].AssetID)
+	}
+}
