@@ -142,8 +142,8 @@ func (w *world) sample(name string, l *lead.Lead) []byte {
 	shift := sent.At.Sub(sampleSent)
 	replace := map[string]string{
 		"010701937b2a4f5e-6c1f9f5a-4b6e-4d8e-9b7a-2f3c1e0d5a6b-000000": sent.MessageID,
-		"f3u2l7x5k4c2m8n9p6q1r0sa": l.ID,
-		"ada.lovelace@example.com": l.Email,
+		"f3u2l7x5k4c2m8n9p6q1r0sa":                                     l.ID,
+		"ada.lovelace@example.com":                                     l.Email,
 	}
 	var walk func(v any) any
 	walk = func(v any) any {
