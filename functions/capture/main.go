@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -40,7 +39,7 @@ func build(ctx context.Context) (*httpapi.Capture, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := store.New(cfg.DynamoDB(awsCfg), cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: time.Duration(prog.Retention.ActivityDays) * 24 * time.Hour})
+	st := store.New(cfg.DynamoDB(awsCfg), cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention()})
 	return &httpapi.Capture{
 		Capturer: &lead.Capturer{Program: prog, Store: st, Clock: clock.System{}, MinFillTime: cfg.MinFillTime},
 		Log:      cfg.Logger(),

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -49,7 +48,7 @@ func build(ctx context.Context) (*engagement.Service, error) {
 		return nil, err
 	}
 	log := cfg.Logger()
-	st := store.New(cfg.DynamoDB(awsCfg), cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: time.Duration(prog.Retention.ActivityDays) * 24 * time.Hour})
+	st := store.New(cfg.DynamoDB(awsCfg), cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention()})
 	// The scheduler only records sends here (SES's Send event reconciles a
 	// send whose record was lost); it never sends from this function.
 	sends := &nurture.Scheduler{Program: prog, Store: st, Window: win, Log: log}

@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -50,7 +49,7 @@ func build(ctx context.Context) (*httpapi.Links, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := store.New(cfg.DynamoDB(awsCfg), cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: time.Duration(prog.Retention.ActivityDays) * 24 * time.Hour})
+	st := store.New(cfg.DynamoDB(awsCfg), cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention()})
 	log := cfg.Logger()
 	return &httpapi.Links{
 		// Links never reconcile sends, so the service needs no Sends.

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -65,7 +64,7 @@ func build(ctx context.Context) (*handler, error) {
 		return nil, err
 	}
 	ses := mail.NewSES(cfg.SES(awsCfg), cfg.ConfigurationSet)
-	st := store.New(cfg.DynamoDB(awsCfg), cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: time.Duration(prog.Retention.ActivityDays) * 24 * time.Hour})
+	st := store.New(cfg.DynamoDB(awsCfg), cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention()})
 	return &handler{
 		clock: clock.System{},
 		ses:   ses,
@@ -85,5 +84,6 @@ func (h *handler) handle(ctx context.Context, in Input) (nurture.Report, error) 
 	}
 	s := *h.sched
 	s.Rate = rate
+	s.Log = s.Log.With("scheduledTime", in.ScheduledTime)
 	return s.Tick(ctx, h.clock.Now())
 }

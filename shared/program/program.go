@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -195,4 +196,9 @@ func (p *Program) Track(id string) (Track, bool) {
 // at most one per topic.
 func (p *Program) TrackForTopic(topic string) (Track, bool) {
 	return find(p.Tracks, p.index().topics, topic, func(t Track) string { return t.Topic })
+}
+
+// ActivityRetention is how long activity history is kept; zero keeps it.
+func (p *Program) ActivityRetention() time.Duration {
+	return time.Duration(p.Retention.ActivityDays) * 24 * time.Hour
 }
