@@ -471,3 +471,20 @@ func TestAnswer_changesTheNextStepsAsset(t *testing.T) {
 		t.Fatalf("after answering finance, step 3 should pick a finance asset: answered %s, silent %s", a[2].AssetID, s[2].AssetID)
 	}
 }
+
+func TestHandleEvent_withoutTags_joinedByRecordedMessageID(t *testing.T) {
+	w := newWorld(t)
+	l := w.nurtured("untagged")
+	raw := w.sample("click.json", l)
+	var doc map[string]any
+	_ = json.Unmarshal(raw, &doc)
+	delete(doc["detail"].(map[string]any)["mail"].(map[string]any), "tags")
+	raw, _ = json.Marshal(doc)
+	res := w.handle(raw)
+	if len(res) != 1 || !res[0].Applied || res[0].LeadID != l.ID {
+		t.Fatalf("a click without tags should be joined by its MessageId: %+v", res)
+	}
+	if c := kinds(w.activities(l.ID))[lead.KindClick]; len(c) != 1 || c[0].Step != 0 || c[0].Track != l.Nurture.Track {
+		t.Fatalf("click activity: %+v", c)
+	}
+}

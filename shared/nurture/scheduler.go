@@ -68,6 +68,8 @@ type Scheduler struct {
 	ReconcileAfter time.Duration
 	// Batch is how many due leads one tick takes on at most.
 	Batch int
+	// Workers send in parallel to hide SES's latency; zero derives it from Rate.
+	Workers int
 	Log   *slog.Logger
 
 	// afterSend runs between SES accepting a message and the record of it;
@@ -112,9 +114,9 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (Report, error) {
 	}
 	pace := newPacer(s.Rate)
 	// A few workers keep SES busy at the allowed rate despite its latency.
-	workers := int(s.Rate/5) + 1
-	if workers > 16 {
-		workers = 16
+	workers := s.Workers
+	if workers <= 0 {
+		workers = min(int(s.Rate/5)+1, 16)
 	}
 	jobs := make(chan string)
 	var mu sync.Mutex

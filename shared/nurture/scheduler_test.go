@@ -417,3 +417,67 @@ func TestScheduler_dueOnAWeekend_waitsForMondayMorning(t *testing.T) {
 		t.Fatalf("next step due %v, outside business hours", next)
 	}
 }
+
+// flakyMailer puts the real SES mailer behind failures SES can answer with.
+type flakyMailer struct {
+	Mailer
+	mu     sync.Mutex
+	calls  int
+	reject string // address SES rejects for good
+}
+
+func (f *flakyMailer) Send(ctx context.Context, m mail.Message) (string, error) {
+	f.mu.Lock()
+	f.calls++
+	n := f.calls
+	f.mu.Unlock()
+	if m.To == f.reject {
+		return "", fmt.Errorf("%w: MessageRejected: Email address is not verified", mail.ErrRejected)
+	}
+	if n%2 == 1 {
+		return "", fmt.Errorf("%w: Maximum sending rate exceeded", mail.ErrThrottled)
+	}
+	return f.Mailer.Send(ctx, m)
+}
+
+func TestScheduler_throttledHalfTheTime_everyoneGetsOneEmail_rejectedLeadStopped(t *testing.T) {
+	w := newWorld(t)
+	for i := 0; i < 12; i++ {
+		w.capture(fmt.Sprintf("throttled%02d", i), 0, nil)
+	}
+	rejectedID := w.capture("rejected", 0, nil)
+	w.sched.Mailer = &flakyMailer{Mailer: w.sched.Mailer, reject: "rejected@" + w.domain}
+	w.sched.Workers = 1
+	w.clock.Advance(8 * 24 * time.Hour)
+	rep := w.tick()
+	if rep.Sent != 12 || rep.Failed != 1 {
+		t.Fatalf("report %+v, want 12 sent and 1 failed", rep)
+	}
+	for i := 0; i < 12; i++ {
+		if n := len(w.mailTo(fmt.Sprintf("throttled%02d", i))); n != 1 {
+			t.Fatalf("throttled%02d got %d emails", i, n)
+		}
+	}
+	l := w.lead(rejectedID)
+	if l.Nurture.Status != lead.NurtureStopped || !strings.Contains(l.Nurture.StopReason, "MessageRejected") || l.Nurture.Claim != nil {
+		t.Fatalf("a permanent rejection stops nurture with the reason: %+v", l.Nurture)
+	}
+}
+
+func TestScheduler_nearItsDeadline_stopsAndLeavesTheRestDue(t *testing.T) {
+	w := newWorld(t)
+	for i := 0; i < 5; i++ {
+		w.capture(fmt.Sprintf("late%d", i), 0, nil)
+	}
+	w.clock.Advance(8 * 24 * time.Hour)
+	// Less time left than the margin a tick keeps for finishing.
+	ctx, cancel := context.WithTimeout(context.Background(), deadlineMargin-time.Second)
+	defer cancel()
+	rep, err := w.sched.Tick(ctx, w.clock.Now())
+	if err != nil || !rep.Partial || rep.Sent != 0 {
+		t.Fatalf("report %+v err %v: a tick out of time sends nothing", rep, err)
+	}
+	if rep := w.tick(); rep.Sent != 5 {
+		t.Fatalf("the next tick sends what was left: %+v", rep)
+	}
+}
