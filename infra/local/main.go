@@ -121,7 +121,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	clk := &clock.Offset{}
-	st := store.New(db, cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: time.Duration(prog.Retention.ActivityDays) * 24 * time.Hour})
+	st := store.New(db, cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention()})
 	capture := &httpapi.Capture{
 		Capturer: &lead.Capturer{Program: prog, Store: st, Clock: clk, MinFillTime: cfg.MinFillTime},
 		Log:      log,

@@ -70,7 +70,7 @@ type Scheduler struct {
 	Batch int
 	// Workers send in parallel to hide SES's latency; zero derives it from Rate.
 	Workers int
-	Log   *slog.Logger
+	Log     *slog.Logger
 
 	// afterSend runs between SES accepting a message and the record of it;
 	// tests use it to crash there.
