@@ -43,6 +43,9 @@ type Service struct {
 	Log     *slog.Logger
 	// BotWindow: a click this soon after delivery is a scanner's.
 	BotWindow time.Duration
+	// Scorer and Alerts are optional: without them nothing is scored.
+	Scorer lead.Scorer
+	Alerts lead.Alerts
 }
 
 // DefaultBotWindow is how soon after delivery a click counts as a
@@ -78,7 +81,8 @@ func (s *Service) Answer(ctx context.Context, leadID, track string, step int, qu
 // again on a retry, so a crash between the two writes loses nothing.
 // act is read after change ran, so change may fill it in.
 func (s *Service) applyOnce(ctx context.Context, leadID, key string, act *lead.Activity, change func(l *lead.Lead) error) error {
-	_, err := s.Store.UpdateLead(ctx, leadID, func(l *lead.Lead, isNew bool) error {
+	act.Key = key
+	l, err := s.Store.UpdateLead(ctx, leadID, func(l *lead.Lead, isNew bool) error {
 		if isNew {
 			return ErrUnknownLead
 		}
@@ -88,15 +92,29 @@ func (s *Service) applyOnce(ctx context.Context, leadID, key string, act *lead.A
 		if err := change(l); err != nil {
 			return err
 		}
+		if s.Scorer != nil {
+			// The score changes in the same write as the event is marked
+			// applied: a retry can never score it twice, and the write that
+			// crosses a threshold is the only one that sees the crossing.
+			s.Scorer.Apply(l, act)
+			l.Note(*act)
+		}
 		l.MarkApplied(key)
 		return nil
 	})
 	if err != nil && !errors.Is(err, lead.ErrNoChange) {
 		return err
 	}
-	act.Key = key
+	l.Recall(act)
 	if _, err := s.Store.AddActivity(ctx, leadID, *act); err != nil {
 		return fmt.Errorf("record %s: %w", act.Kind, err)
+	}
+	if s.Alerts != nil && len(l.PendingAlerts) > 0 {
+		// An error here makes the event's delivery fail and come again: the
+		// event changes nothing the second time, and the alert goes out.
+		if err := s.Alerts.Flush(ctx, leadID); err != nil {
+			return fmt.Errorf("send alert: %w", err)
+		}
 	}
 	return nil
 }

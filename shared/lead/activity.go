@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/leadnurture/nurture/shared/program"
 )
 
 // Activity kinds.
@@ -31,6 +33,15 @@ type Activity struct {
 	MachineReason string `json:",omitempty"`
 	// Detail is a short human-readable note (bounce type, answer ...).
 	Detail string `json:",omitempty"`
+	// Points is what this activity changed the score by (fit changes
+	// included), and ScoreAfter the score right after: together the
+	// activities are the score's ledger.
+	Points     float64 `json:",omitempty"`
+	ScoreAfter float64 `json:",omitempty"`
+	// Earned is the activity's own points, before decay, fit excluded.
+	Earned int `json:",omitempty"`
+	// Why explains Points in words ("decision-stage download", "fit: industry finance").
+	Why []string `json:",omitempty"`
 }
 
 // Message is one sent email, kept so SES events can be joined back to the
@@ -43,6 +54,17 @@ type Message struct {
 	AssetID   string
 	ClaimID   string
 	At        time.Time
+}
+
+// Scorer changes a lead's score for an activity and records the change in
+// the activity; it returns the thresholds crossed (scoring.Model).
+type Scorer interface {
+	Apply(l *Lead, a *Activity) []program.Threshold
+}
+
+// Alerts sends the alerts pending on a lead.
+type Alerts interface {
+	Flush(ctx context.Context, leadID string) error
 }
 
 // ErrNoChange, returned by an update function, tells the store to write nothing.

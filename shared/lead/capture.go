@@ -70,6 +70,9 @@ type Outcome struct {
 	Ignored bool
 	// Enrolled names the track the lead was enrolled in by this capture.
 	Enrolled string
+	// AlertErr is set when a sales alert this capture triggered could not
+	// be sent yet; it stays pending on the lead.
+	AlertErr error
 }
 
 // Field length limits: generous for real names, small enough that a field
@@ -92,6 +95,9 @@ type Capturer struct {
 	Store       Store
 	Clock       clock.Clock
 	MinFillTime time.Duration
+	// Scorer and Alerts are optional: without them downloads are not scored.
+	Scorer Scorer
+	Alerts Alerts
 }
 
 // Capture validates a submission and records the lead, the download and the
@@ -119,27 +125,37 @@ func (c *Capturer) Capture(ctx context.Context, s Submission) (Outcome, error) {
 	out.LeadID = id
 	key := submissionKey(form.ID, email, s)
 
-	// The activity first, the lead second: both writes are idempotent, so a
-	// crash between them is healed by the client's retry.
-	added, err := c.Store.AddActivity(ctx, id, Activity{
-		Key: "dl-" + key, Kind: KindDownload, At: s.ReceivedAt, FormID: form.ID, AssetID: asset.ID,
-	})
-	if err != nil {
-		return out, fmt.Errorf("record download: %w", err)
-	}
-	out.Duplicate = !added
-
-	_, err = c.Store.UpdateLead(ctx, id, func(l *Lead, isNew bool) error {
+	// The lead first, then its activity: the lead remembers the submission
+	// and what it changed, so a retry after a crash between the two writes
+	// changes nothing twice and still writes the activity.
+	act := Activity{Key: "dl-" + key, Kind: KindDownload, At: s.ReceivedAt, FormID: form.ID, AssetID: asset.ID}
+	l, err := c.Store.UpdateLead(ctx, id, func(l *Lead, isNew bool) error {
 		if l.HasApplied(key) {
 			return ErrNoChange
 		}
 		out.NewLead = isNew
 		out.Enrolled = c.applyCapture(l, email, fields, form, asset, s)
+		if c.Scorer != nil {
+			c.Scorer.Apply(l, &act)
+			l.Note(act)
+		}
 		l.MarkApplied(key)
 		return nil
 	})
-	if err != nil && !errors.Is(err, ErrNoChange) {
+	out.Duplicate = errors.Is(err, ErrNoChange)
+	if err != nil && !out.Duplicate {
 		return out, fmt.Errorf("update lead: %w", err)
+	}
+	l.Recall(&act)
+	if _, err := c.Store.AddActivity(ctx, id, act); err != nil {
+		return out, fmt.Errorf("record download: %w", err)
+	}
+	if c.Alerts != nil && len(l.PendingAlerts) > 0 {
+		// The crossing is on the lead already; a failed send is retried on
+		// the lead's next event, so the person's download still succeeds.
+		if err := c.Alerts.Flush(ctx, id); err != nil {
+			out.AlertErr = err
+		}
 	}
 	return out, nil
 }

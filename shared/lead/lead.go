@@ -47,6 +47,20 @@ type Lead struct {
 	// TransientBounces counts soft bounces; they do not stop mail.
 	TransientBounces int `json:",omitempty"`
 
+	// Score is the lead's interest and fit, as of Score.At.
+	Score Score
+	// PendingAlerts are threshold crossings whose alert is not sent yet: the
+	// write that crosses records them, so a crash cannot lose one.
+	PendingAlerts []PendingAlert `json:",omitempty"`
+	// Alerts are the alerts sent, oldest first.
+	Alerts []SentAlert `json:",omitempty"`
+	// Sales is what sales decided about the lead, if anything.
+	Sales *SalesDecision `json:",omitempty"`
+	// Ledger keeps the score changes of the latest events, so an event
+	// retried after a crash between the lead's write and its activity's
+	// still records what it changed.
+	Ledger []LedgerNote `json:",omitempty"`
+
 	// Applied holds the keys of the latest events already applied to this
 	// lead, so a retried event changes nothing (bounded, newest last).
 	Applied []string
@@ -107,6 +121,79 @@ type SentStep struct {
 	// DeliveredAt is when the recipient's server accepted it, once known.
 	DeliveredAt time.Time `json:",omitempty"`
 	Opened      bool      `json:",omitempty"`
+}
+
+// Score is a lead's score: fit points (who they are, no decay) plus
+// activity points that halve every half-life, as of At.
+type Score struct {
+	Activity float64 `json:",omitempty"` // decayed activity points as of At
+	Fit      int     `json:",omitempty"`
+	At       time.Time
+	// Disarmed lists thresholds that alerted and have not yet fallen far
+	// enough below to alert again.
+	Disarmed []string `json:",omitempty"`
+}
+
+// PendingAlert is a threshold crossing waiting for its alert.
+type PendingAlert struct {
+	ID        string
+	Threshold string
+	Score     float64
+	At        time.Time
+	// ClaimedUntil keeps a second sender off while one is sending.
+	ClaimedUntil time.Time `json:",omitempty"`
+}
+
+// SentAlert is an alert that went to sales.
+type SentAlert struct {
+	ID        string
+	Threshold string
+	Score     float64
+	At        time.Time
+	To        string
+	MessageID string `json:",omitempty"`
+}
+
+// Sales decisions.
+const (
+	SalesAccepted = "accepted"
+	SalesReturned = "returned"
+)
+
+// SalesDecision is sales' answer to an alert.
+type SalesDecision struct {
+	Status string
+	Reason string `json:",omitempty"` // why it went back to nurture
+	At     time.Time
+}
+
+// LedgerNote is what one event changed the score by.
+type LedgerNote struct {
+	Key        string
+	Points     float64  `json:",omitempty"`
+	ScoreAfter float64  `json:",omitempty"`
+	Earned     int      `json:",omitempty"`
+	Why        []string `json:",omitempty"`
+}
+
+// maxLedgerNotes: a retry follows its crash within minutes.
+const maxLedgerNotes = 3
+
+// Note remembers the score change an activity recorded.
+func (l *Lead) Note(a Activity) {
+	l.Ledger = append(l.Ledger, LedgerNote{Key: a.Key, Points: a.Points, ScoreAfter: a.ScoreAfter, Earned: a.Earned, Why: a.Why})
+	if len(l.Ledger) > maxLedgerNotes {
+		l.Ledger = append([]LedgerNote(nil), l.Ledger[len(l.Ledger)-maxLedgerNotes:]...)
+	}
+}
+
+// Recall fills in an activity's score change from the ledger notes.
+func (l *Lead) Recall(a *Activity) {
+	for _, n := range l.Ledger {
+		if n.Key == a.Key {
+			a.Points, a.ScoreAfter, a.Earned, a.Why = n.Points, n.ScoreAfter, n.Earned, n.Why
+		}
+	}
 }
 
 // ClickMark is one click on a link of a message.

@@ -273,7 +273,7 @@ func TestParse_mistakeInDefault_pointsAtLineColumnAndPath(t *testing.T) {
 		},
 		{
 			name: "download points for an unknown stage",
-			edit: edit{"download: { awareness: 5", "download: { awarness: 5"},
+			edit: edit{"download: { awareness: 10", "download: { awarness: 10"},
 			at:   "awarness", path: "scoring.activities.download.awarness", msg: `"awarness" is not a buying stage`,
 		},
 		{
@@ -283,7 +283,7 @@ func TestParse_mistakeInDefault_pointsAtLineColumnAndPath(t *testing.T) {
 		},
 		{
 			name: "fit points for a value no question offers",
-			edit: edit{"retail: 6, manufacturing: 6 }", "retail: 6, manufacturng: 6 }"},
+			edit: edit{"retail: 8, manufacturing: 8 }", "retail: 8, manufacturng: 8 }"},
 			at:   "manufacturng", path: "scoring.fit.industry.manufacturng", msg: `"manufacturng" is not an answer of the industry question`,
 		},
 		{

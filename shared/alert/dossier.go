@@ -1,0 +1,213 @@
+// Package alert hands a sales-ready lead to sales with its story: who they
+// are, what they read, clicked and answered, and why the score is what it
+// is. The same dossier feeds the alert email, the webhook and the page.
+package alert
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/scoring"
+)
+
+// Dossier is everything sales should know about a lead.
+type Dossier struct {
+	LeadID      string
+	Name        string
+	Email       string
+	Company     string
+	Role        string
+	Industry    string
+	CompanySize string
+	Country     string
+	Timeline    string // the buying timeline they answered, if any
+
+	Score     float64
+	Threshold string // the level this dossier alerts for; empty on the page
+	// Reasons are the biggest contributions to the score, largest first.
+	Reasons []Reason
+	// Events is the lead's story, oldest first.
+	Events []Event
+	// Topics they care about, in order of first interest.
+	Topics []string
+	// TalkingPoints come from the assets they engaged with.
+	TalkingPoints []string
+	Answers       []Answer
+	// Series is the score over time, for the chart.
+	Series []Point
+
+	Sales      *lead.SalesDecision
+	Suppressed string // why mail stopped, if it did
+	Nurture    string // where the lead is in nurture, in words
+}
+
+// Reason is one contribution to the score.
+type Reason struct {
+	Points float64
+	Why    string
+}
+
+// Event is one line of the timeline.
+type Event struct {
+	At      time.Time
+	Kind    string // download, email, open, click, answer, bounce, unsubscribe ...
+	Title   string // what it was about, e.g. the asset title
+	Detail  string
+	Machine bool // a scanner's or a privacy proxy's, not the person's
+	Points  float64
+}
+
+// Answer is one profiling answer.
+type Answer struct{ Question, Answer string }
+
+// Point is the score at a moment.
+type Point struct {
+	At    time.Time
+	Score float64
+}
+
+// Build assembles the dossier of a lead from its record and activities.
+func Build(p *program.Program, l *lead.Lead, acts []lead.Activity, now time.Time) Dossier {
+	m := scoring.New(p)
+	d := Dossier{
+		LeadID: l.ID, Name: l.Name, Email: l.Email, Company: l.Company, Role: label(p, "role", l.Role),
+		Industry: label(p, "industry", l.Industry), CompanySize: label(p, "companySize", l.CompanySize),
+		Country: l.Country, Timeline: label(p, "timeline", l.Timeline),
+		Score: round1(m.Value(l.Score, now)), Topics: l.Topics, Sales: l.Sales,
+	}
+	if l.Suppression != nil {
+		d.Suppressed = l.Suppression.Reason
+	}
+	d.Nurture = nurtureState(l)
+
+	// Activity contributions, decayed to now like the score itself.
+	byWhy := map[string]float64{}
+	var order []string
+	engaged := map[string]bool{}
+	for _, a := range acts {
+		e := event(p, a)
+		d.Events = append(d.Events, e)
+		if a.Points != 0 {
+			d.Series = append(d.Series, Point{At: a.At, Score: a.ScoreAfter})
+		}
+		if a.Earned != 0 {
+			why := describe(e)
+			if _, seen := byWhy[why]; !seen {
+				order = append(order, why)
+			}
+			byWhy[why] += float64(a.Earned) * m.Decay(a.At, now)
+		}
+		if (a.Kind == lead.KindDownload || (a.Kind == lead.KindClick && !a.Machine)) && a.AssetID != "" {
+			engaged[a.AssetID] = true
+		}
+	}
+	for _, s := range l.Nurture.Sent {
+		asset, _ := p.Asset(s.AssetID)
+		d.Events = append(d.Events, Event{At: s.At, Kind: "email", Title: asset.Title, Detail: "nurture step " + strconv.Itoa(s.Step+1)})
+	}
+	sort.SliceStable(d.Events, func(i, j int) bool { return d.Events[i].At.Before(d.Events[j].At) })
+
+	_, fit := m.Fit(l)
+	for _, f := range fit {
+		why := "fit: " + f.Why
+		byWhy[why] = float64(f.Points)
+		order = append(order, why)
+	}
+	for _, why := range order {
+		if v := round1(byWhy[why]); v != 0 {
+			d.Reasons = append(d.Reasons, Reason{Points: v, Why: why})
+		}
+	}
+	sort.SliceStable(d.Reasons, func(i, j int) bool { return math.Abs(d.Reasons[i].Points) > math.Abs(d.Reasons[j].Points) })
+	if len(d.Reasons) > 6 {
+		d.Reasons = d.Reasons[:6]
+	}
+
+	for _, q := range p.Questions {
+		if v, ok := l.Answers[q.ID]; ok {
+			d.Answers = append(d.Answers, Answer{Question: q.Text, Answer: optionLabel(q, v)})
+		}
+	}
+	for _, a := range p.Assets {
+		if engaged[a.ID] && a.Summary != "" {
+			d.TalkingPoints = append(d.TalkingPoints, a.Title+": "+a.Summary)
+		}
+	}
+	d.Series = append(d.Series, Point{At: now, Score: d.Score})
+	return d
+}
+
+func event(p *program.Program, a lead.Activity) Event {
+	asset, _ := p.Asset(a.AssetID)
+	e := Event{At: a.At, Kind: a.Kind, Title: asset.Title, Detail: a.Detail, Machine: a.Machine, Points: a.Points}
+	switch a.Kind {
+	case lead.KindAnswer:
+		if qid, v, ok := strings.Cut(a.Detail, "="); ok {
+			if q, found := p.Question(qid); found {
+				e.Title, e.Detail = q.Text, optionLabel(q, v)
+			}
+		}
+	case lead.KindClick, lead.KindOpen:
+		if a.Machine {
+			e.Detail = a.MachineReason
+		}
+	}
+	return e
+}
+
+func nurtureState(l *lead.Lead) string {
+	switch {
+	case l.Suppression != nil:
+		return "no mail: " + l.Suppression.Reason
+	case l.Nurture.Status == lead.NurtureActive:
+		return "in nurture, next step due " + l.Nurture.DueAt.Format("2 Jan 2006")
+	case l.Nurture.Status == lead.NurtureFinished:
+		return "finished the nurture track"
+	case l.Nurture.Status == lead.NurtureStopped:
+		return "nurture stopped: " + l.Nurture.StopReason
+	}
+	return "not in nurture"
+}
+
+// label turns an option value into what the form showed.
+func label(p *program.Program, field, v string) string {
+	for _, q := range p.Questions {
+		if q.Field == field {
+			return optionLabel(q, v)
+		}
+	}
+	return v
+}
+
+func optionLabel(q program.Question, v string) string {
+	for _, o := range q.Options {
+		if o.Value == v {
+			return o.Label
+		}
+	}
+	return v
+}
+
+// describe says what an activity was, for the score's reasons.
+func describe(e Event) string {
+	switch e.Kind {
+	case lead.KindDownload:
+		return "downloaded “" + e.Title + "”"
+	case lead.KindClick:
+		return "clicked “" + e.Title + "” in a nurture email"
+	case lead.KindAnswer:
+		return "answered: " + e.Title + " " + e.Detail
+	case lead.KindOpen:
+		return "opened nurture emails"
+	case lead.KindUnsubscribe:
+		return "unsubscribed"
+	}
+	return e.Kind
+}
+
+func round1(f float64) float64 { return math.Round(f*10) / 10 }

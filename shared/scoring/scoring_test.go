@@ -1,0 +1,126 @@
+package scoring
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/program"
+)
+
+func model(t *testing.T) (Model, *program.Program) {
+	t.Helper()
+	p, err := program.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(p), p
+}
+
+var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+
+func TestValue_activityHalvesEveryHalfLife_fitStays(t *testing.T) {
+	m, p := model(t)
+	hl := time.Duration(p.Scoring.HalfLifeDays * float64(24*time.Hour))
+	s := lead.Score{Activity: 40, Fit: 10, At: t0}
+	for _, tt := range []struct {
+		after time.Duration
+		want  float64
+	}{{0, 50}, {hl, 30}, {2 * hl, 20}, {-time.Hour, 50}} {
+		if got := m.Value(s, t0.Add(tt.after)); math.Abs(got-tt.want) > 0.001 {
+			t.Errorf("after %v: %.3f, want %.3f", tt.after, got, tt.want)
+		}
+	}
+}
+
+func TestActivityPoints(t *testing.T) {
+	m, p := model(t)
+	decision := ""
+	for _, a := range p.Assets {
+		if a.Stage == "decision" {
+			decision = a.ID
+			break
+		}
+	}
+	pts := p.Scoring.Activities
+	tests := []struct {
+		name string
+		a    lead.Activity
+		want int
+	}{
+		{"decision-stage download", lead.Activity{Kind: lead.KindDownload, AssetID: decision}, pts.Download["decision"]},
+		{"reader's click", lead.Activity{Kind: lead.KindClick, AssetID: decision}, pts.Click["decision"]},
+		{"scanner's click is worth nothing", lead.Activity{Kind: lead.KindClick, AssetID: decision, Machine: true}, 0},
+		{"click on no asset", lead.Activity{Kind: lead.KindClick}, 0},
+		{"answer", lead.Activity{Kind: lead.KindAnswer, Detail: "industry=finance"}, pts.Answer},
+		{"unsubscribe", lead.Activity{Kind: lead.KindUnsubscribe}, pts.Unsubscribe},
+		{"delivery", lead.Activity{Kind: lead.KindDelivered}, 0},
+	}
+	for _, tt := range tests {
+		if got, _ := m.ActivityPoints(tt.a); got != tt.want {
+			t.Errorf("%s: %d points, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestFit_partsAndFreeMail(t *testing.T) {
+	m, p := model(t)
+	l := &lead.Lead{Email: "ada@gmail.com", Industry: "finance", CompanySize: "501-5000"}
+	total, parts := m.Fit(l)
+	want := p.Scoring.Fit["industry"]["finance"] + p.Scoring.Fit["companySize"]["501-5000"] + p.Scoring.FreeMail.Points
+	if total != want || len(parts) != 3 || parts[2].Why != "free mail address" {
+		t.Fatalf("fit %d %+v, want %d", total, parts, want)
+	}
+}
+
+// crossing builds a lead just below the first threshold and feeds it points.
+func TestApply_crossesOnceAndRearmsOnlyAfterFallingBelowTheMargin(t *testing.T) {
+	m, p := model(t)
+	mql := p.Thresholds[0]
+	l := &lead.Lead{ID: "l1", Score: lead.Score{Activity: float64(mql.Score - 1), At: t0}}
+	answer := func(at time.Time, key string) []program.Threshold {
+		a := lead.Activity{Key: key, Kind: lead.KindAnswer, Detail: "role=executive", At: at}
+		return m.Apply(l, &a)
+	}
+	if crossed := answer(t0, "a1"); len(crossed) != 1 || crossed[0].Name != mql.Name || len(l.PendingAlerts) != 1 {
+		t.Fatalf("the first write over %d must cross: %+v, pending %+v", mql.Score, crossed, l.PendingAlerts)
+	}
+	if crossed := answer(t0.Add(time.Hour), "a2"); len(crossed) != 0 || len(l.PendingAlerts) != 1 {
+		t.Fatalf("still above: no second crossing, got %+v", crossed)
+	}
+	// Half a year later the points have decayed far below the margin: the
+	// next write re-arms the threshold, and climbing back alerts again.
+	later := t0.Add(180 * 24 * time.Hour)
+	answer(later, "a3")
+	if strings.Contains(strings.Join(l.Score.Disarmed, ","), mql.Name) {
+		t.Fatalf("after falling below %d-%d the threshold should be armed: %+v", mql.Score, mql.RearmMargin, l.Score)
+	}
+	l.Score.Activity += float64(mql.Score)
+	if crossed := answer(later.Add(time.Minute), "a4"); len(crossed) == 0 {
+		t.Fatal("a re-armed threshold alerts again on the next crossing")
+	}
+}
+
+func TestApply_recordsTheLedgerInTheActivity(t *testing.T) {
+	m, p := model(t)
+	l := &lead.Lead{ID: "l2", Email: "ada@example.com", CompanySize: "501-5000"}
+	a := lead.Activity{Key: "dl", Kind: lead.KindDownload, AssetID: p.Forms[0].Asset, At: t0}
+	m.Apply(l, &a)
+	asset, _ := p.Asset(a.AssetID)
+	wantEarned := p.Scoring.Activities.Download[asset.Stage]
+	wantFit := p.Scoring.Fit["companySize"]["501-5000"]
+	if a.Earned != wantEarned || a.Points != float64(wantEarned+wantFit) || a.ScoreAfter != float64(wantEarned+wantFit) {
+		t.Fatalf("ledger: earned %d points %.1f after %.1f", a.Earned, a.Points, a.ScoreAfter)
+	}
+	if len(a.Why) != 2 || !strings.Contains(a.Why[0], asset.Title) || !strings.Contains(a.Why[1], "companySize") {
+		t.Fatalf("why: %q", a.Why)
+	}
+	// An event older than the score's last change does not decay backwards.
+	b := lead.Activity{Key: "old", Kind: lead.KindAnswer, At: t0.Add(-48 * time.Hour)}
+	m.Apply(l, &b)
+	if !l.Score.At.Equal(t0) || b.ScoreAfter != a.ScoreAfter+float64(p.Scoring.Activities.Answer) {
+		t.Fatalf("out-of-order event: score %+v, after %.1f", l.Score, b.ScoreAfter)
+	}
+}
