@@ -98,6 +98,10 @@ func (s *Service) applyOnce(ctx context.Context, leadID, key string, act *lead.A
 			// crosses a threshold is the only one that sees the crossing.
 			s.Scorer.Apply(l, act)
 			l.Note(*act)
+			if act.Kind == lead.KindClick && len(l.RecentClicks) > 0 && l.RecentClicks[len(l.RecentClicks)-1].Key == key {
+				// Kept, so a burst found later can take it back.
+				l.RecentClicks[len(l.RecentClicks)-1].Points = act.Earned
+			}
 		}
 		l.MarkApplied(key)
 		return nil

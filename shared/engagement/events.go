@@ -135,7 +135,9 @@ func (s *Service) Apply(ctx context.Context, r sesevent.Record) (Result, error) 
 		}
 		var burst []string
 		change = func(l *lead.Lead) error {
-			act.Machine, act.MachineReason, burst = s.machineClick(l, r)
+			var takeBack int
+			act.Machine, act.MachineReason, burst, takeBack = s.machineClick(l, r)
+			act.Adjust = -takeBack
 			l.RememberClick(lead.ClickMark{MessageID: r.Mail.MessageID, Link: act.Link, At: at, Machine: act.Machine, Key: r.Key()})
 			return nil
 		}
@@ -241,38 +243,32 @@ func (s *Service) machineOpen(l *lead.Lead, r sesevent.Record) (bool, string) {
 }
 
 // machineClick tells a scanner's click from a reader's, and returns the
-// keys of earlier clicks that this one shows to be part of a burst.
-func (s *Service) machineClick(l *lead.Lead, r sesevent.Record) (bool, string, []string) {
+// keys of earlier clicks that this one shows to be part of a burst, with the
+// points they had earned, to be taken back.
+func (s *Service) machineClick(l *lead.Lead, r sesevent.Record) (bool, string, []string, int) {
 	at := r.Time()
 	var burst []string
-	for _, c := range l.RecentClicks {
-		if c.MessageID == r.Mail.MessageID && c.Link != clipLink(r.Click.Link) && absDuration(at.Sub(c.At)) < burstWindow {
-			if !c.Machine && c.Key != "" {
-				burst = append(burst, c.Key)
-			}
-		}
-	}
-	if len(burst) > 0 {
-		for i := range l.RecentClicks {
-			for _, k := range burst {
-				if l.RecentClicks[i].Key == k {
-					l.RecentClicks[i].Machine = true
-				}
-			}
+	takeBack := 0
+	for i, c := range l.RecentClicks {
+		if c.MessageID == r.Mail.MessageID && c.Link != clipLink(r.Click.Link) && absDuration(at.Sub(c.At)) < burstWindow &&
+			!c.Machine && c.Key != "" {
+			burst = append(burst, c.Key)
+			takeBack += c.Points
+			l.RecentClicks[i].Machine, l.RecentClicks[i].Points = true, 0
 		}
 	}
 	switch {
 	case r.LinkTag("link") == "honeypot":
-		return true, "hidden honeypot link", burst
+		return true, "hidden honeypot link", burst, takeBack
 	case scannerAgent(r.Click.UserAgent):
-		return true, "scanner user agent", burst
+		return true, "scanner user agent", burst, takeBack
 	case len(burst) > 0 || burstWith(l, r):
-		return true, "several links clicked in the same second", burst
+		return true, "several links clicked in the same second", burst, takeBack
 	}
 	if d := at.Sub(deliveredAt(l, r)); d >= 0 && d < s.botWindow() {
-		return true, fmt.Sprintf("clicked %s after delivery", d.Round(time.Second)), burst
+		return true, fmt.Sprintf("clicked %s after delivery", d.Round(time.Second)), burst, takeBack
 	}
-	return false, "", burst
+	return false, "", burst, takeBack
 }
 
 // burstWith reports an earlier machine click on another link of the same

@@ -40,6 +40,9 @@ type Activity struct {
 	ScoreAfter float64 `json:",omitempty"`
 	// Earned is the activity's own points, before decay, fit excluded.
 	Earned int `json:",omitempty"`
+	// Adjust takes back points of earlier events this one shows were a
+	// machine's (the first clicks of a scanner's burst).
+	Adjust int `json:",omitempty"`
 	// Why explains Points in words ("decision-stage download", "fit: industry finance").
 	Why []string `json:",omitempty"`
 }

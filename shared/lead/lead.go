@@ -203,6 +203,7 @@ type ClickMark struct {
 	At        time.Time
 	Machine   bool
 	Key       string // the click activity's key
+	Points    int    `json:",omitempty"` // what the click earned when scored
 }
 
 // Claim is a scheduler's hold on the lead's next step.

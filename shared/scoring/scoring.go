@@ -114,6 +114,8 @@ func (m Model) Apply(l *lead.Lead, a *lead.Activity) []program.Threshold {
 	m.rearm(l, before)
 
 	pts, why := m.ActivityPoints(*a)
+	earned := pts
+	pts += a.Adjust
 	fit, fitParts := m.Fit(l)
 	fitDelta := fit - l.Score.Fit
 	l.Score.Activity = m.activityAt(l.Score, at) + float64(pts)
@@ -121,12 +123,15 @@ func (m Model) Apply(l *lead.Lead, a *lead.Activity) []program.Threshold {
 	l.Score.At = at
 	after := m.Value(l.Score, at)
 
-	a.Earned = pts
+	a.Earned = earned
 	a.Points = round(float64(pts + fitDelta))
 	a.ScoreAfter = round(after)
 	a.Why = nil
-	if pts != 0 {
-		a.Why = append(a.Why, fmt.Sprintf("%+d %s", pts, why))
+	if earned != 0 {
+		a.Why = append(a.Why, fmt.Sprintf("%+d %s", earned, why))
+	}
+	if a.Adjust != 0 {
+		a.Why = append(a.Why, fmt.Sprintf("%+d earlier clicks were a scanner's", a.Adjust))
 	}
 	if fitDelta != 0 {
 		names := make([]string, len(fitParts))
