@@ -193,8 +193,18 @@ func optionLabel(q program.Question, v string) string {
 	return v
 }
 
-// describe says what an activity was, for the score's reasons.
+// describe says what an activity was, for the score's reasons. A click
+// found to be a scanner's only after it was scored (a burst of clicks) keeps
+// its points in the score, but is never described as the person's interest.
 func describe(e Event) string {
+	if e.Machine {
+		switch e.Kind {
+		case lead.KindClick:
+			return "automated click on “" + e.Title + "” (a scanner, not the person; scored before it was recognised)"
+		case lead.KindOpen:
+			return "automated opens (not the person; scored before they were recognised)"
+		}
+	}
 	switch e.Kind {
 	case lead.KindDownload:
 		return "downloaded “" + e.Title + "”"

@@ -72,6 +72,11 @@ type sent struct {
 // join finds the lead and step of a message: from the message's tags, or
 // else from the message record kept at send time.
 func (s *Service) join(ctx context.Context, r sesevent.Record) (sent, bool, error) {
+	if r.Tag("kind") == "alert" {
+		// Sales alerts name the lead too, but sales opening or clicking
+		// them is not the lead's engagement.
+		return sent{}, false, nil
+	}
 	if id := r.Tag("lead"); id != "" {
 		step, _ := strconv.Atoi(r.Tag("step"))
 		return sent{leadID: id, claimID: r.Tag("claim"), track: r.Tag("track"), assetID: r.Tag("asset"), step: step}, true, nil

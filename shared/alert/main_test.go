@@ -1,0 +1,9 @@
+package alert_test
+
+import (
+	"testing"
+
+	"github.com/leadnurture/nurture/infra/localstack/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }

@@ -1,0 +1,177 @@
+package alert_test
+
+import (
+	"html"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leadnurture/nurture/shared/alert"
+	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/program"
+)
+
+var (
+	testSender = program.Sender{From: "Acme Cloud Insights <insights@acme.example>", ReplyTo: "insights@acme.example", Company: "Acme Cloud, Inc."}
+	testLinks  = alert.AlertLinks{
+		Dossier: "https://api.acme.example/s/dossier-token",
+		Accept:  "https://api.acme.example/s/accept-token",
+		Return:  "https://api.acme.example/s/return-token",
+	}
+)
+
+func sampleDossier() alert.Dossier {
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	return alert.Dossier{
+		LeadID: "lead1", Name: "Ada Lovelace", Email: "ada@engines.example", Company: "Analytical Engines",
+		Role: "CTO, VP or other executive", Industry: "Financial services", CompanySize: "501–5,000", Country: "GB",
+		Timeline: "This quarter", Score: 53.8, Threshold: "mql",
+		Reasons: []alert.Reason{{Points: 15, Why: "fit: timeline now"}, {Points: 7.8, Why: "downloaded “Paying for Nines”"}, {Points: -10, Why: "fit: free mail address"}},
+		Events: []alert.Event{
+			{At: at, Kind: lead.KindDownload, Title: "Paying for Nines", Points: 30},
+			{At: at.Add(time.Hour), Kind: lead.KindDelivered, Title: "SLOs in Plain Language"},
+			{At: at.Add(time.Hour), Kind: "email", Title: "SLOs in Plain Language", Detail: "nurture step 1"},
+			{At: at.Add(time.Hour + 2*time.Second), Kind: lead.KindClick, Title: "Multi-Region or Multi-AZ?", Machine: true, Detail: "scanner user agent"},
+			{At: at.Add(time.Hour + 3*time.Second), Kind: lead.KindOpen, Title: "SLOs in Plain Language", Machine: true, Detail: "privacy proxy (Apple Mail Privacy Protection)"},
+			{At: at.Add(26 * time.Hour), Kind: lead.KindClick, Title: "Multi-Region or Multi-AZ?", Points: 4},
+			{At: at.Add(27 * time.Hour), Kind: lead.KindAnswer, Title: "When are you planning to act on this?", Detail: "This quarter", Points: 20},
+		},
+		Topics:        []string{"reliability", "cloud-cost"},
+		TalkingPoints: []string{"Paying for Nines: A model for weighing redundancy spend"},
+		Answers:       []alert.Answer{{Question: "When are you planning to act on this?", Answer: "This quarter"}},
+		Nurture:       "in nurture, next step due 8 Dec 2026",
+	}
+}
+
+func TestRenderAlert_subjectPartsLinksAndTags(t *testing.T) {
+	m, err := alert.RenderAlert(sampleDossier(), testLinks, testSender, "finance@acme.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "MQL: Ada Lovelace, Analytical Engines — score 54"; m.Subject != want {
+		t.Errorf("Subject = %q, want %q", m.Subject, want)
+	}
+	if m.From != testSender.From || m.To != "finance@acme.example" || m.ReplyTo != testSender.ReplyTo {
+		t.Errorf("From/To/ReplyTo = %q %q %q", m.From, m.To, m.ReplyTo)
+	}
+	want := map[string]string{"kind": "alert", "lead": "lead1", "threshold": "mql"}
+	if len(m.Tags) != len(want) {
+		t.Errorf("Tags = %v, want %v", m.Tags, want)
+	}
+	for k, v := range want {
+		if m.Tags[k] != v {
+			t.Errorf("tag %s = %q, want %q", k, m.Tags[k], v)
+		}
+	}
+	for _, part := range []struct{ name, body string }{{"html", html.UnescapeString(m.HTML)}, {"text", m.Text}} {
+		for _, s := range []string{
+			"Ada Lovelace", "CTO, VP or other executive", "Analytical Engines", "Financial services", "GB", "ada@engines.example",
+			"54", "+15", "fit: timeline now", "+7.8", "-10", "When are you planning to act on this?", "This quarter",
+			"Paying for Nines", "Multi-Region or Multi-AZ?", "SLOs in Plain Language", "1 Dec 2026 09:00", "2 Dec 2026 11:00",
+			"reliability, cloud-cost", "A model for weighing redundancy spend", "next step due 8 Dec 2026",
+			"Open the dossier", "Accept", "Return to nurture", "machine, not the person: scanner user agent",
+		} {
+			if !strings.Contains(part.body, s) {
+				t.Errorf("%s part lacks %q", part.name, s)
+			}
+		}
+		if strings.Contains(part.body, "delivered") {
+			t.Errorf("%s part shows deliveries, which say nothing about the person", part.name)
+		}
+	}
+	for _, u := range []string{testLinks.Dossier, testLinks.Accept, testLinks.Return} {
+		if !strings.Contains(m.HTML, `<a ses:no-track href="`+u+`"`) {
+			t.Errorf("html lacks untracked link %s", u)
+		}
+		if !strings.Contains(m.Text, u) {
+			t.Errorf("text lacks %s", u)
+		}
+	}
+	if n := strings.Count(m.HTML, "<a "); n != 3 || strings.Count(m.HTML, "ses:no-track") != 3 {
+		t.Errorf("html has %d links, %d untracked; want our 3, all untracked", n, strings.Count(m.HTML, "ses:no-track"))
+	}
+	// The person did one download, received one email, clicked once and
+	// answered once; the scanner's click and the proxy's open are not theirs.
+	if !strings.Contains(m.Text, "1 download · 1 nurture email received · 1 click · 1 answer · 2 automated opens/clicks not counted") {
+		t.Errorf("text summary:\n%s", m.Text)
+	}
+	if strings.Contains(m.Text, "Clicked “Multi-Region or Multi-AZ?” in a nurture email  +4") == false {
+		t.Errorf("the person's click should read as theirs:\n%s", m.Text)
+	}
+	if strings.Count(m.Text, "Clicked “Multi-Region") != 1 {
+		t.Errorf("the scanner's click reads as the person's:\n%s", m.Text)
+	}
+}
+
+func TestRenderAlert_escapesEverythingFromTheLead(t *testing.T) {
+	d := sampleDossier()
+	d.Name = "Ada <script>alert(1)</script>\r\nBcc: evil@x.example \u202egnp.exe"
+	d.Company = `"Engines" & <b>Sons</b>`
+	d.Answers[0].Answer = `<img src=x onerror=alert(1)>`
+	d.Events[0].Title = `<a href="https://evil.example">win</a>`
+	m, err := alert.RenderAlert(d, testLinks, testSender, "finance@acme.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(m.Subject, "\r\n\u202e") {
+		t.Errorf("subject keeps line breaks or bidi controls: %q", m.Subject)
+	}
+	if !strings.HasPrefix(m.Subject, "MQL: Ada <script>alert(1)</script> Bcc: evil@x.example gnp.exe, ") {
+		t.Errorf("Subject = %q", m.Subject)
+	}
+	for _, bad := range []string{"<script>", "<b>", "<img", `href="https://evil.example"`} {
+		if strings.Contains(m.HTML, bad) {
+			t.Errorf("html contains %q unescaped", bad)
+		}
+	}
+	for _, good := range []string{"Ada &lt;script&gt;alert(1)&lt;/script&gt;", "&#34;Engines&#34; &amp; &lt;b&gt;Sons&lt;/b&gt;", "&lt;img src=x onerror=alert(1)&gt;"} {
+		if !strings.Contains(m.HTML, good) {
+			t.Errorf("html lacks escaped %q", good)
+		}
+	}
+	for _, line := range strings.Split(m.Text, "\n") {
+		if strings.HasPrefix(line, "Bcc:") {
+			t.Errorf("a name added a line to the text part: %q", line)
+		}
+	}
+}
+
+func TestRenderAlert_withoutThresholdOrName(t *testing.T) {
+	d := alert.Dossier{LeadID: "lead2", Email: "x@y.example", Score: -0.3}
+	m, err := alert.RenderAlert(d, testLinks, testSender, "sales@acme.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Sales-ready lead: x@y.example — score 0"; m.Subject != want {
+		t.Errorf("Subject = %q, want %q", m.Subject, want)
+	}
+	if _, ok := m.Tags["threshold"]; ok {
+		t.Errorf("threshold tag without a threshold: %v", m.Tags)
+	}
+}
+
+func TestRenderAlert_refusesWhatCannotBeSent(t *testing.T) {
+	bad := testLinks
+	bad.Accept = "javascript:alert(1)"
+	tests := map[string]func() error{
+		"no recipient": func() error { _, err := alert.RenderAlert(sampleDossier(), testLinks, testSender, ""); return err },
+		"recipient with a line break": func() error {
+			_, err := alert.RenderAlert(sampleDossier(), testLinks, testSender, "a@b.example\r\nBcc: c@d.example")
+			return err
+		},
+		"no sender": func() error {
+			_, err := alert.RenderAlert(sampleDossier(), testLinks, program.Sender{}, "a@b.example")
+			return err
+		},
+		"not an http link": func() error { _, err := alert.RenderAlert(sampleDossier(), bad, testSender, "a@b.example"); return err },
+		"no lead id": func() error {
+			_, err := alert.RenderAlert(alert.Dossier{}, testLinks, testSender, "a@b.example")
+			return err
+		},
+	}
+	for name, render := range tests {
+		if err := render(); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
