@@ -13,13 +13,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leadnurture/nurture/infra/localstack"
 	"github.com/leadnurture/nurture/infra/localstack/testenv"
+	"github.com/leadnurture/nurture/shared/alert"
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/engagement"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/mail"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/scoring"
 	"github.com/leadnurture/nurture/shared/sesevent"
 	"github.com/leadnurture/nurture/shared/store"
 	"github.com/leadnurture/nurture/shared/token"
@@ -33,6 +36,7 @@ type world struct {
 	store  *store.Store
 	sched  *nurture.Scheduler
 	svc    *engagement.Service
+	alerts *alert.Alerter
 	clock  *clock.Fixed
 	domain string
 }
@@ -64,16 +68,27 @@ func newWorld(t *testing.T) *world {
 		Program: prog, Store: st, Signer: signer, Window: win, Mailer: mail.NewSES(testenv.SES(t), "nurture-test"),
 		BaseURL: "https://api.acme.example", Rate: 1000, Log: log,
 	}
-	w.svc = &engagement.Service{Program: prog, Store: st, Sends: w.sched, Log: log}
+	w.alerts = &alert.Alerter{Program: prog, Store: st, Mailer: w.sched.Mailer, Signer: signer, BaseURL: "https://api.acme.example", Clock: w.clock, Log: log}
+	w.svc = &engagement.Service{Program: prog, Store: st, Sends: w.sched, Log: log, Scorer: scoring.New(prog), Alerts: w.alerts}
 	return w
 }
 
 // nurtured captures a lead and sends it step 1; it returns the lead.
 func (w *world) nurtured(local string) *lead.Lead {
 	w.t.Helper()
-	c := &lead.Capturer{Program: w.prog, Store: w.store, Clock: w.clock}
+	return w.nurturedWith(local, nil)
+}
+
+// nurturedWith captures a lead with extra form fields and sends it step 1.
+func (w *world) nurturedWith(local string, fields map[string]string) *lead.Lead {
+	w.t.Helper()
+	c := &lead.Capturer{Program: w.prog, Store: w.store, Clock: w.clock, Scorer: scoring.New(w.prog), Alerts: w.alerts}
+	vals := map[string]string{"email": local + "@" + w.domain}
+	for k, v := range fields {
+		vals[k] = v
+	}
 	out, err := c.Capture(context.Background(), lead.Submission{
-		FormID: w.prog.Forms[0].ID, Fields: map[string]string{"email": local + "@" + w.domain}, Consent: true, ReceivedAt: w.clock.Now(),
+		FormID: w.prog.Forms[0].ID, Fields: vals, Consent: true, ReceivedAt: w.clock.Now(),
 	})
 	if err != nil {
 		w.t.Fatal(err)
@@ -486,5 +501,175 @@ func TestHandleEvent_withoutTags_joinedByRecordedMessageID(t *testing.T) {
 	}
 	if c := kinds(w.activities(l.ID))[lead.KindClick]; len(c) != 1 || c[0].Step != 0 || c[0].Track != l.Nurture.Track {
 		t.Fatalf("click activity: %+v", c)
+	}
+}
+
+// alertsFor returns the alert emails about a lead (they go to sales, and
+// name the lead's email address in their text).
+func (w *world) alertsFor(l *lead.Lead) []localstack.SentEmail {
+	var out []localstack.SentEmail
+	for _, m := range testenv.SentMail(w.t) {
+		if strings.Contains(m.Text, l.Email) && !strings.EqualFold(m.To[0], l.Email) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// humanClick is a reader's click on the asset of the lead's step i, an hour
+// after it was sent.
+func (w *world) humanClick(l *lead.Lead, i int, after time.Duration) []byte {
+	w.t.Helper()
+	sent := l.Nurture.Sent[i]
+	asset, _ := w.prog.Asset(sent.AssetID)
+	r := sesevent.Record{
+		EventType: sesevent.EventClick,
+		Mail: sesevent.Mail{Timestamp: sent.At, MessageID: sent.MessageID, Destination: []string{l.Email},
+			Tags: map[string][]string{"lead": {l.ID}, "track": {sent.Track}, "step": {fmt.Sprint(sent.Step)}, "asset": {sent.AssetID}}},
+		Click: &sesevent.Click{Timestamp: sent.At.Add(after), Link: asset.URL, UserAgent: chrome, IPAddress: "198.51.100.23",
+			LinkTags: map[string][]string{"link": {"asset"}, "asset": {asset.ID}}},
+	}
+	b, err := json.Marshal(map[string]any{"version": "0", "source": "aws.ses", "detail-type": "Email Clicked", "detail": r})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return b
+}
+
+// next sends the lead's next step.
+func (w *world) next(id string) *lead.Lead {
+	w.t.Helper()
+	before := len(w.lead(id).Nurture.Sent)
+	for i := 0; i < 3 && len(w.lead(id).Nurture.Sent) == before; i++ {
+		if due := w.lead(id).Nurture.DueAt; due.After(w.clock.Now()) {
+			w.clock.Set(due)
+		}
+		if _, err := w.sched.Tick(context.Background(), w.clock.Now()); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	return w.lead(id)
+}
+
+func TestJourney_downloadTwoClicksAndAnAnswer_crossMQL_salesGetsOneAlertWithTheStory(t *testing.T) {
+	w := newWorld(t)
+	l := w.nurturedWith("journey", map[string]string{"name": "Ada Lovelace", "company": "Analytical Engines", "companySize": "501-5000"})
+	w.handle(w.humanClick(l, 0, time.Hour))
+	l = w.next(l.ID)
+	w.handle(w.humanClick(l, 1, 2*time.Hour))
+	l = w.next(l.ID)
+	if n := len(w.alertsFor(l)); n != 0 {
+		t.Fatalf("a download and two clicks are not yet sales-ready, but %d alerts went out (score %.1f)", n, scoring.New(w.prog).Value(l.Score, w.clock.Now()))
+	}
+	// Step 3 asks for the industry; the lead answers with one click.
+	if err := w.svc.Answer(context.Background(), l.ID, l.Nurture.Track, 2, "industry", "finance", w.clock.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	l = w.lead(l.ID)
+	alerts := w.alertsFor(l)
+	if len(alerts) != 1 || len(l.Alerts) != 1 || len(l.PendingAlerts) != 0 {
+		t.Fatalf("want exactly one alert, got %d emails, %d recorded, %d pending (score %.1f)", len(alerts), len(l.Alerts), len(l.PendingAlerts), scoring.New(w.prog).Value(l.Score, w.clock.Now()))
+	}
+	a := alerts[0]
+	if a.To[0] != alert.Route(w.prog, l) || a.To[0] == w.prog.Routing.Default {
+		t.Errorf("a finance lead's alert goes to the finance route, went to %v", a.To)
+	}
+	downloaded, _ := w.prog.Asset(l.Downloaded[0])
+	click1, _ := w.prog.Asset(l.Nurture.Sent[0].AssetID)
+	click2, _ := w.prog.Asset(l.Nurture.Sent[1].AssetID)
+	for _, want := range []string{"Ada Lovelace", "Analytical Engines", downloaded.Title, click1.Title, click2.Title, "Financial services"} {
+		if !strings.Contains(a.Text, want) || !strings.Contains(a.HTML, strings.ReplaceAll(want, "&", "&amp;")) {
+			t.Errorf("the alert should name %q", want)
+		}
+	}
+	// More interest after the crossing does not alert again.
+	w.handle(w.humanClick(l, 2, 3*time.Hour))
+	if n := len(w.alertsFor(l)); n != 1 {
+		t.Fatalf("still above the threshold: %d alerts, want 1", n)
+	}
+}
+
+// atThresholdMinusOne gives a nurtured lead a score one below the first
+// threshold, as of now.
+func (w *world) atThresholdMinusOne(l *lead.Lead) {
+	w.t.Helper()
+	mql := w.prog.Thresholds[0]
+	if _, err := w.store.UpdateLead(context.Background(), l.ID, func(x *lead.Lead, _ bool) error {
+		x.Score = lead.Score{Activity: float64(mql.Score-1) - float64(x.Score.Fit), Fit: x.Score.Fit, At: w.clock.Now()}
+		return nil
+	}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func TestAlert_200ConcurrentScoreEventsAtThresholdMinusOne_exactlyOneAlert(t *testing.T) {
+	w := newWorld(t)
+	l := w.nurtured("rush")
+	w.atThresholdMinusOne(l)
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			// 200 distinct clicks on the asset link, seconds apart in SES's
+			// timestamps, all arriving at once.
+			raw := w.humanClick(l, 0, time.Hour+time.Duration(i)*2*time.Second)
+			var err error
+			for attempt := 0; attempt < 5; attempt++ { // Lambda redelivers a failed event
+				if _, err = w.svc.HandleEvent(context.Background(), raw); err == nil {
+					break
+				}
+			}
+			errs <- err
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The clicks carry the score past every threshold: one alert each.
+	got := w.lead(l.ID)
+	perThreshold := map[string]int{}
+	for _, a := range got.Alerts {
+		perThreshold[a.Threshold]++
+	}
+	if n := len(w.alertsFor(l)); n != len(w.prog.Thresholds) || len(got.Alerts) != n {
+		t.Fatalf("200 concurrent events over the thresholds: %d alert emails, %d recorded; want one per threshold (%d)", n, len(got.Alerts), len(w.prog.Thresholds))
+	}
+	for _, th := range w.prog.Thresholds {
+		if perThreshold[th.Name] != 1 {
+			t.Fatalf("threshold %s alerted %d times: %+v", th.Name, perThreshold[th.Name], got.Alerts)
+		}
+	}
+	if c := kinds(w.activities(l.ID))[lead.KindClick]; len(c) != 200 {
+		t.Fatalf("every click is recorded once: %d", len(c))
+	}
+}
+
+func TestAlert_scannerClicksAlone_neverAlert(t *testing.T) {
+	w := newWorld(t)
+	l := w.nurtured("scanned")
+	w.atThresholdMinusOne(l)
+	for i := 0; i < 20; i++ {
+		ua := chrome
+		after := 2*time.Second + time.Duration(i)*time.Second // right after delivery
+		var tags map[string][]string
+		switch i % 3 {
+		case 1:
+			ua, after = "Mozilla/5.0 (compatible; Proofpoint URL Defense)", time.Hour+time.Duration(i)*time.Minute
+		case 2:
+			after, tags = time.Hour+time.Duration(i)*time.Minute, map[string][]string{"link": {"honeypot"}}
+		}
+		w.handle(w.click(l, after, fmt.Sprintf("https://acme.example/library/x%d", i), ua, tags))
+	}
+	if n := len(w.alertsFor(l)); n != 0 {
+		t.Fatalf("scanner clicks alone raised %d alerts", n)
+	}
+	if got := w.lead(l.ID); scoring.New(w.prog).Value(got.Score, w.clock.Now()) >= float64(w.prog.Thresholds[0].Score) {
+		t.Fatalf("scanner clicks moved the score to %.1f", scoring.New(w.prog).Value(got.Score, w.clock.Now()))
 	}
 }
