@@ -114,8 +114,152 @@ validate: ## check the nurture program file (PROGRAM=path for another file)
 
 # -count=1: the tests talk to servers, so a cached pass says nothing.
 .PHONY: test
-test: deps vet validate ## vet, validate the program, every test against DynamoDB Local and SES local
+test: deps vet validate lint-infra sam-build ## vet, validate the program, lint and build the SAM template, every test against DynamoDB Local and SES local
 	$(GO) test -count=1 -timeout 15m ./...
+
+# ---------------------------------------------------------------------------
+# Infrastructure: build for Lambda, lint the SAM template, deploy to AWS
+# ---------------------------------------------------------------------------
+#
+#   make build        every function for Lambda into $(CACHE)/build/<name>/bootstrap
+#   make lint-infra   cfn-lint and checkov on infra/template.yaml
+#   make sam-build    sam build of infra/template.yaml (no Docker)
+#   make deploy       sam deploy (guided the first time), see README "Deploy to AWS"
+#
+# The Python tools (SAM CLI, cfn-lint, checkov) come from PyPI into venvs
+# under $(CACHE)/venv, installed once from the frozen lists in infra/deploy:
+# checkov and the SAM CLI pin conflicting boto3 versions, so one venv each.
+
+FUNCTIONS := $(sort $(notdir $(patsubst %/,%,$(wildcard functions/*/))))
+
+# Lambda's provided.al2023 runtime on Graviton: a static linux/arm64 binary
+# named bootstrap, without the RPC server the go1.x runtime needed.
+LAMBDA_GOENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
+LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
+BUILD_DIR := $(CACHE_DIR)/build
+
+.PHONY: build
+build: ## build every function for Lambda (linux/arm64) into $(CACHE)/build/<name>/bootstrap
+	@for f in $(FUNCTIONS); do \
+	  echo "==> $$f -> $(BUILD_DIR)/$$f/bootstrap"; \
+	  $(LAMBDA_GOENV) $(GO) build $(LAMBDA_GOFLAGS) -o "$(BUILD_DIR)/$$f/bootstrap" ./functions/$$f; \
+	done
+
+# sam build (Metadata: BuildMethod: makefile) runs `make build-<LogicalId>`
+# here, in the repository root (CodeUri: ../ with --build-in-source), with
+# ARTIFACTS_DIR set: CaptureFunction builds functions/capture.
+build-%Function:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "build-$*Function: ARTIFACTS_DIR is not set (sam build sets it)"; exit 1; }
+	$(LAMBDA_GOENV) $(GO) build $(LAMBDA_GOFLAGS) -o "$(ARTIFACTS_DIR)/bootstrap" ./functions/$(shell echo '$*' | tr A-Z a-z)
+
+PYTHON ?= python3
+VENV_DIR := $(CACHE_DIR)/venv
+SAM_VENV := $(VENV_DIR)/sam
+CHECKOV_VENV := $(VENV_DIR)/checkov
+SAM_REQUIREMENTS := infra/deploy/requirements-sam.txt
+CHECKOV_REQUIREMENTS := infra/deploy/requirements-checkov.txt
+SAM_STAMP := $(SAM_VENV)/.installed
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+SAM := $(SAM_VENV)/bin/sam
+TEMPLATE := infra/template.yaml
+SAM_BUILD_DIR := $(CACHE_DIR)/sam-build
+# No usage data leaves the machine, and nothing asks for input in CI.
+SAM_ENV := SAM_CLI_TELEMETRY=0 SAM_CLI_CONTAINER_CONNECTION_TIMEOUT=1
+
+# A changed requirements file makes the stamp stale and reinstalls from
+# scratch; the stamp is written last, so an interrupted install is redone.
+$(SAM_STAMP): $(SAM_REQUIREMENTS)
+	@echo "==> SAM CLI and cfn-lint (PyPI) -> $(SAM_VENV)"
+	rm -rf "$(SAM_VENV)"
+	$(PYTHON) -m venv "$(SAM_VENV)"
+	"$(SAM_VENV)/bin/pip" install --quiet --disable-pip-version-check --no-input -r $(SAM_REQUIREMENTS)
+	touch "$@"
+
+$(CHECKOV_STAMP): $(CHECKOV_REQUIREMENTS)
+	@echo "==> checkov (PyPI) -> $(CHECKOV_VENV)"
+	rm -rf "$(CHECKOV_VENV)"
+	$(PYTHON) -m venv "$(CHECKOV_VENV)"
+	"$(CHECKOV_VENV)/bin/pip" install --quiet --disable-pip-version-check --no-input -r $(CHECKOV_REQUIREMENTS)
+	touch "$@"
+
+.PHONY: infra-deps
+infra-deps: $(SAM_STAMP) $(CHECKOV_STAMP) ## install the SAM CLI, cfn-lint and checkov (idempotent)
+
+# Skipped checks are listed, with their reasons, in the template's Metadata.
+# checkov --skip-download: no calls to Prisma Cloud, the scan is offline.
+.PHONY: lint-infra
+lint-infra: $(SAM_STAMP) $(CHECKOV_STAMP) ## cfn-lint and checkov on infra/template.yaml
+	@echo "==> cfn-lint $(TEMPLATE)"
+	"$(SAM_VENV)/bin/cfn-lint" $(TEMPLATE)
+	@echo "==> checkov $(TEMPLATE)"
+	"$(CHECKOV_VENV)/bin/checkov" --file $(TEMPLATE) --framework cloudformation --skip-download --compact --quiet
+
+# --build-in-source: make runs in the repository itself, so Go's build cache
+# works and .cache/ is not copied to a scratch folder. Then every function of
+# the template must have a linux/arm64 bootstrap built with lambda.norpc.
+.PHONY: sam-build
+sam-build: $(SAM_STAMP) ## sam build of infra/template.yaml into $(CACHE)/sam-build
+	@echo "==> sam build $(TEMPLATE) -> $(SAM_BUILD_DIR)"
+	$(SAM_ENV) "$(SAM)" build --template $(TEMPLATE) --build-dir "$(SAM_BUILD_DIR)" --build-in-source
+	@fns="$$(grep -oE '^  [A-Za-z0-9]+Function:' $(TEMPLATE) | tr -d ' :')"; \
+	test -n "$$fns" || { echo "no functions in $(TEMPLATE)"; exit 1; }; \
+	for fn in $$fns; do \
+	  bin="$(SAM_BUILD_DIR)/$$fn/bootstrap"; \
+	  test -x "$$bin" || { echo "sam build made no $$bin"; exit 1; }; \
+	  info="$$($(GO) version -m "$$bin")"; \
+	  for want in 'GOOS=linux' 'GOARCH=arm64' 'CGO_ENABLED=0' '-tags=lambda.norpc'; do \
+	    grep -qF -- "$$want" <<<"$$info" || { echo "$$bin: not built with $$want"; exit 1; }; \
+	  done; \
+	  printf '    %-20s %s bytes\n' "$$fn" "$$(stat -c %s "$$bin")"; \
+	done
+
+# Deploying needs AWS credentials for the target account (any way the AWS
+# SDKs find them: AWS_PROFILE, SSO, environment). The first run asks for the
+# parameters and saves the answers in $(SAM_CONFIG); later runs reuse them.
+SAM_CONFIG ?= infra/samconfig.toml
+STACK_NAME ?= nurture
+TOKEN_KEYS_PARAMETER ?= /nurture/token-keys
+
+.PHONY: deploy
+deploy: token-keys sam-build ## deploy to AWS with SAM (guided the first time; see README)
+	@if [ -f "$(SAM_CONFIG)" ]; then \
+	  echo "==> sam deploy (settings from $(SAM_CONFIG))"; \
+	  $(SAM_ENV) "$(SAM)" deploy --template-file "$(SAM_BUILD_DIR)/template.yaml" --config-file "$(abspath $(SAM_CONFIG))"; \
+	else \
+	  echo "==> sam deploy --guided (answers saved to $(SAM_CONFIG))"; \
+	  $(SAM_ENV) "$(SAM)" deploy --guided --template-file "$(SAM_BUILD_DIR)/template.yaml" --config-file "$(abspath $(SAM_CONFIG))" \
+	    --stack-name $(STACK_NAME) --capabilities CAPABILITY_IAM --resolve-s3; \
+	fi
+
+# The link signing keys live in SSM Parameter Store as a SecureString, never
+# in the template. Creates one random 256-bit key if the parameter is
+# missing; an existing parameter is left alone (rotation: README).
+define TOKEN_KEYS_PY
+import base64, datetime, os, sys
+import boto3
+name = sys.argv[1]
+ssm = boto3.client("ssm")
+try:
+    p = ssm.get_parameter(Name=name)["Parameter"]
+    print(f"==> {name} exists ({p['Type']}); left as it is")
+    if p["Type"] != "SecureString":
+        sys.exit(f"{name} must be a SecureString: the functions refuse a plain one")
+except ssm.exceptions.ParameterNotFound:
+    kid = "k" + datetime.date.today().strftime("%Y%m%d")
+    secret = base64.b64encode(os.urandom(32)).decode()
+    ssm.put_parameter(Name=name, Type="SecureString", Value=f"{kid}:{secret}",
+                      Description="Lead nurturing link signing keys: id:base64, newest first")
+    print(f"==> created {name} (SecureString, key {kid})")
+endef
+export TOKEN_KEYS_PY
+
+.PHONY: token-keys
+token-keys: $(SAM_STAMP) ## create the link signing key in SSM Parameter Store if missing (TOKEN_KEYS_PARAMETER=...)
+	"$(SAM_VENV)/bin/python" -c "$$TOKEN_KEYS_PY" "$(TOKEN_KEYS_PARAMETER)"
+
+.PHONY: clean-infra
+clean-infra: ## remove the Python tool venvs and the build outputs
+	rm -rf "$(VENV_DIR)" "$(BUILD_DIR)" "$(SAM_BUILD_DIR)"
 
 # ---------------------------------------------------------------------------
 # Local stack

@@ -4,8 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -20,8 +18,7 @@ import (
 func main() {
 	h, err := build(context.Background())
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "capture: "+err.Error())
-		os.Exit(1)
+		config.InitFailed("capture", err)
 	}
 	lambda.Start(h.Handle)
 }

@@ -6,8 +6,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -21,8 +19,7 @@ import (
 func main() {
 	svc, err := build(context.Background())
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "engagement: "+err.Error())
-		os.Exit(1)
+		config.InitFailed("engagement", err)
 	}
 	lambda.Start(func(ctx context.Context, raw json.RawMessage) error {
 		_, err := svc.HandleEvent(ctx, raw)

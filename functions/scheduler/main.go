@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -27,8 +26,7 @@ type Input struct {
 func main() {
 	h, err := build(context.Background())
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "scheduler: "+err.Error())
-		os.Exit(1)
+		config.InitFailed("scheduler", err)
 	}
 	lambda.Start(h.handle)
 }
@@ -42,6 +40,10 @@ type handler struct {
 func build(ctx context.Context) (*handler, error) {
 	cfg, err := config.Load()
 	if err != nil {
+		return nil, err
+	}
+	// In AWS the signing keys come from Parameter Store (TOKEN_KEYS_PARAMETER).
+	if err := cfg.LoadTokenKeys(ctx); err != nil {
 		return nil, err
 	}
 	if err := cfg.Require("PUBLIC_BASE_URL", "TOKEN_KEYS"); err != nil {

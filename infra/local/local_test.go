@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -24,6 +26,7 @@ import (
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/store"
+	"github.com/leadnurture/nurture/shared/token"
 )
 
 // stack is a running `make run`: the real binary with its own servers.
@@ -130,6 +133,9 @@ func (s *stack) post(t *testing.T, path, body string) *http.Response {
 	return resp
 }
 
+// readerAgent is the user agent of a reader's browser.
+const readerAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/143.0.0.0 Safari/537.36"
+
 func browser(t *testing.T) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -139,6 +145,10 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.UserDataDir(t.TempDir()),
+		// Headless Chrome names itself HeadlessChrome, which the engagement
+		// handler rightly takes for a link scanner: browse as a reader's
+		// desktop Chrome does.
+		chromedp.UserAgent(readerAgent),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
@@ -161,13 +171,23 @@ func TestLocalStack_browserSubmitsDemoForm_leadStored_mailShownInViewer(t *testi
 	asset, _ := prog.Asset(form.Asset)
 
 	ctx := browser(t)
-	redirects := make(chan string, 4)
+	redirects, clickRedirects := make(chan string, 4), make(chan string, 4)
 	err = chromedp.Listen(ctx, func(ev any) {
-		if e, ok := ev.(*network.EventRequestWillBeSent); ok && e.RedirectResponse != nil && strings.Contains(e.RedirectResponse.URL, "/forms/") {
-			select {
-			case redirects <- fmt.Sprintf("%d %s", e.RedirectResponse.Status, e.Request.URL):
-			default:
-			}
+		e, ok := ev.(*network.EventRequestWillBeSent)
+		if !ok || e.RedirectResponse == nil {
+			return
+		}
+		to := redirects
+		switch {
+		case strings.Contains(e.RedirectResponse.URL, "/forms/"):
+		case strings.Contains(e.RedirectResponse.URL, "/_local/click"):
+			to = clickRedirects
+		default:
+			return
+		}
+		select {
+		case to <- fmt.Sprintf("%d %s", e.RedirectResponse.Status, e.Request.URL):
+		default:
 		}
 	})
 	if err != nil {
@@ -275,6 +295,56 @@ func TestLocalStack_browserSubmitsDemoForm_leadStored_mailShownInViewer(t *testi
 		t.Errorf("the rendered HTML lacks the asset, the unsubscribe link or the postal address:\n%s", rendered)
 	}
 
+	// An hour later Ada clicks the asset button in the mail. The link is
+	// the tracking redirect, as SES would make it; it records the click and
+	// sends her on to the asset.
+	resp := s.post(t, "/_local/clock", `{"advance":"1h"}`)
+	resp.Body.Close()
+	iframes, err := chromedp.Run(ctx, chromedp.Nodes(".email iframe"))
+	if err != nil || len(iframes) == 0 {
+		t.Fatalf("SES viewer: no iframe: %v", err)
+	}
+	// Two links are tracked: the asset button, and last the hidden honeypot
+	// link that only scanners follow (so chromedp.Click, which waits for
+	// every match to be visible, would wait forever).
+	tracked := `a[href*="/_local/click?"]`
+	links, err := chromedp.Run(ctx, chromedp.Nodes(tracked, chromedp.FromNode(iframes[0]), chromedp.NodeReady))
+	if err != nil || len(links) != 2 {
+		t.Fatalf("the mail should have 2 tracked links, has %d (%v)", len(links), err)
+	}
+	href, err := chromedp.Run(ctx, chromedp.JavascriptAttribute[string](tracked, "href", chromedp.FromNode(iframes[0])))
+	if err != nil || !strings.HasPrefix(href, s.api+"/_local/click?r=") {
+		t.Fatalf("the asset button links to %q (%v), want the local click redirect", href, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.MouseClickNode(links[0])); err != nil {
+		t.Fatalf("click the asset button: %v", err)
+	}
+	select {
+	case got := <-clickRedirects:
+		if !strings.HasPrefix(got, "302 "+first.URL+"?") {
+			t.Errorf("the click was redirected as %q, want 302 to %s with campaign parameters", got, first.URL)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the click on the asset button was not redirected\n%s", s.output)
+	}
+	// The asset is on the public web, out of reach here.
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	acts, err := st.Activities(context.Background(), l.ID, time.Now().Add(2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clicks []lead.Activity
+	for _, a := range acts {
+		if a.Kind == lead.KindClick {
+			clicks = append(clicks, a)
+		}
+	}
+	if len(clicks) != 1 || clicks[0].Machine || clicks[0].AssetID != first.ID || clicks[0].MessageID != l.Nurture.Sent[0].MessageID {
+		t.Errorf("want Ada's click on %s recorded as a person's, got %+v\n%s", first.ID, clicks, s.output)
+	}
+
 	s.stop(t)
 }
 
@@ -312,5 +382,125 @@ func TestLocalStack_localRoutes(t *testing.T) {
 		if !strings.Contains(string(body), `action="/forms/`+f.ID+`"`) {
 			t.Errorf("the demo page has no form posting to /forms/%s", f.ID)
 		}
+	}
+}
+
+// TestLocalStack_dossierPage_inChromium is what a sales rep does with an
+// alert: open the dossier link, send the lead back to nurture, open it
+// again and accept it, in a browser that runs no JavaScript at all.
+func TestLocalStack_dossierPage_inChromium(t *testing.T) {
+	s := startStack(t)
+	defer s.stop(t)
+	prog, err := program.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := prog.Forms[0]
+	resp := s.post(t, "/forms/"+form.ID, `{"email":"Grace.Hopper@Example.com","name":"Grace Hopper","company":"Compilers & Co","consent":true}`)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("capture answered %d\n%s", resp.StatusCode, s.output)
+	}
+	id := lead.IDFor("grace.hopper@example.com")
+
+	// Sign the alert's dossier link with the stack's own key.
+	var dataDir string
+	for _, kv := range s.cmd.Env {
+		if v, ok := strings.CutPrefix(kv, "LOCAL_DATA_DIR="); ok {
+			dataDir = v
+		}
+	}
+	key, err := os.ReadFile(filepath.Join(dataDir, "token-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := token.ParseKeys(strings.TrimSpace(string(key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := signer.Sign(token.Claims{Purpose: token.PurposeDossier, LeadID: id, Expires: time.Now().Add(30 * 24 * time.Hour)})
+	page := s.api + "/s/" + tok
+
+	db, err := localstack.DynamoClient(context.Background(), s.dynamo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(db, "nurture-local", store.Options{})
+	stored := func() *lead.Lead {
+		t.Helper()
+		l, found, err := st.GetLead(context.Background(), id)
+		if err != nil || !found {
+			t.Fatalf("lead: found=%v err=%v", found, err)
+		}
+		return l
+	}
+
+	ctx := browser(t)
+	// The CSP forbids scripts; the page must not need any.
+	noScript := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	})
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank"), noScript); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(page), chromedp.WaitVisible("#score-chart")); err != nil {
+		t.Fatalf("open the dossier: %v\n%s", err, s.output)
+	}
+	name, err := chromedp.Run(ctx, chromedp.Text("h1"))
+	if err != nil || name != "Grace Hopper" {
+		t.Fatalf("the page's heading is %q (%v)", name, err)
+	}
+	points, err := chromedp.Run(ctx, chromedp.AttributeValue("svg#score-chart polyline", "points"))
+	if err != nil || len(strings.Fields(points.Value)) < 2 {
+		t.Fatalf("the chart has no line: %+v %v", points, err)
+	}
+	if shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+		_ = os.WriteFile(filepath.Join(t.ArtifactDir(), "dossier.png"), shot, 0o644)
+	}
+
+	// Return to nurture, not ready yet.
+	err = chromedp.Do(ctx,
+		chromedp.SetValue("#reason", "not-ready"),
+		chromedp.Click("#return-form button[type=submit]"),
+		chromedp.WaitVisible("#notice"),
+	)
+	if err != nil {
+		t.Fatalf("return to nurture: %v", err)
+	}
+	if notice, _ := chromedp.Run(ctx, chromedp.Text("#notice")); notice != "Returned to nurture" {
+		t.Fatalf("after returning the page says %q", notice)
+	}
+	if l := stored(); l.Sales == nil || l.Sales.Status != lead.SalesReturned || l.Sales.Reason != "not-ready" {
+		t.Fatalf("after returning: sales %+v", l.Sales)
+	}
+
+	// Back to the dossier, which shows the decision, and accept.
+	err = chromedp.Do(ctx,
+		chromedp.Click(`a[href^="/s/"]`),
+		chromedp.WaitVisible("#current-decision"),
+	)
+	if err != nil {
+		t.Fatalf("back to the dossier: %v", err)
+	}
+	if decision, _ := chromedp.Run(ctx, chromedp.Text("#current-decision")); !strings.Contains(decision, "Returned to nurture") || !strings.Contains(decision, "Not ready to buy yet") {
+		t.Errorf("the dossier shows the decision %q", decision)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click("#accept-form button[type=submit]"),
+		chromedp.WaitVisible("#notice"),
+	)
+	if err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	if notice, _ := chromedp.Run(ctx, chromedp.Text("#notice")); notice != "Accepted" {
+		t.Fatalf("after accepting the page says %q", notice)
+	}
+	l := stored()
+	if l.Sales == nil || l.Sales.Status != lead.SalesAccepted {
+		t.Fatalf("after accepting: sales %+v", l.Sales)
+	}
+	if l.Nurture.Status != lead.NurtureStopped || l.Nurture.Due() || l.Nurture.Claim != nil {
+		t.Fatalf("accepting should stop nurture: %+v", l.Nurture)
 	}
 }

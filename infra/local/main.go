@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,7 +23,9 @@ import (
 	"time"
 
 	"github.com/leadnurture/nurture/infra/local/server"
+	"github.com/leadnurture/nurture/infra/local/sestrack"
 	"github.com/leadnurture/nurture/infra/localstack"
+	"github.com/leadnurture/nurture/shared/alert"
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/engagement"
@@ -140,18 +143,35 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The engagement handler takes SES's events; it needs the scheduler to
+	// reconcile sends, and is given it once the scheduler exists.
+	eng := &engagement.Service{Program: prog, Store: st, Log: log}
+	handleEvent := func(ctx context.Context, raw json.RawMessage) error {
+		_, err := eng.HandleEvent(ctx, raw)
+		return err
+	}
+	// What the configuration set does in AWS: tracked links and the open
+	// pixel, and Send, Delivery, Click and Open events for the engagement
+	// handler.
+	tracker := &sestrack.Tracker{
+		Mailer: ses, BaseURL: apiURL, Publish: handleEvent, ConfigurationSet: "nurture-local", Clock: clk, Log: log,
+	}
 	sched := &nurture.Scheduler{
-		Program: prog, Store: st, Mailer: ses, Signer: signer, Window: win,
+		Program: prog, Store: st, Mailer: tracker, Signer: signer, Window: win,
 		BaseURL: apiURL, ConfigurationSet: "nurture-local", Rate: rate, Log: log,
 	}
-	eng := &engagement.Service{Program: prog, Store: st, Sends: sched, Log: log}
+	eng.Sends = sched
 	links := &httpapi.Links{Engagement: eng, Signer: signer, Program: prog, Clock: clk, Log: log}
+	sales := &httpapi.Sales{Sales: &alert.Sales{Program: prog, Store: st, Window: win}, Store: st, Program: prog, Signer: signer, Clock: clk, Log: log}
+	linkRoutes := &httpapi.LinkRoutes{Links: links, Sales: sales} // /u, /a and the sales page /s
 	tick := func(ctx context.Context, at time.Time) (any, error) { return sched.Tick(ctx, at) }
 	handler := server.New(server.Options{
 		Program:   prog,
 		Clock:     clk,
 		Tick:      tick,
-		Functions: map[string]server.Handler{"capture": capture.Handle, "links": links.Handle},
+		SESEvent:  handleEvent,
+		Tracking:  tracker.Handler(),
+		Functions: map[string]server.Handler{"capture": capture.Handle, "links": linkRoutes.Handle},
 		Links: []server.Link{
 			{Name: "Sent mail (aws-ses-v2-local)", URL: sesServer.Endpoint()},
 			{Name: "DynamoDB Local endpoint", URL: dynamo.Endpoint()},
@@ -169,8 +189,9 @@ func run(ctx context.Context) error {
 		"  Demo page (website forms):  %s/\n"+
 		"  Sent mail (SES local):      %s\n"+
 		"  DynamoDB Local:             %s  (table %s, data in %s)\n"+
-		"  Local routes:               POST %s/_local/tick, POST %s/_local/clock {\"advance\":\"168h\"}, POST %s/_local/ses-events\n\n",
-		apiURL, sesServer.Endpoint(), dynamo.Endpoint(), cfg.TableName, dataDir, apiURL, apiURL, apiURL)
+		"  Local routes:               POST %s/_local/tick, POST %s/_local/clock {\"advance\":\"168h\"}, POST %s/_local/ses-events\n"+
+		"  Clicks and opens in mail:   %s/_local/click, %s/_local/open (tracked as SES would)\n\n",
+		apiURL, sesServer.Endpoint(), dynamo.Endpoint(), cfg.TableName, dataDir, apiURL, apiURL, apiURL, apiURL, apiURL)
 
 	select {
 	case <-ctx.Done():
@@ -183,7 +204,12 @@ func run(ctx context.Context) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("stop http server: %w", err)
+		// Shutdown waits for every connection to go idle, and a browser's
+		// spare connections (opened ahead, never used) only count as idle
+		// after 5s: close whatever is left once the grace period is over.
+		if err := httpServer.Close(); err != nil {
+			return fmt.Errorf("stop http server: %w", err)
+		}
 	}
 	return nil
 }

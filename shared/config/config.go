@@ -3,10 +3,13 @@
 package config
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -18,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
 // Config holds every setting a function reads from its environment.
@@ -37,6 +42,9 @@ type Config struct {
 	ConfigurationSet string
 	// TokenKeys signs and verifies links ("id:base64,id:base64", newest first).
 	TokenKeys string
+	// TokenKeysParameter names the SSM Parameter Store SecureString that
+	// holds TokenKeys in AWS; LoadTokenKeys reads it when TokenKeys is empty.
+	TokenKeysParameter string
 	// BotWindow: opens and clicks this soon after delivery are a scanner's.
 	BotWindow time.Duration
 }
@@ -55,6 +63,7 @@ func Load() (Config, error) {
 	c.PublicBaseURL = strings.TrimRight(os.Getenv("PUBLIC_BASE_URL"), "/")
 	c.ConfigurationSet = os.Getenv("SES_CONFIGURATION_SET")
 	c.TokenKeys = os.Getenv("TOKEN_KEYS")
+	c.TokenKeysParameter = os.Getenv("TOKEN_KEYS_PARAMETER")
 	if c.PublicBaseURL != "" {
 		if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("PUBLIC_BASE_URL=%q: want an absolute URL such as https://api.example.com", c.PublicBaseURL))
@@ -99,11 +108,57 @@ func (c Config) Require(names ...string) error {
 	}
 	var errs []error
 	for _, n := range names {
-		if values[n] == "" {
+		switch {
+		case values[n] != "":
+		case n == "TOKEN_KEYS":
+			errs = append(errs, errors.New("TOKEN_KEYS is not set (in AWS, set TOKEN_KEYS_PARAMETER to the SSM SecureString parameter holding it)"))
+		default:
 			errs = append(errs, fmt.Errorf("%s is not set", n))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// tokenKeysTimeout bounds the one Parameter Store read at start: Lambda
+// gives a function's whole init phase 10 seconds.
+const tokenKeysTimeout = 5 * time.Second
+
+// LoadTokenKeys reads TokenKeys from SSM Parameter Store (GetParameter with
+// decryption) when TOKEN_KEYS is empty and TOKEN_KEYS_PARAMETER names a
+// parameter; call it once at start, before Require("TOKEN_KEYS"). Lambda
+// environment variables cannot hold ssm-secure references, and a key in a
+// plain variable shows in the console and in every GetFunction answer, so
+// the deployed functions get only the parameter's name. TOKEN_KEYS set
+// directly wins (the local stack, the tests), and then nothing is read.
+//
+// The parameter must be a SecureString: a key stored in plain text is
+// refused rather than used. Errors name the parameter, never its value.
+func (c *Config) LoadTokenKeys(ctx context.Context) error {
+	if c.TokenKeys != "" || c.TokenKeysParameter == "" {
+		return nil
+	}
+	awsCfg, err := c.AWS(ctx)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, tokenKeysTimeout)
+	defer cancel()
+	out, err := ssm.NewFromConfig(awsCfg).GetParameter(ctx, &ssm.GetParameterInput{
+		Name:           aws.String(c.TokenKeysParameter),
+		WithDecryption: aws.Bool(true),
+	})
+	if err != nil {
+		return fmt.Errorf("TOKEN_KEYS_PARAMETER=%q: read the parameter: %w", c.TokenKeysParameter, err)
+	}
+	p := out.Parameter
+	if p == nil || strings.TrimSpace(aws.ToString(p.Value)) == "" {
+		return fmt.Errorf("TOKEN_KEYS_PARAMETER=%q: the parameter is empty", c.TokenKeysParameter)
+	}
+	if p.Type != ssmtypes.ParameterTypeSecureString {
+		return fmt.Errorf("TOKEN_KEYS_PARAMETER=%q: the parameter is a %s; store signing keys as a SecureString", c.TokenKeysParameter, p.Type)
+	}
+	c.TokenKeys = strings.TrimSpace(aws.ToString(p.Value))
+	return nil
 }
 
 // Logger returns the JSON logger every function uses.
@@ -146,4 +201,40 @@ func (c Config) SES(cfg aws.Config) *sesv2.Client {
 			o.BaseEndpoint = aws.String(c.SESEndpoint)
 		}
 	})
+}
+
+// InitFailed reports that a function could not start and exits with status
+// 1. The reason goes to stderr (CloudWatch Logs) and, inside Lambda
+// (AWS_LAMBDA_RUNTIME_API set), to the Runtime API's init/error endpoint, so
+// the invoker and the console see it instead of a bare Runtime.ExitError.
+// Start-up errors name settings, never secret values.
+func InitFailed(function string, err error) {
+	msg := function + ": " + err.Error()
+	fmt.Fprintln(os.Stderr, msg)
+	if api := os.Getenv("AWS_LAMBDA_RUNTIME_API"); api != "" {
+		if err := postInitError(api, msg); err != nil {
+			fmt.Fprintln(os.Stderr, function+": report init error: "+err.Error())
+		}
+	}
+	os.Exit(1)
+}
+
+// postInitError is the Runtime API's "initialization error" call.
+func postInitError(api, msg string) error {
+	body, _ := json.Marshal(map[string]any{"errorMessage": msg, "errorType": "Runtime.InitError", "stackTrace": []string{}})
+	req, err := http.NewRequest(http.MethodPost, "http://"+api+"/2018-06-01/runtime/init/error", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Lambda-Runtime-Function-Error-Type", "Runtime.InitError")
+	resp, err := (&http.Client{Timeout: 2 * time.Second}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("runtime api answered %s", resp.Status)
+	}
+	return nil
 }

@@ -21,4 +21,8 @@ var Routes = []Route{
 	{Method: "POST", Path: "/u/{token}", Function: "links"},
 	{Method: "GET", Path: "/a/{token}", Function: "links"},
 	{Method: "POST", Path: "/a/{token}", Function: "links"},
+	// The links in sales alerts: a GET shows the lead's dossier with
+	// Accept and Return-to-nurture forms, only a POST records a decision.
+	{Method: "GET", Path: "/s/{token}", Function: "links"},
+	{Method: "POST", Path: "/s/{token}", Function: "links"},
 }

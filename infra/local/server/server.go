@@ -29,6 +29,10 @@ type Options struct {
 	// SESEvent hands one SES event (EventBridge envelope) to the engagement
 	// handler; nil answers 501 until the engagement handler exists.
 	SESEvent func(ctx context.Context, event json.RawMessage) error
+	// Tracking serves GET /_local/click and GET /_local/open, the redirect
+	// and pixel of SES's click and open tracking (see sestrack); nil
+	// answers 501.
+	Tracking http.Handler
 	// Links are shown on the demo page (name to URL), e.g. the mail viewer.
 	Links []Link
 	Log   *slog.Logger
@@ -49,6 +53,8 @@ func New(o Options) http.Handler {
 	mux.HandleFunc("GET /_local/clock", s.clock)
 	mux.HandleFunc("POST /_local/clock", s.clock)
 	mux.HandleFunc("POST /_local/ses-events", s.sesEvent)
+	mux.HandleFunc("GET /_local/click", s.tracking)
+	mux.HandleFunc("GET /_local/open", s.tracking)
 	mux.HandleFunc("/", s.api)
 	return mux
 }
@@ -161,6 +167,14 @@ func (s *srv) sesEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+func (s *srv) tracking(w http.ResponseWriter, r *http.Request) {
+	if s.o.Tracking == nil {
+		writeJSON(w, http.StatusNotImplemented, map[string]string{"error": "click and open tracking is not built yet"})
+		return
+	}
+	s.o.Tracking.ServeHTTP(w, r)
 }
 
 // wantsPage tells the demo page's buttons from scripts.

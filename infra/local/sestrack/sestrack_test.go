@@ -1,0 +1,468 @@
+package sestrack_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"html"
+	"image/gif"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leadnurture/nurture/infra/local/sestrack"
+	"github.com/leadnurture/nurture/infra/localstack"
+	"github.com/leadnurture/nurture/infra/localstack/testenv"
+	"github.com/leadnurture/nurture/shared/clock"
+	"github.com/leadnurture/nurture/shared/engagement"
+	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/mail"
+	"github.com/leadnurture/nurture/shared/nurture"
+	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/sesevent"
+	"github.com/leadnurture/nurture/shared/store"
+	"github.com/leadnurture/nurture/shared/token"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// readerAgent is a reader's browser; Go's own user agent is a scanner's.
+const readerAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/143.0.0.0 Safari/537.36"
+
+// published is one event the Tracker handed to Publish.
+type published struct {
+	Version    string          `json:"version"`
+	DetailType string          `json:"detail-type"`
+	Source     string          `json:"source"`
+	Region     string          `json:"region"`
+	Time       string          `json:"time"`
+	Detail     sesevent.Record `json:"detail"`
+}
+
+// world is the local stack in small: a store on DynamoDB Local, the
+// scheduler sending through the Tracker to SES local, and the engagement
+// handler taking the Tracker's events.
+type world struct {
+	t       *testing.T
+	prog    *program.Program
+	store   *store.Store
+	sched   *nurture.Scheduler
+	eng     *engagement.Service
+	tracker *sestrack.Tracker
+	api     *httptest.Server
+	clock   *clock.Fixed
+	domain  string
+
+	mu     sync.Mutex
+	events []published
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	prog, err := program.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := testenv.Dynamo(t)
+	table := testenv.UniqueName("sestrack")
+	if err := store.EnsureTable(context.Background(), db, table); err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(db, table, store.Options{})
+	signer, err := token.ParseKeys("k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	if err != nil {
+		t.Fatal(err)
+	}
+	win, err := nurture.NewWindow(prog.Schedule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, _ := time.LoadLocation(prog.Schedule.TimeZone)
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	w := &world{t: t, prog: prog, store: st, clock: clock.NewFixed(time.Date(2026, 12, 1, 10, 0, 0, 0, loc)), domain: table + ".example"}
+	w.eng = &engagement.Service{Program: prog, Store: st, Log: log}
+	w.tracker = &sestrack.Tracker{
+		Mailer:           mail.NewSES(testenv.SES(t), "nurture-test"),
+		ConfigurationSet: "nurture-test",
+		Clock:            w.clock,
+		Log:              log,
+		Publish: func(ctx context.Context, raw json.RawMessage) error {
+			var ev published
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				t.Errorf("published event is not JSON: %v\n%s", err, raw)
+			}
+			w.mu.Lock()
+			w.events = append(w.events, ev)
+			w.mu.Unlock()
+			_, err := w.eng.HandleEvent(ctx, raw)
+			return err
+		},
+	}
+	w.api = httptest.NewServer(w.tracker.Handler())
+	t.Cleanup(w.api.Close)
+	w.tracker.BaseURL = w.api.URL
+	w.sched = &nurture.Scheduler{
+		Program: prog, Store: st, Signer: signer, Window: win, Mailer: w.tracker,
+		BaseURL: "https://api.acme.example", Rate: 1000, Log: log,
+	}
+	w.eng.Sends = w.sched
+	return w
+}
+
+// nurtured captures a lead and sends it step 1 through the Tracker.
+func (w *world) nurtured(local string) *lead.Lead {
+	w.t.Helper()
+	c := &lead.Capturer{Program: w.prog, Store: w.store, Clock: w.clock}
+	out, err := c.Capture(context.Background(), lead.Submission{
+		FormID: w.prog.Forms[0].ID, Fields: map[string]string{"email": local + "@" + w.domain}, Consent: true, ReceivedAt: w.clock.Now(),
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	// A step due on a weekend moves to Monday: tick until it went out.
+	for i := 0; i < 3 && len(w.lead(out.LeadID).Nurture.Sent) == 0; i++ {
+		if due := w.lead(out.LeadID).Nurture.DueAt; due.After(w.clock.Now()) {
+			w.clock.Set(due)
+		}
+		if _, err := w.sched.Tick(context.Background(), w.clock.Now()); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	l := w.lead(out.LeadID)
+	if len(l.Nurture.Sent) != 1 {
+		w.t.Fatalf("step 1 not sent: %+v", l.Nurture)
+	}
+	return l
+}
+
+func (w *world) lead(id string) *lead.Lead {
+	w.t.Helper()
+	l, found, err := w.store.GetLead(context.Background(), id)
+	if err != nil || !found {
+		w.t.Fatalf("lead %s: %v %v", id, found, err)
+	}
+	return l
+}
+
+func (w *world) activities(id string, kind string) []lead.Activity {
+	w.t.Helper()
+	acts, err := w.store.Activities(context.Background(), id, w.clock.Now())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var out []lead.Activity
+	for _, a := range acts {
+		if a.Kind == kind {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// mailTo is the one email SES local holds for l.
+func (w *world) mailTo(l *lead.Lead) localstack.SentEmail {
+	w.t.Helper()
+	var found []localstack.SentEmail
+	for _, m := range testenv.SentMail(w.t) {
+		for _, to := range m.To {
+			if strings.EqualFold(to, l.Email) {
+				found = append(found, m)
+			}
+		}
+	}
+	if len(found) != 1 {
+		w.t.Fatalf("%d emails to %s in SES local, want 1", len(found), l.Email)
+	}
+	return found[0]
+}
+
+func (w *world) published() []published {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]published(nil), w.events...)
+}
+
+var hrefRE = regexp.MustCompile(`href="([^"]*)"`)
+
+// hrefs are the links of an HTML body, unescaped, in document order.
+func hrefs(body string) []string {
+	var out []string
+	for _, m := range hrefRE.FindAllStringSubmatch(body, -1) {
+		out = append(out, html.UnescapeString(m[1]))
+	}
+	return out
+}
+
+// clickURLs are the tracked links of the mail: the asset button first, the
+// hidden honeypot last.
+func (w *world) clickURLs(m localstack.SentEmail) []string {
+	var out []string
+	for _, h := range hrefs(m.HTML) {
+		if strings.HasPrefix(h, w.api.URL+sestrack.ClickPath+"?") {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// get fetches u as a reader's browser would, without following redirects.
+func get(t *testing.T, u string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("User-Agent", readerAgent)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func TestTracker_nurtureEmail_tracksLinksAndPublishesSendAndDelivery(t *testing.T) {
+	w := newWorld(t)
+	l := w.nurtured("ada")
+	m := w.mailTo(l)
+	sent := l.Nurture.Sent[0]
+	asset, _ := w.prog.Asset(sent.AssetID)
+
+	// SES local holds the HTML as SES would deliver it.
+	clicks := w.clickURLs(m)
+	if len(clicks) != 2 {
+		t.Fatalf("want the asset button and the honeypot tracked, got %q in\n%s", clicks, m.HTML)
+	}
+	for _, c := range clicks {
+		u, _ := url.Parse(c)
+		if q := u.Query(); len(q) != 2 || q.Get("r") == "" || q.Get("n") == "" {
+			t.Errorf("a tracked link carries only the reference and the index: %s", c)
+		}
+		if strings.Contains(c, l.ID) || strings.Contains(strings.ToLower(c), strings.ToLower(l.Email)) {
+			t.Errorf("a tracked link names the lead: %s", c)
+		}
+	}
+	var unsub, answers int
+	for _, h := range hrefs(m.HTML) {
+		switch {
+		case strings.HasPrefix(h, "https://api.acme.example/u/"):
+			unsub++
+		case strings.HasPrefix(h, "https://api.acme.example/a/"):
+			answers++
+		case strings.HasPrefix(h, w.api.URL+sestrack.ClickPath+"?"):
+		default:
+			t.Errorf("an untracked link that is neither unsubscribe nor answer: %s", h)
+		}
+	}
+	if unsub != 1 || answers == 0 {
+		t.Errorf("the unsubscribe link (%d) and the answer links (%d) must stay as they are", unsub, answers)
+	}
+	if strings.Contains(m.HTML, "ses:tags") || strings.Contains(m.HTML, `href="`+asset.URL) {
+		t.Errorf("SES removes ses:tags and no asset link stays untracked:\n%s", m.HTML)
+	}
+	pixel := strings.Index(m.HTML, `<img src="`+w.api.URL+sestrack.OpenPath+"?r=")
+	if pixel < 0 || pixel > strings.LastIndex(m.HTML, "</body>") {
+		t.Errorf("no open pixel before </body>:\n%s", m.HTML)
+	}
+	if !strings.Contains(m.Text, asset.URL+"?") || strings.Contains(m.Text, "/_local/") {
+		t.Errorf("the plain-text part is sent as it was rendered:\n%s", m.Text)
+	}
+
+	// Send and Delivery went to the engagement handler.
+	evs := w.published()
+	if len(evs) != 2 || evs[0].DetailType != "Email Sent" || evs[1].DetailType != "Email Delivered" {
+		t.Fatalf("published %+v, want Email Sent and Email Delivered", evs)
+	}
+	for _, ev := range evs {
+		r := ev.Detail
+		if ev.Version != "0" || ev.Source != "aws.ses" || ev.Region != "local" || ev.Time == "" {
+			t.Errorf("envelope %+v", ev)
+		}
+		if r.Mail.MessageID != m.MessageID || r.Mail.MessageID != sent.MessageID || !r.Mail.Timestamp.Equal(sent.At) ||
+			len(r.Mail.Destination) != 1 || r.Mail.Destination[0] != l.Email || r.Mail.Source != w.prog.Sender.From {
+			t.Errorf("%s mail = %+v, want message %s sent at %s to %s", r.EventType, r.Mail, sent.MessageID, sent.At, l.Email)
+		}
+		if r.Tag("lead") != l.ID || r.Tag("asset") != sent.AssetID || r.Tag("kind") != "nurture" || r.Tag("ses:configuration-set") != "nurture-test" {
+			t.Errorf("%s tags = %v", r.EventType, r.Mail.Tags)
+		}
+	}
+	if d := evs[1].Detail.Delivery; d == nil || d.SMTPResponse != "250 2.0.0 OK" || len(d.Recipients) != 1 || d.Recipients[0] != l.Email || !d.Timestamp.Equal(w.clock.Now()) {
+		t.Errorf("delivery = %+v", d)
+	}
+	got := w.lead(l.ID)
+	if !got.Nurture.Sent[0].DeliveredAt.Equal(w.clock.Now()) || len(w.activities(l.ID, lead.KindDelivered)) != 1 {
+		t.Errorf("the delivery is not on the lead: %+v", got.Nurture.Sent[0])
+	}
+}
+
+func TestTracker_clicks_recordedAndRedirected_honeypotIsAMachine(t *testing.T) {
+	w := newWorld(t)
+	l := w.nurtured("grace")
+	sent := l.Nurture.Sent[0]
+	asset, _ := w.prog.Asset(sent.AssetID)
+	m := w.mailTo(l)
+	clicks := w.clickURLs(m)
+	if len(clicks) != 2 {
+		t.Fatalf("tracked links %q", clicks)
+	}
+
+	// A reader clicks a minute after delivery: past the bot window.
+	w.clock.Advance(time.Minute)
+	resp := get(t, clicks[0])
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, asset.URL+"?") || !strings.Contains(m.Text, loc) {
+		t.Fatalf("asset click: %d to %q, want 302 to the asset URL in the mail (%s)", resp.StatusCode, loc, asset.URL)
+	}
+	if u, _ := url.Parse(loc); u.Query().Get("utm_source") != "nurture" || u.Query().Get("utm_content") != "step-1" {
+		t.Errorf("the redirect lost the campaign parameters: %s", loc)
+	}
+	cs := w.activities(l.ID, lead.KindClick)
+	if len(cs) != 1 || cs[0].Machine || cs[0].AssetID != sent.AssetID || cs[0].Link != loc || cs[0].MessageID != sent.MessageID || !cs[0].At.Equal(w.clock.Now()) {
+		t.Fatalf("a reader's click on the asset: %+v", cs)
+	}
+	ev := w.published()[2]
+	if c := ev.Detail.Click; ev.DetailType != "Email Clicked" || c == nil || c.UserAgent != readerAgent || c.IPAddress != "127.0.0.1" ||
+		c.Link != loc || len(c.LinkTags["link"]) != 1 || c.LinkTags["link"][0] != "asset" || c.LinkTags["asset"][0] != sent.AssetID {
+		t.Errorf("click event %+v %+v", ev, ev.Detail.Click)
+	}
+
+	// The hidden link goes to the same page, but only a scanner finds it.
+	w.clock.Advance(5 * time.Second)
+	resp = get(t, clicks[1])
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != loc {
+		t.Fatalf("honeypot click: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	cs = w.activities(l.ID, lead.KindClick)
+	var machine []lead.Activity
+	for _, c := range cs {
+		if c.Machine {
+			machine = append(machine, c)
+		}
+	}
+	if len(cs) != 2 || len(machine) != 1 || !strings.Contains(machine[0].MachineReason, "honeypot") {
+		t.Fatalf("the honeypot click should be a machine's: %+v", cs)
+	}
+
+	// Links that were never sent.
+	ref := mustQuery(t, clicks[0]).Get("r")
+	for _, u := range []string{
+		w.api.URL + sestrack.ClickPath + "?r=unknown&n=0",
+		w.api.URL + sestrack.ClickPath + "?r=" + ref + "&n=2",
+		w.api.URL + sestrack.ClickPath + "?r=" + ref + "&n=-1",
+		w.api.URL + sestrack.ClickPath + "?r=" + ref,
+	} {
+		if resp := get(t, u); resp.StatusCode != http.StatusNotFound || resp.Header.Get("Location") != "" {
+			t.Errorf("GET %s: %d, want 404", u, resp.StatusCode)
+		}
+	}
+	if n := len(w.activities(l.ID, lead.KindClick)); n != 2 {
+		t.Errorf("unknown links recorded clicks: %d", n)
+	}
+}
+
+func TestTracker_pixel_recordsOpen(t *testing.T) {
+	w := newWorld(t)
+	l := w.nurtured("hopper")
+	m := w.mailTo(l)
+	var pixel string
+	if i := strings.Index(m.HTML, `<img src="`); i >= 0 {
+		pixel = html.UnescapeString(strings.SplitN(m.HTML[i+len(`<img src="`):], `"`, 2)[0])
+	}
+	if !strings.HasPrefix(pixel, w.api.URL+sestrack.OpenPath+"?r=") {
+		t.Fatalf("no open pixel in\n%s", m.HTML)
+	}
+
+	w.clock.Advance(2 * time.Minute)
+	resp := get(t, pixel)
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/gif" || !strings.Contains(resp.Header.Get("Cache-Control"), "no-store") {
+		t.Fatalf("pixel: %d %v", resp.StatusCode, resp.Header)
+	}
+	img, err := gif.Decode(bytes.NewReader(body))
+	if err != nil || img.Bounds().Dx() != 1 || img.Bounds().Dy() != 1 {
+		t.Fatalf("the pixel is not a 1×1 GIF: %v", err)
+	}
+	if _, _, _, a := img.At(0, 0).RGBA(); a != 0 {
+		t.Errorf("the pixel is not transparent")
+	}
+	opens := w.activities(l.ID, lead.KindOpen)
+	if len(opens) != 1 || opens[0].Machine || opens[0].MessageID != l.Nurture.Sent[0].MessageID || !opens[0].At.Equal(w.clock.Now()) {
+		t.Fatalf("a reader's open: %+v", opens)
+	}
+	if !w.lead(l.ID).Nurture.Sent[0].Opened {
+		t.Error("the step is not marked opened")
+	}
+
+	// An unknown pixel still answers an image, and records nothing.
+	before := len(w.published())
+	resp = get(t, w.api.URL+sestrack.OpenPath+"?r=unknown")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/gif" || len(w.published()) != before {
+		t.Errorf("unknown pixel: %d, %d events", resp.StatusCode, len(w.published())-before)
+	}
+}
+
+func TestTracker_publishFails_mailStillSent(t *testing.T) {
+	var logged bytes.Buffer
+	tr := &sestrack.Tracker{
+		Mailer:  mail.NewSES(testenv.SES(t), "nurture-test"),
+		BaseURL: "http://localhost:3000",
+		Publish: func(context.Context, json.RawMessage) error { return errors.New("engagement is down") },
+		Log:     slog.New(slog.NewTextHandler(&logged, nil)),
+	}
+	to := "publish@" + testenv.UniqueName("sestrack") + ".example"
+	id, err := tr.Send(context.Background(), mail.Message{
+		From: "Acme <news@acme.example>", To: to, Subject: "Hello",
+		HTML: `<p><a href="https://acme.example/page">Read</a></p>`, Text: "Read https://acme.example/page",
+	})
+	if err != nil || id == "" {
+		t.Fatalf("Send = %q, %v; a failed publish must not fail the send", id, err)
+	}
+	if !strings.Contains(logged.String(), "publish ses event") || !strings.Contains(logged.String(), "engagement is down") {
+		t.Errorf("the failed publish is not logged:\n%s", logged.String())
+	}
+	var found bool
+	for _, m := range testenv.SentMail(t) {
+		if len(m.To) == 1 && m.To[0] == to {
+			found = m.MessageID == id && strings.Contains(m.HTML, `href="http://localhost:3000/_local/click?r=`) && m.Text == "Read https://acme.example/page"
+		}
+	}
+	if !found {
+		t.Error("the tracked mail is not in SES local")
+	}
+}
+
+// failingMailer is SES refusing every message.
+type failingMailer struct{ err error }
+
+func (f failingMailer) Send(context.Context, mail.Message) (string, error) { return "", f.err }
+
+func TestTracker_sendFails_returnsTheErrorAndPublishesNothing(t *testing.T) {
+	var calls int
+	tr := &sestrack.Tracker{
+		Mailer:  failingMailer{err: mail.ErrThrottled},
+		BaseURL: "http://localhost:3000",
+		Publish: func(context.Context, json.RawMessage) error { calls++; return nil },
+	}
+	_, err := tr.Send(context.Background(), mail.Message{To: "a@x.example", HTML: `<a href="https://x.example/">x</a>`})
+	if !errors.Is(err, mail.ErrThrottled) || calls != 0 {
+		t.Fatalf("Send = %v with %d events; want the mailer's error and no events", err, calls)
+	}
+}
+
+func mustQuery(t *testing.T, raw string) url.Values {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query()
+}

@@ -1,0 +1,179 @@
+package alert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/nurture"
+	"github.com/leadnurture/nurture/shared/program"
+)
+
+// KindSales is the activity kind of a sales decision; its Detail is
+// "accepted" or "returned: <reason code>".
+const KindSales = "sales"
+
+// StopAccepted is the nurture stop reason of a lead sales accepted.
+const StopAccepted = "accepted by sales"
+
+// Errors the sales page maps to its answers.
+var (
+	// ErrUnknownLead: the decision names no lead (erased, or never was).
+	ErrUnknownLead = errors.New("unknown lead")
+	// ErrUnknownReason: a return with a reason code not in ReturnReasons.
+	ErrUnknownReason = errors.New("unknown return reason")
+)
+
+// ReturnReason is why sales sent a lead back to nurture: a short code kept
+// on the lead and a label shown on the page.
+type ReturnReason struct {
+	Code  string
+	Label string
+}
+
+// ReturnReasons are the reasons sales may give, in the order shown.
+var ReturnReasons = []ReturnReason{
+	{"not-ready", "Not ready to buy yet"},
+	{"no-budget", "No budget"},
+	{"wrong-person", "Not the right person"},
+	{"no-response", "Did not respond"},
+	{"other", "Other"},
+}
+
+// ReturnReasonFor finds a return reason by its code.
+func ReturnReasonFor(code string) (ReturnReason, bool) {
+	for _, r := range ReturnReasons {
+		if r.Code == code {
+			return r, true
+		}
+	}
+	return ReturnReason{}, false
+}
+
+// SalesStore is what sales decisions need of the lead store.
+type SalesStore interface {
+	UpdateLead(ctx context.Context, id string, fn func(l *lead.Lead, isNew bool) error) (*lead.Lead, error)
+	AddActivity(ctx context.Context, leadID string, a lead.Activity) (bool, error)
+}
+
+// Sales records what sales decided about a lead an alert handed them:
+// accepted (nurture stops at once, so the lead gets no more marketing mail
+// while sales works it) or returned to nurture (the lead rejoins its track
+// where it left it, with the reason kept).
+type Sales struct {
+	Program *program.Program
+	Store   SalesStore
+	// Window places the next step of a returned lead inside the send window.
+	Window nurture.Window
+}
+
+// Accept hands the lead to sales: nurture stops at once, whatever step was
+// due or being sent. Accepting an accepted lead changes nothing.
+func (s *Sales) Accept(ctx context.Context, leadID string, at time.Time) error {
+	return s.decide(ctx, leadID, func(l *lead.Lead) bool {
+		if l.Sales != nil && l.Sales.Status == lead.SalesAccepted {
+			return false
+		}
+		l.Sales = &lead.SalesDecision{Status: lead.SalesAccepted, At: at}
+		// Stopped, not finished: a capture re-enrols finished leads, and an
+		// accepted lead must get no marketing mail from a new track either.
+		l.Nurture.Status, l.Nurture.StopReason = lead.NurtureStopped, StopAccepted
+		l.Nurture.DueAt, l.Nurture.Claim = time.Time{}, nil
+		return true
+	})
+}
+
+// Return sends the lead back to nurture with a reason code of
+// ReturnReasons. A lead sales had accepted rejoins its track: the next step
+// is due its wait after now, inside the send window, or the track stays
+// finished when no step is left. A lead still in nurture keeps its schedule,
+// and a suppressed lead stays without mail. Returning a returned lead with
+// the same reason changes nothing; another reason replaces the first.
+func (s *Sales) Return(ctx context.Context, leadID, reason string, at time.Time) error {
+	if _, ok := ReturnReasonFor(reason); !ok {
+		return fmt.Errorf("%w %q", ErrUnknownReason, reason)
+	}
+	return s.decide(ctx, leadID, func(l *lead.Lead) bool {
+		prev := l.Sales
+		if prev != nil && prev.Status == lead.SalesReturned && prev.Reason == reason {
+			return false
+		}
+		l.Sales = &lead.SalesDecision{Status: lead.SalesReturned, Reason: reason, At: at}
+		if prev != nil && prev.Status == lead.SalesReturned {
+			return true // back in nurture already: only the reason changes
+		}
+		s.resume(l, at)
+		return true
+	})
+}
+
+// resume puts a lead back on its track after sales returned it.
+func (s *Sales) resume(l *lead.Lead, at time.Time) {
+	n := &l.Nurture
+	switch {
+	case !l.Mailable():
+		// Unsubscribed, bounced, complained or erased: never mail again.
+		if n.Status == lead.NurtureActive || n.StopReason == StopAccepted {
+			n.Status, n.StopReason = lead.NurtureStopped, l.Suppression.Reason
+		}
+		n.DueAt, n.Claim = time.Time{}, nil
+		return
+	case n.Status == lead.NurtureActive && !n.DueAt.IsZero():
+		return // never stopped: its next step is scheduled already
+	case n.Status == lead.NurtureStopped && n.StopReason != StopAccepted:
+		return // stopped for its own reason (a failed address, a removed track)
+	case n.Status == lead.NurtureFinished || n.Track == "":
+		return
+	}
+	track, ok := s.Program.Track(n.Track)
+	if !ok {
+		n.Status, n.StopReason, n.DueAt, n.Claim = lead.NurtureStopped, "track removed from the program", time.Time{}, nil
+		return
+	}
+	n.Claim = nil
+	if n.NextStep >= len(track.Steps) {
+		n.Status, n.StopReason, n.DueAt = lead.NurtureFinished, "", time.Time{}
+		return
+	}
+	n.Status, n.StopReason = lead.NurtureActive, ""
+	n.DueAt = s.Window.Next(at.Add(track.Steps[n.NextStep].Wait.Duration), l.TimeZone)
+}
+
+// decide applies one decision and records it as a "sales" activity keyed by
+// the decision, so a double click or a retry writes one activity, and a
+// repeat after a crash between the two writes still writes it.
+func (s *Sales) decide(ctx context.Context, leadID string, change func(l *lead.Lead) bool) error {
+	l, err := s.Store.UpdateLead(ctx, leadID, func(l *lead.Lead, isNew bool) error {
+		if isNew {
+			return ErrUnknownLead
+		}
+		if !change(l) {
+			return lead.ErrNoChange
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, lead.ErrNoChange) {
+		return err
+	}
+	if l == nil || l.Sales == nil {
+		return nil
+	}
+	d := *l.Sales
+	detail := d.Status
+	if d.Status == lead.SalesReturned {
+		detail += ": " + d.Reason
+	}
+	act := lead.Activity{
+		Key:    "sales-" + d.Status + "-" + strconv.FormatInt(d.At.UnixNano(), 10),
+		Kind:   KindSales,
+		At:     d.At,
+		Detail: detail,
+	}
+	if _, err := s.Store.AddActivity(ctx, leadID, act); err != nil {
+		return fmt.Errorf("record sales decision: %w", err)
+	}
+	return nil
+}
