@@ -34,6 +34,7 @@ import (
 	"github.com/leadnurture/nurture/shared/mail"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/scoring"
 	"github.com/leadnurture/nurture/shared/store"
 	"github.com/leadnurture/nurture/shared/token"
 )
@@ -125,14 +126,23 @@ func run(ctx context.Context) error {
 	}
 	clk := &clock.Offset{}
 	st := store.New(db, cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention()})
-	capture := &httpapi.Capture{
-		Capturer: &lead.Capturer{Program: prog, Store: st, Clock: clk, MinFillTime: cfg.MinFillTime},
-		Log:      log,
-	}
 	apiURL := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	signer, err := localSigner(dataDir)
 	if err != nil {
 		return err
+	}
+	// Sales alerts go straight to SES local (not through the tracking
+	// stand-in: sales reading an alert is not the lead's engagement).
+	alerts := &alert.Alerter{
+		Program: prog, Store: st, Mailer: mail.NewSES(cfg.SES(awsCfg), ""), Signer: signer, BaseURL: apiURL, Clock: clk, Log: log,
+	}
+	if u := os.Getenv("WEBHOOK_URL"); u != "" {
+		alerts.Webhook = &alert.Webhook{URL: u}
+	}
+	scorer := scoring.New(prog)
+	capture := &httpapi.Capture{
+		Capturer: &lead.Capturer{Program: prog, Store: st, Clock: clk, MinFillTime: cfg.MinFillTime, Scorer: scorer, Alerts: alerts},
+		Log:      log,
 	}
 	win, err := nurture.NewWindow(prog.Schedule)
 	if err != nil {
@@ -145,7 +155,7 @@ func run(ctx context.Context) error {
 	}
 	// The engagement handler takes SES's events; it needs the scheduler to
 	// reconcile sends, and is given it once the scheduler exists.
-	eng := &engagement.Service{Program: prog, Store: st, Log: log}
+	eng := &engagement.Service{Program: prog, Store: st, Log: log, Scorer: scorer, Alerts: alerts}
 	handleEvent := func(ctx context.Context, raw json.RawMessage) error {
 		_, err := eng.HandleEvent(ctx, raw)
 		return err
