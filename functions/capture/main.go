@@ -7,12 +7,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/leadnurture/nurture/shared/clock"
+	"github.com/leadnurture/nurture/shared/app"
 	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/httpapi"
-	"github.com/leadnurture/nurture/shared/lead"
-	"github.com/leadnurture/nurture/shared/program"
-	"github.com/leadnurture/nurture/shared/store"
 )
 
 func main() {
@@ -24,21 +21,9 @@ func main() {
 }
 
 func build(ctx context.Context) (*httpapi.Capture, error) {
-	cfg, err := config.Load()
+	a, err := app.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	prog, err := program.Default()
-	if err != nil {
-		return nil, err
-	}
-	awsCfg, err := cfg.AWS(ctx)
-	if err != nil {
-		return nil, err
-	}
-	st := store.New(cfg.DynamoDB(awsCfg), cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention()})
-	return &httpapi.Capture{
-		Capturer: &lead.Capturer{Program: prog, Store: st, Clock: clock.System{}, MinFillTime: cfg.MinFillTime},
-		Log:      cfg.Logger(),
-	}, nil
+	return &httpapi.Capture{Capturer: a.Capturer(), Log: a.Log}, nil
 }

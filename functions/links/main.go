@@ -11,14 +11,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/leadnurture/nurture/shared/alert"
-	"github.com/leadnurture/nurture/shared/clock"
+	"github.com/leadnurture/nurture/shared/app"
 	"github.com/leadnurture/nurture/shared/config"
-	"github.com/leadnurture/nurture/shared/engagement"
 	"github.com/leadnurture/nurture/shared/httpapi"
-	"github.com/leadnurture/nurture/shared/nurture"
-	"github.com/leadnurture/nurture/shared/program"
-	"github.com/leadnurture/nurture/shared/store"
-	"github.com/leadnurture/nurture/shared/token"
 )
 
 func main() {
@@ -30,50 +25,14 @@ func main() {
 }
 
 func build(ctx context.Context) (*httpapi.LinkRoutes, error) {
-	cfg, err := config.Load()
+	a, err := app.Load(ctx, "TOKEN_KEYS")
 	if err != nil {
 		return nil, err
 	}
-	// In AWS the signing keys come from Parameter Store (TOKEN_KEYS_PARAMETER).
-	if err := cfg.LoadTokenKeys(ctx); err != nil {
-		return nil, err
-	}
-	if err := cfg.Require("TOKEN_KEYS"); err != nil {
-		return nil, err
-	}
-	prog, err := program.Default()
-	if err != nil {
-		return nil, err
-	}
-	win, err := nurture.NewWindow(prog.Schedule)
-	if err != nil {
-		return nil, err
-	}
-	signer, err := token.ParseKeys(cfg.TokenKeys)
-	if err != nil {
-		return nil, err
-	}
-	awsCfg, err := cfg.AWS(ctx)
-	if err != nil {
-		return nil, err
-	}
-	st := store.New(cfg.DynamoDB(awsCfg), cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention()})
-	log := cfg.Logger()
-	links := &httpapi.Links{
-		// Links never reconcile sends, so the service needs no Sends.
-		Engagement: &engagement.Service{Program: prog, Store: st, Log: log},
-		Signer:     signer,
-		Program:    prog,
-		Clock:      clock.System{},
-		Log:        log,
-	}
+	links := &httpapi.Links{Engagement: a.Engagement(), Signer: a.Signer, Program: a.Program, Clock: a.Clock, Log: a.Log}
 	sales := &httpapi.Sales{
-		Sales:   &alert.Sales{Program: prog, Store: st, Window: win},
-		Store:   st,
-		Program: prog,
-		Signer:  signer,
-		Clock:   clock.System{},
-		Log:     log,
+		Sales: &alert.Sales{Program: a.Program, Store: a.Store, Window: a.Window},
+		Store: a.Store, Program: a.Program, Signer: a.Signer, Clock: a.Clock, Log: a.Log,
 	}
 	return &httpapi.LinkRoutes{Links: links, Sales: sales}, nil
 }

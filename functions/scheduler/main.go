@@ -8,13 +8,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/leadnurture/nurture/shared/app"
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/mail"
 	"github.com/leadnurture/nurture/shared/nurture"
-	"github.com/leadnurture/nurture/shared/program"
-	"github.com/leadnurture/nurture/shared/store"
-	"github.com/leadnurture/nurture/shared/token"
 )
 
 // Input is what the schedule hands the function: EventBridge Scheduler
@@ -38,43 +36,11 @@ type handler struct {
 }
 
 func build(ctx context.Context) (*handler, error) {
-	cfg, err := config.Load()
+	a, err := app.Load(ctx, "PUBLIC_BASE_URL", "TOKEN_KEYS")
 	if err != nil {
 		return nil, err
 	}
-	// In AWS the signing keys come from Parameter Store (TOKEN_KEYS_PARAMETER).
-	if err := cfg.LoadTokenKeys(ctx); err != nil {
-		return nil, err
-	}
-	if err := cfg.Require("PUBLIC_BASE_URL", "TOKEN_KEYS"); err != nil {
-		return nil, err
-	}
-	prog, err := program.Default()
-	if err != nil {
-		return nil, err
-	}
-	signer, err := token.ParseKeys(cfg.TokenKeys)
-	if err != nil {
-		return nil, err
-	}
-	win, err := nurture.NewWindow(prog.Schedule)
-	if err != nil {
-		return nil, err
-	}
-	awsCfg, err := cfg.AWS(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ses := mail.NewSES(cfg.SES(awsCfg), cfg.ConfigurationSet)
-	st := store.New(cfg.DynamoDB(awsCfg), cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention()})
-	return &handler{
-		clock: clock.System{},
-		ses:   ses,
-		sched: &nurture.Scheduler{
-			Program: prog, Store: st, Mailer: ses, Signer: signer, Window: win,
-			BaseURL: cfg.PublicBaseURL, ConfigurationSet: cfg.ConfigurationSet, Log: cfg.Logger(),
-		},
-	}, nil
+	return &handler{clock: a.Clock, ses: a.SES, sched: a.Scheduler()}, nil
 }
 
 // handle runs one tick. The account's send rate is read every tick: SES

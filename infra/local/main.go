@@ -168,7 +168,7 @@ func run(ctx context.Context) error {
 	}
 	sched := &nurture.Scheduler{
 		Program: prog, Store: st, Mailer: tracker, Signer: signer, Window: win,
-		BaseURL: apiURL, ConfigurationSet: "nurture-local", Rate: rate, Log: log,
+		BaseURL: apiURL, ConfigurationSet: "nurture-local", Rate: rate, Log: log, Alerts: alerts,
 	}
 	eng.Sends = sched
 	links := &httpapi.Links{Engagement: eng, Signer: signer, Program: prog, Clock: clk, Log: log}

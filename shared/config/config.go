@@ -40,6 +40,8 @@ type Config struct {
 	PublicBaseURL string
 	// ConfigurationSet is the SES configuration set that publishes events.
 	ConfigurationSet string
+	// WebhookURL, when set, receives every sales alert (Slack-compatible).
+	WebhookURL string
 	// TokenKeys signs and verifies links ("id:base64,id:base64", newest first).
 	TokenKeys string
 	// TokenKeysParameter names the SSM Parameter Store SecureString that
@@ -62,6 +64,7 @@ func Load() (Config, error) {
 	}
 	c.PublicBaseURL = strings.TrimRight(os.Getenv("PUBLIC_BASE_URL"), "/")
 	c.ConfigurationSet = os.Getenv("SES_CONFIGURATION_SET")
+	c.WebhookURL = os.Getenv("WEBHOOK_URL")
 	c.TokenKeys = os.Getenv("TOKEN_KEYS")
 	c.TokenKeysParameter = os.Getenv("TOKEN_KEYS_PARAMETER")
 	if c.PublicBaseURL != "" {

@@ -193,9 +193,20 @@ func (s *Store) UpdateLead(ctx context.Context, id string, fn func(l *lead.Lead,
 
 func (s *Store) putLead(ctx context.Context, l *lead.Lead, prevVersion int64, existed bool) error {
 	item := leadItem{PK: prefixLead + l.ID, SK: skProfile, Version: l.Version, Lead: *l}
+	// The due index holds leads with a next step, and leads with an alert
+	// still to send: the scheduler's tick sends both.
+	var due time.Time
 	if l.Nurture.Due() && l.Mailable() {
+		due = l.Nurture.DueAt
+	}
+	for _, p := range l.PendingAlerts {
+		if due.IsZero() || p.At.Before(due) {
+			due = p.At
+		}
+	}
+	if !due.IsZero() {
 		item.DueShard = s.dueShard(l.ID)
-		item.DueAt = l.Nurture.DueAt.UTC().Format(dueLayout)
+		item.DueAt = due.UTC().Format(dueLayout)
 	}
 	av, err := encoder.Encode(item)
 	if err != nil {
