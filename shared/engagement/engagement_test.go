@@ -673,3 +673,24 @@ func TestAlert_scannerClicksAlone_neverAlert(t *testing.T) {
 		t.Fatalf("scanner clicks moved the score to %.1f", scoring.New(w.prog).Value(got.Score, w.clock.Now()))
 	}
 }
+
+func TestAlert_leftPending_sentByTheNextSchedulerTick(t *testing.T) {
+	w := newWorld(t)
+	l := w.nurtured("pending")
+	w.atThresholdMinusOne(l)
+	// The function that saw the crossing could not send the alert (in AWS:
+	// capture without the API's URL, or SES failing at that moment).
+	w.svc.Alerts = nil
+	w.handle(w.humanClick(l, 0, time.Hour))
+	if got := w.lead(l.ID); len(got.PendingAlerts) != 1 || len(w.alertsFor(l)) != 0 {
+		t.Fatalf("want one pending alert and no email yet: %+v", got.PendingAlerts)
+	}
+	w.sched.Alerts = w.alerts
+	w.clock.Advance(2 * time.Hour) // the click was an hour after the send
+	if _, err := w.sched.Tick(context.Background(), w.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.lead(l.ID); len(got.PendingAlerts) != 0 || len(got.Alerts) != 1 || len(w.alertsFor(l)) != 1 {
+		t.Fatalf("the tick should send the pending alert once: pending %d, sent %d", len(got.PendingAlerts), len(got.Alerts))
+	}
+}
