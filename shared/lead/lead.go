@@ -6,6 +6,7 @@ package lead
 import (
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/hex"
 	"strings"
 	"time"
 )
@@ -240,8 +241,9 @@ const maxApplied = 64
 
 // HasApplied reports whether the event with this key was already applied.
 func (l *Lead) HasApplied(key string) bool {
-	for _, k := range l.Applied {
-		if k == key {
+	k := appliedKey(key)
+	for _, a := range l.Applied {
+		if a == k {
 			return true
 		}
 	}
@@ -250,10 +252,21 @@ func (l *Lead) HasApplied(key string) bool {
 
 // MarkApplied remembers that the event with this key was applied.
 func (l *Lead) MarkApplied(key string) {
-	l.Applied = append(l.Applied, key)
+	l.Applied = append(l.Applied, appliedKey(key))
 	if len(l.Applied) > maxApplied {
 		l.Applied = append([]string(nil), l.Applied[len(l.Applied)-maxApplied:]...)
 	}
+}
+
+// appliedKey shortens a key for the lead's memory: 16 hex characters of a
+// hash cannot collide among one lead's recent events, and every byte of the
+// lead item is paid for on every write.
+func appliedKey(key string) string {
+	if len(key) <= 16 {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:8])
 }
 
 // Mailable reports whether nurture mail may be sent to the lead at all.
