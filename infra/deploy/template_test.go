@@ -118,7 +118,7 @@ func TestTemplate_setsEveryVariableTheCodeReads(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			fn, ok := tpl.Resources[logicalID(name)]
 			if !ok {
-				t.Skipf("no %s (another test says so)", logicalID(name))
+				t.Fatalf("functions/%s has no %s resource in the template", name, logicalID(name))
 			}
 			use := functionUsage(t, name)
 			env := tpl.Env(fn)
