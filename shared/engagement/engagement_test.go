@@ -39,6 +39,7 @@ type world struct {
 	alerts *alert.Alerter
 	clock  *clock.Fixed
 	domain string
+	table  string
 }
 
 func newWorld(t *testing.T) *world {
@@ -63,7 +64,7 @@ func newWorld(t *testing.T) *world {
 	}
 	loc, _ := time.LoadLocation(prog.Schedule.TimeZone)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	w := &world{t: t, prog: prog, store: st, clock: clock.NewFixed(time.Date(2026, 12, 1, 10, 0, 0, 0, loc)), domain: table + ".example"}
+	w := &world{t: t, prog: prog, store: st, clock: clock.NewFixed(time.Date(2026, 12, 1, 10, 0, 0, 0, loc)), domain: table + ".example", table: table}
 	w.sched = &nurture.Scheduler{
 		Program: prog, Store: st, Signer: signer, Window: win, Mailer: mail.NewSES(testenv.SES(t), "nurture-test"),
 		BaseURL: "https://api.acme.example", Rate: 1000, Log: log,

@@ -1,0 +1,127 @@
+package engagement_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/leadnurture/nurture/infra/localstack"
+	"github.com/leadnurture/nurture/infra/localstack/testenv"
+	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/scoring"
+	"github.com/leadnurture/nurture/shared/store"
+)
+
+// faultyDynamo stands in front of DynamoDB Local and fails every third
+// request the way DynamoDB does under trouble: throttled before doing
+// anything, or a 500 after the write was done and its answer lost.
+type faultyDynamo struct {
+	proxy    *httputil.ReverseProxy
+	n        atomic.Int64
+	failures atomic.Int64
+}
+
+func (f *faultyDynamo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := f.n.Add(1)
+	if n%3 != 0 {
+		f.proxy.ServeHTTP(w, r)
+		return
+	}
+	f.failures.Add(1)
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	if n%2 == 0 {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}`))
+		return
+	}
+	// The request reaches DynamoDB; only its answer is lost.
+	rec := httptest.NewRecorder()
+	f.proxy.ServeHTTP(rec, r)
+	w.WriteHeader(http.StatusInternalServerError)
+	_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}`))
+}
+
+// faultyStore is the world's table, reached through the faulty proxy.
+func (w *world) faultyStore() (*store.Store, *faultyDynamo) {
+	w.t.Helper()
+	target, err := url.Parse(testenv.DynamoEndpoint())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	f := &faultyDynamo{proxy: httputil.NewSingleHostReverseProxy(target)}
+	srv := httptest.NewServer(f)
+	w.t.Cleanup(srv.Close)
+	client, err := localstack.DynamoClient(context.Background(), srv.URL)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	// No SDK retries: every failure reaches the handler, which fails the
+	// invocation, and Lambda's retry is what must do no harm.
+	client = dynamodb.New(client.Options(), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
+	return store.New(client, w.table, store.Options{}), f
+}
+
+// untilSuccess is Lambda's retry of a failed invocation.
+func untilSuccess(t *testing.T, what string, fn func() error) int {
+	t.Helper()
+	for attempt := 1; attempt <= 30; attempt++ {
+		if err := fn(); err == nil {
+			return attempt
+		}
+	}
+	t.Fatalf("%s never succeeded through the faulty DynamoDB", what)
+	return 0
+}
+
+func TestDrill_dynamoDBFailures_retriesHaveNoDoubleEffect(t *testing.T) {
+	w := newWorld(t)
+	l := w.nurtured("drill")
+	faulty, proxy := w.faultyStore()
+	svc := *w.svc
+	svc.Store = faulty
+
+	click := w.humanClick(l, 0, time.Hour)
+	attempts := untilSuccess(t, "click", func() error { _, err := svc.HandleEvent(context.Background(), click); return err })
+	// A redelivery after success changes nothing either.
+	attempts += untilSuccess(t, "click again", func() error { _, err := svc.HandleEvent(context.Background(), click); return err })
+
+	c := &lead.Capturer{Program: w.prog, Store: faulty, Clock: w.clock, Scorer: scoring.New(w.prog)}
+	second := w.prog.Forms[1]
+	sub := lead.Submission{FormID: second.ID, Fields: map[string]string{"email": l.Email, "company": "Drill Ltd"}, Consent: true, ReceivedAt: w.clock.Now()}
+	attempts += untilSuccess(t, "capture", func() error { _, err := c.Capture(context.Background(), sub); return err })
+	if attempts <= 3 {
+		t.Fatal("no handler call failed; the drill did not exercise Lambda's retry")
+	}
+
+	if proxy.failures.Load() == 0 {
+		t.Fatal("the proxy injected no failure; the drill tested nothing")
+	}
+	got := w.lead(l.ID)
+	acts := kinds(w.activities(l.ID))
+	if len(acts[lead.KindClick]) != 1 || len(got.RecentClicks) != 1 {
+		t.Fatalf("the click was applied %d times (%d marks)", len(acts[lead.KindClick]), len(got.RecentClicks))
+	}
+	if len(acts[lead.KindDownload]) != 2 || len(got.Downloaded) != 2 {
+		t.Fatalf("downloads: %d activities, %v", len(acts[lead.KindDownload]), got.Downloaded)
+	}
+	// The score counts each event once: the ledger of the last event
+	// applied (the second download) says what the score was after it, and
+	// nothing was added since.
+	var last lead.Activity
+	for _, a := range acts[lead.KindDownload] {
+		if a.FormID == second.ID {
+			last = a
+		}
+	}
+	if v := scoring.New(w.prog).Value(got.Score, got.Score.At); last.ScoreAfter == 0 || v < last.ScoreAfter-0.1 || v > last.ScoreAfter+0.1 {
+		t.Fatalf("score %.1f, but the ledger's last entry says %.1f: an event was counted twice", v, last.ScoreAfter)
+	}
+	t.Logf("%d of %d DynamoDB requests failed; %d handler invocations for 3 events", proxy.failures.Load(), proxy.n.Load(), attempts)
+}
