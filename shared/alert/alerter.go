@@ -174,19 +174,26 @@ func (a *Alerter) send(ctx context.Context, l *lead.Lead, acts []lead.Activity, 
 	defer cancel()
 	sent := lead.SentAlert{ID: p.ID, Threshold: p.Threshold, Score: p.Score, At: now, To: to, MessageID: messageID}
 	twice := false
-	_, err = a.Store.UpdateLead(rctx, l.ID, func(l *lead.Lead, isNew bool) error {
-		twice = false
-		if isNew {
-			return lead.ErrNoChange // erased meanwhile: nothing to record on
-		}
-		l.PendingAlerts = slices.DeleteFunc(l.PendingAlerts, func(q lead.PendingAlert) bool { return q.ID == p.ID })
-		if slices.ContainsFunc(l.Alerts, func(s lead.SentAlert) bool { return s.ID == p.ID }) {
-			twice = true // our claim lapsed and another sender sent it too
+	record := func() error {
+		_, err := a.Store.UpdateLead(rctx, l.ID, func(l *lead.Lead, isNew bool) error {
+			twice = false
+			if isNew {
+				return lead.ErrNoChange // erased meanwhile: nothing to record on
+			}
+			l.PendingAlerts = slices.DeleteFunc(l.PendingAlerts, func(q lead.PendingAlert) bool { return q.ID == p.ID })
+			if slices.ContainsFunc(l.Alerts, func(s lead.SentAlert) bool { return s.ID == p.ID }) {
+				twice = true // our claim lapsed and another sender sent it too
+				return nil
+			}
+			l.Alerts = append(l.Alerts, sent)
 			return nil
-		}
-		l.Alerts = append(l.Alerts, sent)
-		return nil
-	})
+		})
+		return err
+	}
+	// Many events can be writing this lead at once (the crossing was one of
+	// them): keep trying until the record is in or the time is up.
+	for err = record(); errors.Is(err, lead.ErrConflict) && rctx.Err() == nil; err = record() {
+	}
 	if err != nil && !errors.Is(err, lead.ErrNoChange) {
 		log.Error("alert sent but not recorded: it may be sent again when the claim lapses", "error", err.Error())
 		return fmt.Errorf("record alert %s of lead %s: %w", p.ID, l.ID, err)

@@ -70,6 +70,10 @@ type Alerts interface {
 	Flush(ctx context.Context, leadID string) error
 }
 
+// ErrConflict is returned by a store when a lead kept changing under an
+// update; the caller may try again.
+var ErrConflict = errors.New("lead changed concurrently too often")
+
 // ErrNoChange, returned by an update function, tells the store to write nothing.
 var ErrNoChange = errors.New("no change")
 

@@ -68,6 +68,9 @@ type Outcome struct {
 	// Ignored is true for a post judged to come from a bot: it is answered
 	// like a success so the bot learns nothing, and nothing is stored.
 	Ignored bool
+	// Suppressed is true for an address that was erased: answered like a
+	// success, and nothing is stored (see Capturer.Suppressions).
+	Suppressed bool
 	// Enrolled names the track the lead was enrolled in by this capture.
 	Enrolled string
 	// AlertErr is set when a sales alert this capture triggered could not
@@ -98,6 +101,17 @@ type Capturer struct {
 	// Scorer and Alerts are optional: without them downloads are not scored.
 	Scorer Scorer
 	Alerts Alerts
+	// Suppressions, when set, names the addresses whose data was erased on
+	// the person's request. Their posts are answered like any success (the
+	// person gets the asset they asked for) but nothing is stored: the law
+	// asked us to forget them, and storing the address again would put
+	// them back into nurture and mail them.
+	Suppressions Suppressions
+}
+
+// Suppressions tells whether an address was erased.
+type Suppressions interface {
+	IsSuppressed(ctx context.Context, normalisedEmail string) (bool, error)
 }
 
 // Capture validates a submission and records the lead, the download and the
@@ -120,6 +134,16 @@ func (c *Capturer) Capture(ctx context.Context, s Submission) (Outcome, error) {
 	email, fields, err := c.validate(form, s)
 	if err != nil {
 		return out, err
+	}
+	if c.Suppressions != nil {
+		erased, err := c.Suppressions.IsSuppressed(ctx, email)
+		if err != nil {
+			return out, fmt.Errorf("check suppression: %w", err)
+		}
+		if erased {
+			out.Suppressed = true
+			return out, nil
+		}
 	}
 	id := IDFor(email)
 	out.LeadID = id

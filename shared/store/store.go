@@ -23,7 +23,7 @@ import (
 var _ lead.Store = (*Store)(nil)
 
 // ErrConflict is returned when a lead kept changing under an update.
-var ErrConflict = errors.New("lead changed concurrently too often")
+var ErrConflict = lead.ErrConflict
 
 const (
 	skProfile      = "PROFILE"
@@ -32,9 +32,10 @@ const (
 	prefixDue      = "DUE#"
 	// dueLayout sorts lexically in time order.
 	dueLayout = "2006-01-02T15:04:05Z"
-	// maxAttempts bounds optimistic-locking retries: contention on one lead
-	// is a handful of events at once, never hundreds of rounds.
-	maxAttempts = 25
+	// maxAttempts bounds optimistic-locking retries. Contention on one lead
+	// is usually a handful of events; a scanner or a burst can bring dozens
+	// at once, and each loser waits up to 100 ms before trying again.
+	maxAttempts = 60
 )
 
 // Options tune the store.
