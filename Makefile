@@ -3,6 +3,7 @@
 #   make run     the whole stack on this machine (installs what it needs first)
 #   make test    go vet + every test, against real DynamoDB Local and SES local
 #   make deps    only install the local servers (idempotent)
+#   make bench   benchmarks and the monthly cost model on the local stack
 #
 # Needs Java 17, Node.js/npm, Go and make. Everything downloaded goes to
 # $(CACHE), which git ignores.
@@ -118,6 +119,21 @@ test: deps vet validate lint-infra sam-build ## vet, validate the program, lint 
 	@rm -f "$(BUILD_DIR)/boot-report.txt"
 	$(GO) test -count=1 -timeout 15m ./...
 	@cat "$(BUILD_DIR)/boot-report.txt" 2>/dev/null || true
+
+# Benchmarks against DynamoDB Local and SES local, started by the benchmarks
+# themselves (in memory, free ports), then the monthly cost model. Behind the
+# build tag bench, so `go test ./...` never runs them. BENCH_SCALE=0.1 shrinks
+# every scenario for a quick run. The previous results are kept, so
+#   go run golang.org/x/perf/cmd/benchstat $(CACHE)/bench/results.old.txt $(CACHE)/bench/results.txt
+# compares two runs.
+BENCH_DIR := $(CACHE_DIR)/bench
+
+.PHONY: bench
+bench: $(DYNAMODB_STAMP) $(NODE_STAMP) ## benchmarks and cost model on the local stack (BENCH_SCALE=0.1 for a quick run)
+	@mkdir -p "$(BENCH_DIR)"
+	@if [ -f "$(BENCH_DIR)/results.txt" ]; then mv "$(BENCH_DIR)/results.txt" "$(BENCH_DIR)/results.old.txt"; fi
+	$(GO) test -tags bench -count=1 -timeout 30m -run '^$$' -bench . -benchtime 1x ./infra/bench | tee "$(BENCH_DIR)/results.txt"
+	@echo "==> results in $(BENCH_DIR)/results.txt"
 
 # ---------------------------------------------------------------------------
 # Infrastructure: build for Lambda, lint the SAM template, deploy to AWS
@@ -272,6 +288,26 @@ clean-infra: ## remove the Python tool venvs and the build outputs
 .PHONY: run
 run: deps ## the whole stack on this machine (see README)
 	$(GO) run ./infra/local
+
+# ---------------------------------------------------------------------------
+# Privacy
+# ---------------------------------------------------------------------------
+#
+# A person's data requests (README "Operating it"). With TABLE_NAME set
+# (the stack's TableName output) they work on that table in AWS with your
+# credentials; without it, on the table of a running `make run`.
+
+PRIVACY_ENV := if [ -z "$${TABLE_NAME:-}" ]; then export TABLE_NAME=nurture-local DYNAMODB_ENDPOINT="$${DYNAMODB_ENDPOINT:-http://localhost:$${DYNAMODB_PORT:-8000}}"; fi;
+
+.PHONY: privacy-export
+privacy-export: ## print everything stored about EMAIL=... as JSON
+	@test -n "$(EMAIL)" || { echo "usage: make privacy-export EMAIL=person@example.com"; exit 2; }
+	@$(PRIVACY_ENV) $(GO) run ./infra/privacy export "$(EMAIL)"
+
+.PHONY: privacy-erase
+privacy-erase: ## delete everything about EMAIL=... at once and never mail it again
+	@test -n "$(EMAIL)" || { echo "usage: make privacy-erase EMAIL=person@example.com"; exit 2; }
+	@$(PRIVACY_ENV) $(GO) run ./infra/privacy erase "$(EMAIL)"
 
 # ---------------------------------------------------------------------------
 # Help

@@ -141,7 +141,7 @@ func run(ctx context.Context) error {
 	}
 	scorer := scoring.New(prog)
 	capture := &httpapi.Capture{
-		Capturer: &lead.Capturer{Program: prog, Store: st, Clock: clk, MinFillTime: cfg.MinFillTime, Scorer: scorer, Alerts: alerts},
+		Capturer: &lead.Capturer{Program: prog, Store: st, Clock: clk, MinFillTime: cfg.MinFillTime, Scorer: scorer, Alerts: alerts, Suppressions: st},
 		Log:      log,
 	}
 	win, err := nurture.NewWindow(prog.Schedule)

@@ -119,6 +119,6 @@ func (a *App) Engagement() *engagement.Service {
 func (a *App) Capturer() *lead.Capturer {
 	return &lead.Capturer{
 		Program: a.Program, Store: a.Store, Clock: a.Clock, MinFillTime: a.Config.MinFillTime,
-		Scorer: a.Scorer(), Alerts: a.Alerter(),
+		Scorer: a.Scorer(), Alerts: a.Alerter(), Suppressions: a.Store,
 	}
 }

@@ -65,7 +65,7 @@ func (h *Capture) Handle(ctx context.Context, req Request) (Response, error) {
 		resp.Headers["retry-after"] = "5"
 		return resp, nil
 	}
-	log.Info("captured", "leadId", out.LeadID, "newLead", out.NewLead, "duplicate", out.Duplicate, "ignored", out.Ignored, "enrolled", out.Enrolled)
+	log.Info("captured", "leadId", out.LeadID, "newLead", out.NewLead, "duplicate", out.Duplicate, "ignored", out.Ignored, "suppressed", out.Suppressed, "enrolled", out.Enrolled)
 	if out.AlertErr != nil {
 		log.Error("sales alert left pending", "leadId", out.LeadID, "error", out.AlertErr.Error())
 	}

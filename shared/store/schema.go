@@ -3,6 +3,9 @@
 //
 //	pk=LEAD#<id>  sk=PROFILE      the lead (with its nurture state)
 //	pk=LEAD#<id>  sk=ACT#<key>    one activity (download, send, click ...)
+//	pk=MSG#<messageId>  sk=MSG#   one sent nurture email, naming its lead
+//	pk=SUPPRESSED#<sha256 hex of the normalised email>  sk=SUPPRESSED
+//	                              an erased address: never stored or mailed again
 //
 // A sparse global secondary index "due" holds only leads with a next nurture
 // step: partition dueShard=DUE#<n> (write-sharded so no partition gets hot),

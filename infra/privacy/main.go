@@ -1,0 +1,142 @@
+// Command privacy answers a person's data requests, for the operator:
+//
+//	go run ./infra/privacy export <email>   everything stored about the address, as JSON
+//	go run ./infra/privacy erase <email>    delete it all at once and block the address
+//
+// It reads TABLE_NAME, DYNAMODB_ENDPOINT and the AWS settings like the
+// functions do, so it works against the deployed table (with the operator's
+// AWS credentials) and against `make run`'s DynamoDB Local
+// (DYNAMODB_ENDPOINT=http://localhost:8000 TABLE_NAME=nurture-local).
+//
+// erase prints what it deleted as counts, never the data itself; the
+// address is kept only as a hash in the suppression marker, so capture never
+// stores or mails it again.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/leadnurture/nurture/shared/config"
+	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/store"
+)
+
+const usage = `usage:
+  privacy export <email>   print everything stored about the address as JSON
+  privacy erase <email>    delete everything stored about the address and never mail it again
+
+Settings from the environment: TABLE_NAME (required), DYNAMODB_ENDPOINT
+(DynamoDB Local, e.g. http://localhost:8000), AWS_REGION / AWS_PROFILE in AWS.`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if len(os.Args) != 3 || (os.Args[1] != "export" && os.Args[1] != "erase") {
+		fmt.Fprintln(os.Stderr, usage)
+		os.Exit(2)
+	}
+	st, err := openStore(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "privacy:", err)
+		os.Exit(1)
+	}
+	if err := run(ctx, st, os.Args[1], os.Args[2], time.Now(), os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "privacy:", err)
+		os.Exit(1)
+	}
+}
+
+func openStore(ctx context.Context) (*store.Store, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := cfg.AWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	prog, err := program.Default()
+	if err != nil {
+		return nil, err
+	}
+	return store.New(cfg.DynamoDB(awsCfg), cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention()}), nil
+}
+
+// ExportReport is what export prints.
+type ExportReport struct {
+	Email string `json:"email"`
+	// LeadID is the id the address maps to; Found says whether a lead is stored.
+	LeadID     string          `json:"leadId"`
+	Found      bool            `json:"found"`
+	Suppressed bool            `json:"suppressed"`
+	Lead       *lead.Lead      `json:"lead"`
+	Activities []lead.Activity `json:"activities"`
+	Messages   []lead.Message  `json:"messages"`
+}
+
+// EraseReport is what erase prints: counts only.
+type EraseReport struct {
+	LeadID     string `json:"leadId"`
+	Found      bool   `json:"found"`
+	Profile    int    `json:"profile"`
+	Activities int    `json:"activities"`
+	Messages   int    `json:"messages"`
+	Deleted    int    `json:"deleted"`
+	Suppressed bool   `json:"suppressed"`
+}
+
+func run(ctx context.Context, st *store.Store, cmd, rawEmail string, now time.Time, out io.Writer) error {
+	email, err := lead.NormaliseEmail(rawEmail)
+	if err != nil {
+		return fmt.Errorf("not an email address: %w", err)
+	}
+	id := lead.IDFor(email)
+	ex, err := st.Export(ctx, id)
+	if err != nil {
+		return err
+	}
+	var report any
+	switch cmd {
+	case "export":
+		suppressed, err := st.IsSuppressed(ctx, email)
+		if err != nil {
+			return err
+		}
+		report = ExportReport{
+			Email: email, LeadID: id, Found: ex.Lead != nil, Suppressed: suppressed,
+			Lead: ex.Lead, Activities: ex.Activities, Messages: ex.Messages,
+		}
+	case "erase":
+		// The marker first, even for an address with no lead stored: the
+		// request is to forget the person and never mail them.
+		if err := st.SuppressErased(ctx, email, now); err != nil {
+			return err
+		}
+		n, err := st.Erase(ctx, id, now)
+		if err != nil {
+			return err
+		}
+		suppressed, err := st.IsSuppressed(ctx, email)
+		if err != nil {
+			return err
+		}
+		r := EraseReport{LeadID: id, Found: ex.Lead != nil, Activities: len(ex.Activities), Messages: len(ex.Messages), Deleted: n, Suppressed: suppressed}
+		if r.Found {
+			r.Profile = 1
+		}
+		report = r
+	default:
+		return errors.New(usage)
+	}
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(report)
+}
