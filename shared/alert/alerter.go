@@ -20,7 +20,16 @@ import (
 type Store interface {
 	UpdateLead(ctx context.Context, id string, fn func(l *lead.Lead, isNew bool) error) (*lead.Lead, error)
 	Activities(ctx context.Context, leadID string, now time.Time) ([]lead.Activity, error)
+	AddActivity(ctx context.Context, leadID string, a lead.Activity) (bool, error)
 }
+
+// KindAlert is the activity that says an alert went to sales. It is its own
+// item, written right after SES accepts the email: unlike the lead, which
+// every event of the lead writes, nothing contends for it, so the fact that
+// the alert went out is never lost to a busy lead.
+const KindAlert = "alert"
+
+func alertKey(id string) string { return "alert-" + id }
 
 // Mailer sends one email and returns its MessageId (mail.SES).
 type Mailer interface {
@@ -130,11 +139,25 @@ func (a *Alerter) Flush(ctx context.Context, leadID string) error {
 	}
 	var errs []error
 	for _, p := range claimed {
+		if sent, ok := sentAlert(acts, p.ID); ok {
+			// An earlier sender sent it and could not record it on the lead.
+			errs = append(errs, a.record(ctx, l.ID, p, sent.At, strings.TrimPrefix(sent.Detail, p.Threshold+" to "), sent.MessageID, a.log()))
+			continue
+		}
 		if err := a.send(ctx, l, acts, p, now); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func sentAlert(acts []lead.Activity, id string) (lead.Activity, bool) {
+	for _, act := range acts {
+		if act.Kind == KindAlert && act.Key == alertKey(id) {
+			return act, true
+		}
+	}
+	return lead.Activity{}, false
 }
 
 func (a *Alerter) send(ctx context.Context, l *lead.Lead, acts []lead.Activity, p lead.PendingAlert, now time.Time) error {
@@ -167,47 +190,54 @@ func (a *Alerter) send(ctx context.Context, l *lead.Lead, acts []lead.Activity, 
 	}
 	log = log.With("messageId", messageID)
 
-	// Recorded before anything else can fail or take time: until this write
-	// a lapsed claim would send the email again. It must not be cut short
-	// by the caller's deadline now that the email went out.
+	// Recorded before anything else can fail or take time: until this
+	// write a lapsed claim would send the email again. It must not be cut
+	// short by the caller's deadline now that the email went out.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
-	sent := lead.SentAlert{ID: p.ID, Threshold: p.Threshold, Score: p.Score, At: now, To: to, MessageID: messageID}
-	twice := false
-	record := func() error {
-		_, err := a.Store.UpdateLead(rctx, l.ID, func(l *lead.Lead, isNew bool) error {
-			twice = false
-			if isNew {
-				return lead.ErrNoChange // erased meanwhile: nothing to record on
-			}
-			l.PendingAlerts = slices.DeleteFunc(l.PendingAlerts, func(q lead.PendingAlert) bool { return q.ID == p.ID })
-			if slices.ContainsFunc(l.Alerts, func(s lead.SentAlert) bool { return s.ID == p.ID }) {
-				twice = true // our claim lapsed and another sender sent it too
-				return nil
-			}
-			l.Alerts = append(l.Alerts, sent)
-			return nil
-		})
-		return err
-	}
-	// Many events can be writing this lead at once (the crossing was one of
-	// them): keep trying until the record is in or the time is up.
-	for err = record(); errors.Is(err, lead.ErrConflict) && rctx.Err() == nil; err = record() {
-	}
-	if err != nil && !errors.Is(err, lead.ErrNoChange) {
+	act := lead.Activity{Key: alertKey(p.ID), Kind: KindAlert, At: now, MessageID: messageID, Detail: p.Threshold + " to " + to}
+	if _, err := a.Store.AddActivity(rctx, l.ID, act); err != nil {
 		log.Error("alert sent but not recorded: it may be sent again when the claim lapses", "error", err.Error())
 		return fmt.Errorf("record alert %s of lead %s: %w", p.ID, l.ID, err)
 	}
-	if twice {
-		log.Warn("alert sent twice: the claim lapsed while sending", "lease", a.lease().String())
+	if err := a.record(rctx, l.ID, p, now, to, messageID, log); err != nil {
+		return err
 	}
-	log.Info("alert sent", "to", to, "score", p.Score)
-
 	if a.Webhook != nil {
 		if err := a.Webhook.Post(ctx, d, links); err != nil {
 			log.Error("alert webhook failed", "error", err.Error())
 		}
 	}
+	return nil
+}
+
+// record moves a sent alert from the lead's pending alerts to its sent ones.
+// The alert activity already says it went out; if the lead is too busy to
+// take this write now, the next Flush finds the activity and records it.
+func (a *Alerter) record(ctx context.Context, leadID string, p lead.PendingAlert, at time.Time, to, messageID string, log *slog.Logger) error {
+	sent := lead.SentAlert{ID: p.ID, Threshold: p.Threshold, Score: p.Score, At: at, To: to, MessageID: messageID}
+	twice := false
+	_, err := a.Store.UpdateLead(ctx, leadID, func(l *lead.Lead, isNew bool) error {
+		twice = false
+		if isNew {
+			return lead.ErrNoChange // erased meanwhile: nothing to record on
+		}
+		l.PendingAlerts = slices.DeleteFunc(l.PendingAlerts, func(q lead.PendingAlert) bool { return q.ID == p.ID })
+		if slices.ContainsFunc(l.Alerts, func(s lead.SentAlert) bool { return s.ID == p.ID }) {
+			twice = true
+			return nil
+		}
+		l.Alerts = append(l.Alerts, sent)
+		return nil
+	})
+	if err != nil && !errors.Is(err, lead.ErrNoChange) {
+		log.Warn("alert sent, its record on the lead left for the next flush", "error", err.Error())
+		return nil
+	}
+	if twice {
+		log.Warn("alert recorded twice: the claim lapsed while recording", "lease", a.lease().String())
+	}
+	log.Info("alert recorded", "to", to, "score", p.Score)
 	return nil
 }
 

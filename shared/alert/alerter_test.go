@@ -491,3 +491,26 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// An earlier sender sent the alert and wrote its alert activity, but the
+// busy lead did not take the record: the next Flush records it and sends
+// nothing.
+func TestFlush_sentButUnrecordedAlert_isRecordedNotResent(t *testing.T) {
+	w := newWorld(t)
+	id, p := w.pendingLead("ada", nil)
+	if _, err := w.store.AddActivity(context.Background(), id, lead.Activity{
+		Key: "alert-" + p.ID, Kind: alert.KindAlert, At: w.clock.Now(), MessageID: "ses-earlier", Detail: p.Threshold + " to sales@" + w.domain,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.alerter.Flush(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(w.mailTo("sales@" + w.domain)); n != 0 {
+		t.Fatalf("an alert that went out was sent again: %d emails", n)
+	}
+	l := w.lead(id)
+	if len(l.PendingAlerts) != 0 || len(l.Alerts) != 1 || l.Alerts[0].MessageID != "ses-earlier" {
+		t.Fatalf("pending %+v, sent %+v", l.PendingAlerts, l.Alerts)
+	}
+}
