@@ -54,10 +54,11 @@ const DefaultBotWindow = 30 * time.Second
 
 // Unsubscribe stops all mail to the lead. Repeating it changes nothing.
 func (s *Service) Unsubscribe(ctx context.Context, leadID string, at time.Time) error {
-	return s.applyOnce(ctx, leadID, "unsubscribe", &lead.Activity{Kind: lead.KindUnsubscribe, At: at}, func(l *lead.Lead) error {
+	_, err := s.applyOnce(ctx, leadID, "unsubscribe", &lead.Activity{Kind: lead.KindUnsubscribe, At: at}, func(l *lead.Lead) error {
 		l.Suppress(lead.SuppressedUnsubscribed, at)
 		return nil
 	})
+	return err
 }
 
 // Answer records a one-click answer to a question asked in one email (track
@@ -70,9 +71,10 @@ func (s *Service) Answer(ctx context.Context, leadID, track string, step int, qu
 	}
 	act := lead.Activity{Kind: lead.KindAnswer, At: at, Track: track, Step: step, Detail: q.ID + "=" + value}
 	key := fmt.Sprintf("answer-%s-%d-%s-%s", track, step, q.ID, value)
-	return s.applyOnce(ctx, leadID, key, &act, func(l *lead.Lead) error {
+	_, err := s.applyOnce(ctx, leadID, key, &act, func(l *lead.Lead) error {
 		return l.Answer(q, value)
 	})
+	return err
 }
 
 // applyOnce changes the lead and records the activity, once per key: the
@@ -80,7 +82,8 @@ func (s *Service) Answer(ctx context.Context, leadID, track string, step int, qu
 // The activity is written after the lead, keyed the same way, and written
 // again on a retry, so a crash between the two writes loses nothing.
 // act is read after change ran, so change may fill it in.
-func (s *Service) applyOnce(ctx context.Context, leadID, key string, act *lead.Activity, change func(l *lead.Lead) error) error {
+// It reports whether this call applied the change (false for a repeat).
+func (s *Service) applyOnce(ctx context.Context, leadID, key string, act *lead.Activity, change func(l *lead.Lead) error) (bool, error) {
 	act.Key = key
 	l, err := s.Store.UpdateLead(ctx, leadID, func(l *lead.Lead, isNew bool) error {
 		if isNew {
@@ -106,19 +109,20 @@ func (s *Service) applyOnce(ctx context.Context, leadID, key string, act *lead.A
 		l.MarkApplied(key)
 		return nil
 	})
-	if err != nil && !errors.Is(err, lead.ErrNoChange) {
-		return err
+	repeat := errors.Is(err, lead.ErrNoChange)
+	if err != nil && !repeat {
+		return false, err
 	}
 	l.Recall(act)
 	if _, err := s.Store.AddActivity(ctx, leadID, *act); err != nil {
-		return fmt.Errorf("record %s: %w", act.Kind, err)
+		return false, fmt.Errorf("record %s: %w", act.Kind, err)
 	}
 	if s.Alerts != nil && len(l.PendingAlerts) > 0 {
 		// An error here makes the event's delivery fail and come again: the
 		// event changes nothing the second time, and the alert goes out.
 		if err := s.Alerts.Flush(ctx, leadID); err != nil {
-			return fmt.Errorf("send alert: %w", err)
+			return false, fmt.Errorf("send alert: %w", err)
 		}
 	}
-	return nil
+	return !repeat, nil
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -347,11 +348,15 @@ func TestHandleEvent_sameClick100TimesAtOnce_appliedOnce(t *testing.T) {
 	raw := w.sample("click.json", l)
 	var wg sync.WaitGroup
 	errs := make(chan error, 100)
+	var applied atomic.Int32
 	for i := 0; i < 100; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := w.svc.HandleEvent(context.Background(), raw)
+			res, err := w.svc.HandleEvent(context.Background(), raw)
+			if len(res) == 1 && res[0].Applied {
+				applied.Add(1)
+			}
 			errs <- err
 		}()
 	}
@@ -365,6 +370,9 @@ func TestHandleEvent_sameClick100TimesAtOnce_appliedOnce(t *testing.T) {
 	got := w.lead(l.ID)
 	if c := kinds(w.activities(l.ID))[lead.KindClick]; len(c) != 1 || len(got.RecentClicks) != 1 {
 		t.Fatalf("100 deliveries of one click: %d click activities, %d click marks", len(c), len(got.RecentClicks))
+	}
+	if applied.Load() != 1 {
+		t.Fatalf("%d of 100 deliveries reported the click as applied, want 1", applied.Load())
 	}
 }
 

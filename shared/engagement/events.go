@@ -187,13 +187,13 @@ func (s *Service) Apply(ctx context.Context, r sesevent.Record) (Result, error) 
 		change = func(*lead.Lead) error { return nil }
 	}
 	res.Kind = act.Kind
-	err = s.applyOnce(ctx, msg.leadID, r.Key(), &act, change)
+	applied, err := s.applyOnce(ctx, msg.leadID, r.Key(), &act, change)
 	if errors.Is(err, ErrUnknownLead) {
 		// Erased since, or never ours: nothing to update, nothing to retry.
 		res.Reason = "unknown lead"
 		return res, nil
 	}
-	res.Applied, res.Machine, res.Reason = err == nil, act.Machine, act.MachineReason
+	res.Applied, res.Machine, res.Reason = applied, act.Machine, act.MachineReason
 	return res, err
 }
 
