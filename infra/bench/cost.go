@@ -1,0 +1,39 @@
+package bench
+
+// Public prices, us-east-1, as of 2026-11-25 (the figures the issue gives;
+// no free tier counted).
+const (
+	PricesDate   = "2026-11-25"
+	PricesRegion = "us-east-1"
+
+	// DynamoDB on-demand.
+	USDPerMillionWRU = 1.25
+	USDPerMillionRRU = 0.25
+	// Lambda, arm64.
+	USDPerLambdaGBSecond        = 0.0000133334
+	USDPerMillionLambdaRequests = 0.20
+	// SES outbound email.
+	USDPerThousandEmails = 0.10
+	// EventBridge Scheduler invocations and HTTP API requests.
+	USDPerMillionSchedulerInvocations = 1.00
+	USDPerMillionHTTPAPIRequests      = 1.00
+)
+
+// Lambda memory sizes, from infra/template.yaml.
+const (
+	CaptureMemoryGB    = 256.0 / 1024
+	LinksMemoryGB      = 256.0 / 1024
+	SchedulerMemoryGB  = 128.0 / 1024
+	EngagementMemoryGB = 128.0 / 1024
+)
+
+// Assumptions of the cost model: what one nurtured lead does in a month.
+const (
+	ModelLeads               = 10000
+	CapturesPerLead          = 1.0
+	EmailsPerLead            = 4.0
+	EngagementEventsPerEmail = 3.0
+	LinkClicksPerLead        = 0.2
+	// The scheduler runs every 5 minutes, whether or not anything is due.
+	TicksPerMonth = 30 * 24 * 12
+)
