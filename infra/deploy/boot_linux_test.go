@@ -101,8 +101,15 @@ var bootCases = map[string]bootCase{
 		}
 	}},
 	// Well-formed events about mail this table never sent are logged and
-	// dropped; other detail-types are ignored: success, no payload.
+	// dropped: success, no payload. A detail-type the rule never forwards is
+	// poison: the invocation fails, so Lambda dead-letters it.
 	"engagement": {samples: "engagement", check: func(t *testing.T, s sample, res invocationResult) {
+		if strings.HasSuffix(s.path, "eventbridge-unknown.json") {
+			if res.Error == nil || !strings.Contains(res.Error.ErrorMessage, "poison event") {
+				t.Errorf("%s: want a poison-event error, got %+v", s.path, res)
+			}
+			return
+		}
 		if res.Error != nil {
 			t.Errorf("%s: error %s: %s", s.path, res.ErrorType, res.Error.ErrorMessage)
 			return

@@ -3,6 +3,7 @@ package engagement_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -319,7 +320,7 @@ func TestHandleEvent_sendEvent_reconcilesAnUnrecordedSend(t *testing.T) {
 	}
 }
 
-func TestHandleEvent_unknownMessageOrType_droppedNotRetried(t *testing.T) {
+func TestHandleEvent_unknownMessageDropped_poisonDeadLettered(t *testing.T) {
 	w := newWorld(t)
 	l := w.nurtured("stranger")
 	raw := w.sample("click.json", l)
@@ -334,11 +335,15 @@ func TestHandleEvent_unknownMessageOrType_droppedNotRetried(t *testing.T) {
 	if len(res) != 1 || res[0].Applied || res[0].Reason != "unknown message" {
 		t.Fatalf("unknown message: %+v", res)
 	}
-	if _, err := w.svc.HandleEvent(context.Background(), w.sample("eventbridge-unknown.json", l)); err != nil {
-		t.Fatalf("an SES event type we do not use must be dropped, not retried: %v", err)
+	// Poison events fail, so Lambda dead-letters them; the next event is
+	// applied as usual.
+	for _, poison := range [][]byte{w.sample("eventbridge-unknown.json", l), []byte(`{"source":"aws.ses","detail":`), []byte(`{}`)} {
+		if _, err := w.svc.HandleEvent(context.Background(), poison); !errors.Is(err, engagement.ErrPoison) {
+			t.Fatalf("a poison event must fail as ErrPoison so it reaches the dead-letter queue, got %v", err)
+		}
 	}
-	if _, err := w.svc.HandleEvent(context.Background(), []byte(`{"source":"aws.ses","detail":`)); err == nil {
-		t.Fatal("malformed JSON must be an error, so it reaches the dead-letter queue")
+	if res := w.handle(w.sample("delivery.json", l)); len(res) != 1 || !res[0].Applied {
+		t.Fatalf("after poison events, a good one is applied: %+v", res)
 	}
 }
 

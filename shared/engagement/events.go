@@ -35,20 +35,23 @@ var scannerAgents = []string{
 	"trendmicro", "forcepoint", "urlscan", "scanner", "libwww", "java/", "okhttp", "apache-httpclient",
 }
 
+// ErrPoison marks an event that can never be applied, whatever the retries.
+var ErrPoison = errors.New("poison event")
+
 // HandleEvent decodes one delivery of SES events (EventBridge envelope, SNS
 // notification or Lambda SNS event) and applies every record in it. A
-// malformed event is an error (Lambda retries it, then dead-letters it);
-// an event about a message we never sent is logged and dropped.
+// malformed or unknown event is an error wrapping ErrPoison (Lambda retries
+// it, then dead-letters it); an event about a message we never sent is
+// logged and dropped.
 func (s *Service) HandleEvent(ctx context.Context, raw json.RawMessage) ([]Result, error) {
 	records, err := sesevent.Decode(raw)
-	if errors.Is(err, sesevent.ErrUnknownShape) && !errors.Is(err, sesevent.ErrMalformed) {
-		// Well-formed but not an event we use (another SES detail-type, a
-		// subscription confirmation): retrying would not change that.
-		s.Log.Info("ses event dropped", "reason", err.Error())
-		return nil, nil
-	}
 	if err != nil {
-		return nil, fmt.Errorf("decode ses event: %w", err)
+		// A poison event: malformed, or of a shape the rule should never
+		// have sent. Failing the invocation sends it, after Lambda's own
+		// retries, to the dead-letter queue, where an operator sees it; it
+		// blocks nothing, since every event is an invocation of its own.
+		s.Log.Error("poison ses event", "reason", err.Error(), "bytes", len(raw))
+		return nil, fmt.Errorf("%w: %w", ErrPoison, err)
 	}
 	var results []Result
 	for _, r := range records {
