@@ -173,27 +173,3 @@ func SentMail(t testing.TB) []localstack.SentEmail {
 
 // TestTokenKeys is a fixed signing key for tests; never use it deployed.
 const TestTokenKeys = "test:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
-
-// LambdaEnv sets the environment a function reads at start, pointed at the
-// test servers and at a new table made by createTable, and returns the
-// table's name. The variables are restored when the test ends.
-func LambdaEnv(t *testing.T, createTable func(ctx context.Context, client *dynamodb.Client, name string) error) string {
-	t.Helper()
-	table := UniqueName("fn")
-	if err := createTable(context.Background(), Dynamo(t), table); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string]string{
-		"TABLE_NAME":            table,
-		"DYNAMODB_ENDPOINT":     DynamoEndpoint(),
-		"SES_ENDPOINT":          SESEndpoint(),
-		"PUBLIC_BASE_URL":       "https://api.acme.example",
-		"TOKEN_KEYS":            TestTokenKeys,
-		"SES_CONFIGURATION_SET": "nurture-test",
-		"AWS_ACCESS_KEY_ID":     "",
-		"AWS_REGION":            "",
-	} {
-		t.Setenv(k, v)
-	}
-	return table
-}
