@@ -201,14 +201,16 @@ func (h *Links) outcome(log *slog.Logger, err error, ok Response) Response {
 		return h.invalid()
 	default:
 		log.Error("link failed", "error", err.Error())
-		resp := linkPage(http.StatusServiceUnavailable, Page{
-			Title:   "Please try again",
-			Lead:    "We could not complete this just now. Please open the link again in a minute.",
-			Company: h.company(),
-		})
-		resp.Headers["retry-after"] = "5"
-		return resp
+		return unavailablePage("We could not complete this just now. Please open the link again in a minute.", h.company())
 	}
+}
+
+// unavailablePage answers an infrastructure failure behind a link with a
+// retryable 503 that names no internal error.
+func unavailablePage(text, company string) Response {
+	resp := linkPage(http.StatusServiceUnavailable, Page{Title: "Please try again", Lead: text, Company: company})
+	resp.Headers["retry-after"] = "5"
+	return resp
 }
 
 func (h *Links) company() string { return h.Program.Sender.Company }

@@ -207,13 +207,7 @@ func (h *Sales) badRequest(title, text, back string) Response {
 // names no internal error.
 func (h *Sales) unavailable(log *slog.Logger, err error) Response {
 	log.Error("sales link failed", "error", err.Error())
-	resp := linkPage(http.StatusServiceUnavailable, Page{
-		Title:   "Please try again",
-		Lead:    "We could not complete this just now. Please open the link again in a minute. Nothing was changed.",
-		Company: h.company(),
-	})
-	resp.Headers["retry-after"] = "5"
-	return resp
+	return unavailablePage("We could not complete this just now. Please open the link again in a minute. Nothing was changed.", h.company())
 }
 
 // salesHTML renders a sales page with the links' headers: never stored,

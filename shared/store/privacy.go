@@ -257,18 +257,7 @@ func (s *Store) deleteAll(ctx context.Context, keys []map[string]types.Attribute
 
 // batchBackoff waits 50ms, 100ms, 200ms ... up to 2s, with jitter.
 func batchBackoff(ctx context.Context, attempt int) error {
-	d := 50 * time.Millisecond << min(attempt-1, 6)
-	if d > 2*time.Second {
-		d = 2 * time.Second
-	}
-	t := time.NewTimer(d/2 + time.Duration(time.Now().UnixNano()%int64(d/2+1)))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return jitteredWait(ctx, min(50*time.Millisecond<<min(attempt-1, 6), 2*time.Second))
 }
 
 func (s *Store) deleteItem(ctx context.Context, key map[string]types.AttributeValue) error {
@@ -328,8 +317,7 @@ func (s *Store) suppress(ctx context.Context, email, reason string, at time.Time
 		ConditionExpression:    aws.String("attribute_not_exists(pk)"),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
-	var failed *types.ConditionalCheckFailedException
-	if errors.As(err, &failed) {
+	if conditionFailed(err) {
 		return nil
 	}
 	if err != nil {

@@ -178,8 +178,7 @@ func (s *Store) UpdateLead(ctx context.Context, id string, fn func(l *lead.Lead,
 		l.ID = id
 		l.Version = version + 1
 		if err := s.putLead(ctx, l, version, found); err != nil {
-			var failed *types.ConditionalCheckFailedException
-			if errors.As(err, &failed) {
+			if conditionFailed(err) {
 				if err := backoff(ctx, attempt); err != nil {
 					return nil, err
 				}
@@ -234,15 +233,16 @@ func (s *Store) putLead(ctx context.Context, l *lead.Lead, prevVersion int64, ex
 	return nil
 }
 
-// backoff waits a little longer after each conflict, with jitter, so
-// writers contending for one lead spread out instead of colliding again.
+// backoff waits a little longer after each conflict, so writers
+// contending for one lead spread out instead of colliding again.
 func backoff(ctx context.Context, attempt int) error {
-	d := time.Duration(attempt+1) * 5 * time.Millisecond
-	if d > 100*time.Millisecond {
-		d = 100 * time.Millisecond
-	}
-	d = d/2 + rand.N(d/2+1)
-	t := time.NewTimer(d)
+	return jitteredWait(ctx, min(time.Duration(attempt+1)*5*time.Millisecond, 100*time.Millisecond))
+}
+
+// jitteredWait waits between d/2 and d, or until ctx ends: waiters started
+// together must not all come back at the same moment.
+func jitteredWait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d/2 + rand.N(d/2+1))
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
@@ -250,6 +250,12 @@ func backoff(ctx context.Context, attempt int) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// conditionFailed reports a write refused by its condition expression.
+func conditionFailed(err error) bool {
+	var failed *types.ConditionalCheckFailedException
+	return errors.As(err, &failed)
 }
 
 // AddActivity stores an activity unless one with the same key exists.
@@ -268,8 +274,7 @@ func (s *Store) AddActivity(ctx context.Context, leadID string, a lead.Activity)
 		ConditionExpression:    aws.String("attribute_not_exists(pk)"),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
-	var failed *types.ConditionalCheckFailedException
-	if errors.As(err, &failed) {
+	if conditionFailed(err) {
 		return false, nil
 	}
 	if err != nil {
@@ -463,8 +468,7 @@ func (s *Store) MarkMachine(ctx context.Context, leadID, key, reason string) err
 		},
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
-	var failed *types.ConditionalCheckFailedException
-	if errors.As(err, &failed) {
+	if conditionFailed(err) {
 		// The activity is not written yet; its own event will be, with the
 		// lead's click marks already saying machine.
 		return nil
