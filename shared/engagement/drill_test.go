@@ -50,22 +50,22 @@ func (f *faultyDynamo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // faultyStore is the world's table, reached through the faulty proxy.
 func (w *world) faultyStore() (*store.Store, *faultyDynamo) {
-	w.t.Helper()
+	w.T.Helper()
 	target, err := url.Parse(testenv.DynamoEndpoint())
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	f := &faultyDynamo{proxy: httputil.NewSingleHostReverseProxy(target)}
 	srv := httptest.NewServer(f)
-	w.t.Cleanup(srv.Close)
+	w.T.Cleanup(srv.Close)
 	client, err := localstack.DynamoClient(context.Background(), srv.URL)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	// No SDK retries: every failure reaches the handler, which fails the
 	// invocation, and Lambda's retry is what must do no harm.
 	client = dynamodb.New(client.Options(), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
-	return store.New(client, w.table, store.Options{}), f
+	return store.New(client, w.Table, store.Options{}), f
 }
 
 // untilSuccess is Lambda's retry of a failed invocation.
@@ -82,9 +82,9 @@ func untilSuccess(t *testing.T, what string, fn func() error) int {
 
 func TestDrill_dynamoDBFailures_retriesHaveNoDoubleEffect(t *testing.T) {
 	w := newWorld(t)
-	l := w.nurtured("drill")
+	l := w.Nurtured("drill", nil)
 	faulty, proxy := w.faultyStore()
-	svc := *w.svc
+	svc := *w.Engagement
 	svc.Store = faulty
 
 	click := w.humanClick(l, 0, time.Hour)
@@ -92,9 +92,9 @@ func TestDrill_dynamoDBFailures_retriesHaveNoDoubleEffect(t *testing.T) {
 	// A redelivery after success changes nothing either.
 	attempts += untilSuccess(t, "click again", func() error { _, err := svc.HandleEvent(context.Background(), click); return err })
 
-	c := &lead.Capturer{Program: w.prog, Store: faulty, Clock: w.clock, Scorer: scoring.New(w.prog)}
-	second := w.prog.Forms[1]
-	sub := lead.Submission{FormID: second.ID, Fields: map[string]string{"email": l.Email, "company": "Drill Ltd"}, Consent: true, ReceivedAt: w.clock.Now()}
+	c := &lead.Capturer{Program: w.Program, Store: faulty, Clock: w.Clock, Scorer: scoring.New(w.Program)}
+	second := w.Program.Forms[1]
+	sub := lead.Submission{FormID: second.ID, Fields: map[string]string{"email": l.Email, "company": "Drill Ltd"}, Consent: true, ReceivedAt: w.Clock.Now()}
 	attempts += untilSuccess(t, "capture", func() error { _, err := c.Capture(context.Background(), sub); return err })
 	if attempts <= 3 {
 		t.Fatal("no handler call failed; the drill did not exercise Lambda's retry")
@@ -103,8 +103,8 @@ func TestDrill_dynamoDBFailures_retriesHaveNoDoubleEffect(t *testing.T) {
 	if proxy.failures.Load() == 0 {
 		t.Fatal("the proxy injected no failure; the drill tested nothing")
 	}
-	got := w.lead(l.ID)
-	acts := kinds(w.activities(l.ID))
+	got := w.Lead(l.ID)
+	acts := kinds(w.Activities(l.ID))
 	if len(acts[lead.KindClick]) != 1 || len(got.RecentClicks) != 1 {
 		t.Fatalf("the click was applied %d times (%d marks)", len(acts[lead.KindClick]), len(got.RecentClicks))
 	}
@@ -120,7 +120,7 @@ func TestDrill_dynamoDBFailures_retriesHaveNoDoubleEffect(t *testing.T) {
 			last = a
 		}
 	}
-	if v := scoring.New(w.prog).Value(got.Score, got.Score.At); last.ScoreAfter == 0 || v < last.ScoreAfter-0.1 || v > last.ScoreAfter+0.1 {
+	if v := scoring.New(w.Program).Value(got.Score, got.Score.At); last.ScoreAfter == 0 || v < last.ScoreAfter-0.1 || v > last.ScoreAfter+0.1 {
 		t.Fatalf("score %.1f, but the ledger's last entry says %.1f: an event was counted twice", v, last.ScoreAfter)
 	}
 	t.Logf("%d of %d DynamoDB requests failed; %d handler invocations for 3 events", proxy.failures.Load(), proxy.n.Load(), attempts)

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,143 +15,36 @@ import (
 
 	"github.com/leadnurture/nurture/infra/localstack"
 	"github.com/leadnurture/nurture/infra/localstack/testenv"
+	"github.com/leadnurture/nurture/infra/localstack/testworld"
 	"github.com/leadnurture/nurture/shared/alert"
-	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/engagement"
 	"github.com/leadnurture/nurture/shared/lead"
-	"github.com/leadnurture/nurture/shared/mail"
-	"github.com/leadnurture/nurture/shared/nurture"
-	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/scoring"
 	"github.com/leadnurture/nurture/shared/sesevent"
-	"github.com/leadnurture/nurture/shared/store"
-	"github.com/leadnurture/nurture/shared/token"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-type world struct {
-	t      *testing.T
-	prog   *program.Program
-	store  *store.Store
-	sched  *nurture.Scheduler
-	svc    *engagement.Service
-	alerts *alert.Alerter
-	clock  *clock.Fixed
-	domain string
-	table  string
-}
+// world is the product on the test servers (testworld), plus this
+// package's helpers for SES events.
+type world struct{ *testworld.World }
 
 func newWorld(t *testing.T) *world {
-	t.Helper()
-	prog, err := program.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := testenv.Dynamo(t)
-	table := testenv.UniqueName("engagement")
-	if err := store.EnsureTable(context.Background(), db, table); err != nil {
-		t.Fatal(err)
-	}
-	st := store.New(db, table, store.Options{})
-	signer, err := token.ParseKeys("k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
-	if err != nil {
-		t.Fatal(err)
-	}
-	win, err := nurture.NewWindow(prog.Schedule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	loc, _ := time.LoadLocation(prog.Schedule.TimeZone)
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	w := &world{t: t, prog: prog, store: st, clock: clock.NewFixed(time.Date(2026, 12, 1, 10, 0, 0, 0, loc)), domain: table + ".example", table: table}
-	w.sched = &nurture.Scheduler{
-		Program: prog, Store: st, Signer: signer, Window: win, Mailer: mail.NewSES(testenv.SES(t), "nurture-test"),
-		BaseURL: "https://api.acme.example", Rate: 1000, Log: log,
-	}
-	w.alerts = &alert.Alerter{Program: prog, Store: st, Mailer: w.sched.Mailer, Signer: signer, BaseURL: "https://api.acme.example", Clock: w.clock, Log: log}
-	w.svc = &engagement.Service{Program: prog, Store: st, Sends: w.sched, Log: log, Scorer: scoring.New(prog), Alerts: w.alerts}
-	return w
-}
-
-// nurtured captures a lead and sends it step 1; it returns the lead.
-func (w *world) nurtured(local string) *lead.Lead {
-	w.t.Helper()
-	return w.nurturedWith(local, nil)
-}
-
-// nurturedWith captures a lead with extra form fields and sends it step 1.
-func (w *world) nurturedWith(local string, fields map[string]string) *lead.Lead {
-	w.t.Helper()
-	c := &lead.Capturer{Program: w.prog, Store: w.store, Clock: w.clock, Scorer: scoring.New(w.prog), Alerts: w.alerts}
-	vals := map[string]string{"email": local + "@" + w.domain}
-	for k, v := range fields {
-		vals[k] = v
-	}
-	out, err := c.Capture(context.Background(), lead.Submission{
-		FormID: w.prog.Forms[0].ID, Fields: vals, Consent: true, ReceivedAt: w.clock.Now(),
-	})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	// A step due on a weekend moves to Monday: tick until it went out.
-	for i := 0; i < 3 && len(w.lead(out.LeadID).Nurture.Sent) == 0; i++ {
-		if due := w.lead(out.LeadID).Nurture.DueAt; due.After(w.clock.Now()) {
-			w.clock.Set(due)
-		}
-		if _, err := w.sched.Tick(context.Background(), w.clock.Now()); err != nil {
-			w.t.Fatal(err)
-		}
-	}
-	l := w.lead(out.LeadID)
-	if len(l.Nurture.Sent) != 1 {
-		w.t.Fatalf("step 1 not sent: %+v", l.Nurture)
-	}
-	return l
-}
-
-func (w *world) lead(id string) *lead.Lead {
-	w.t.Helper()
-	l, found, err := w.store.GetLead(context.Background(), id)
-	if err != nil || !found {
-		w.t.Fatalf("lead %s: %v %v", id, found, err)
-	}
-	return l
-}
-
-func (w *world) activities(id string) []lead.Activity {
-	w.t.Helper()
-	acts, err := w.store.Activities(context.Background(), id, w.clock.Now())
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return acts
-}
-
-func (w *world) mailTo(l *lead.Lead) int {
-	n := 0
-	for _, m := range testenv.SentMail(w.t) {
-		for _, to := range m.To {
-			if strings.EqualFold(to, l.Email) {
-				n++
-			}
-		}
-	}
-	return n
+	return &world{testworld.New(t, testworld.Options{Name: "engagement"})}
 }
 
 // sample loads one of events/engagement and makes it about lead l's first
 // nurture email: its MessageId, its tags, and times relative to its send.
 func (w *world) sample(name string, l *lead.Lead) []byte {
-	w.t.Helper()
+	w.T.Helper()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "engagement", name))
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	sent := l.Nurture.Sent[0]
 	var doc map[string]any
 	if err := json.Unmarshal(raw, &doc); err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	// The samples were sent at this time; everything moves with the send.
 	sampleSent := time.Date(2026, 12, 1, 9, 0, 2, 512e6, time.UTC)
@@ -194,16 +85,16 @@ func (w *world) sample(name string, l *lead.Lead) []byte {
 	}
 	b, err := json.Marshal(walk(doc))
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return b
 }
 
 func (w *world) handle(raw []byte) []engagement.Result {
-	w.t.Helper()
-	res, err := w.svc.HandleEvent(context.Background(), raw)
+	w.T.Helper()
+	res, err := w.Engagement.HandleEvent(context.Background(), raw)
 	if err != nil {
-		w.t.Fatalf("HandleEvent: %v", err)
+		w.T.Fatalf("HandleEvent: %v", err)
 	}
 	return res
 }
@@ -275,23 +166,23 @@ func TestHandleEvent_eachSESEventType_changesTheLead(t *testing.T) {
 			}
 		}},
 	}
-	l := w.nurtured("ada")
+	l := w.Nurtured("ada", nil)
 	for _, tt := range tests {
 		t.Run(tt.sample, func(t *testing.T) {
 			res := w.handle(w.sample(tt.sample, l))
 			if len(res) != 1 || res[0].LeadID != l.ID {
 				t.Fatalf("results %+v", res)
 			}
-			tt.check(t, w.lead(l.ID), kinds(w.activities(l.ID)))
+			tt.check(t, w.Lead(l.ID), kinds(w.Activities(l.ID)))
 		})
 	}
 }
 
 func TestHandleEvent_hardBounceAlone_suppressesAtOnce(t *testing.T) {
 	w := newWorld(t)
-	l := w.nurtured("bounce")
+	l := w.Nurtured("bounce", nil)
 	w.handle(w.sample("bounce-permanent.json", l))
-	got := w.lead(l.ID)
+	got := w.Lead(l.ID)
 	if got.Suppression == nil || got.Suppression.Reason != lead.SuppressedBounced || got.Nurture.Status != lead.NurtureStopped {
 		t.Fatalf("after a hard bounce: %+v %+v", got.Suppression, got.Nurture)
 	}
@@ -299,11 +190,11 @@ func TestHandleEvent_hardBounceAlone_suppressesAtOnce(t *testing.T) {
 
 func TestHandleEvent_sendEvent_reconcilesAnUnrecordedSend(t *testing.T) {
 	w := newWorld(t)
-	l := w.nurtured("reconcile")
+	l := w.Nurtured("reconcile", nil)
 	// Make it look as if step 2 was sent but the scheduler crashed before
 	// recording it: the claim is still on the lead.
-	claim := lead.Claim{ID: "c0ffee", Step: 1, AssetID: "unit-economics-video", At: w.clock.Now(), Until: w.clock.Now().Add(time.Minute)}
-	if _, err := w.store.UpdateLead(context.Background(), l.ID, func(x *lead.Lead, _ bool) error {
+	claim := lead.Claim{ID: "c0ffee", Step: 1, AssetID: "unit-economics-video", At: w.Clock.Now(), Until: w.Clock.Now().Add(time.Minute)}
+	if _, err := w.Store.UpdateLead(context.Background(), l.ID, func(x *lead.Lead, _ bool) error {
 		x.Nurture.Claim = &claim
 		return nil
 	}); err != nil {
@@ -314,7 +205,7 @@ func TestHandleEvent_sendEvent_reconcilesAnUnrecordedSend(t *testing.T) {
 	raw = []byte(strings.ReplaceAll(string(raw), l.Nurture.Sent[0].MessageID, "0107-step2-message"))
 	w.handle(raw)
 	w.handle(raw) // a second delivery changes nothing
-	got := w.lead(l.ID)
+	got := w.Lead(l.ID)
 	if len(got.Nurture.Sent) != 2 || got.Nurture.Sent[1].MessageID != "0107-step2-message" || got.Nurture.Claim != nil || got.Nurture.NextStep != 2 {
 		t.Fatalf("the Send event should record step 2 once: %+v", got.Nurture)
 	}
@@ -322,7 +213,7 @@ func TestHandleEvent_sendEvent_reconcilesAnUnrecordedSend(t *testing.T) {
 
 func TestHandleEvent_unknownMessageDropped_poisonDeadLettered(t *testing.T) {
 	w := newWorld(t)
-	l := w.nurtured("stranger")
+	l := w.Nurtured("stranger", nil)
 	raw := w.sample("click.json", l)
 	// Neither tags nor a message record: not a message of ours.
 	var doc map[string]any
@@ -338,7 +229,7 @@ func TestHandleEvent_unknownMessageDropped_poisonDeadLettered(t *testing.T) {
 	// Poison events fail, so Lambda dead-letters them; the next event is
 	// applied as usual.
 	for _, poison := range [][]byte{w.sample("eventbridge-unknown.json", l), []byte(`{"source":"aws.ses","detail":`), []byte(`{}`)} {
-		if _, err := w.svc.HandleEvent(context.Background(), poison); !errors.Is(err, engagement.ErrPoison) {
+		if _, err := w.Engagement.HandleEvent(context.Background(), poison); !errors.Is(err, engagement.ErrPoison) {
 			t.Fatalf("a poison event must fail as ErrPoison so it reaches the dead-letter queue, got %v", err)
 		}
 	}
@@ -349,7 +240,7 @@ func TestHandleEvent_unknownMessageDropped_poisonDeadLettered(t *testing.T) {
 
 func TestHandleEvent_sameClick100TimesAtOnce_appliedOnce(t *testing.T) {
 	w := newWorld(t)
-	l := w.nurtured("dup")
+	l := w.Nurtured("dup", nil)
 	raw := w.sample("click.json", l)
 	var wg sync.WaitGroup
 	errs := make(chan error, 100)
@@ -358,7 +249,7 @@ func TestHandleEvent_sameClick100TimesAtOnce_appliedOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := w.svc.HandleEvent(context.Background(), raw)
+			res, err := w.Engagement.HandleEvent(context.Background(), raw)
 			if len(res) == 1 && res[0].Applied {
 				applied.Add(1)
 			}
@@ -372,8 +263,8 @@ func TestHandleEvent_sameClick100TimesAtOnce_appliedOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := w.lead(l.ID)
-	if c := kinds(w.activities(l.ID))[lead.KindClick]; len(c) != 1 || len(got.RecentClicks) != 1 {
+	got := w.Lead(l.ID)
+	if c := kinds(w.Activities(l.ID))[lead.KindClick]; len(c) != 1 || len(got.RecentClicks) != 1 {
 		t.Fatalf("100 deliveries of one click: %d click activities, %d click marks", len(c), len(got.RecentClicks))
 	}
 	if applied.Load() != 1 {
@@ -384,7 +275,7 @@ func TestHandleEvent_sameClick100TimesAtOnce_appliedOnce(t *testing.T) {
 // click builds a Click event on l's first email at a given time after its
 // send, on a link, by a user agent.
 func (w *world) click(l *lead.Lead, after time.Duration, link, ua string, linkTags map[string][]string) []byte {
-	w.t.Helper()
+	w.T.Helper()
 	sent := l.Nurture.Sent[0]
 	r := sesevent.Record{
 		EventType: sesevent.EventClick,
@@ -394,7 +285,7 @@ func (w *world) click(l *lead.Lead, after time.Duration, link, ua string, linkTa
 	}
 	b, err := json.Marshal(map[string]any{"version": "0", "source": "aws.ses", "detail-type": "Email Clicked", "detail": r})
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return b
 }
@@ -430,11 +321,11 @@ func TestHandleEvent_scannerClicks_recordedAsMachine(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l := w.nurtured(fmt.Sprintf("scan%d", i))
+			l := w.Nurtured(fmt.Sprintf("scan%d", i), nil)
 			for _, c := range tt.clicks(l) {
 				w.handle(c)
 			}
-			clicks := kinds(w.activities(l.ID))[lead.KindClick]
+			clicks := kinds(w.Activities(l.ID))[lead.KindClick]
 			human := 0
 			for _, c := range clicks {
 				if !c.Machine {
@@ -452,20 +343,20 @@ func TestHandleEvent_scannerClicks_recordedAsMachine(t *testing.T) {
 
 func TestSuppressedLeads_getNoMoreMailThroughWeeksOfTicks(t *testing.T) {
 	w := newWorld(t)
-	bounced, complained, unsubscribed := w.nurtured("hard"), w.nurtured("complainer"), w.nurtured("leaver")
+	bounced, complained, unsubscribed := w.Nurtured("hard", nil), w.Nurtured("complainer", nil), w.Nurtured("leaver", nil)
 	w.handle(w.sample("bounce-permanent.json", bounced))
 	w.handle(w.sample("complaint.json", complained))
-	if err := w.svc.Unsubscribe(context.Background(), unsubscribed.ID, w.clock.Now()); err != nil {
+	if err := w.Engagement.Unsubscribe(context.Background(), unsubscribed.ID, w.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	for week := 0; week < 8; week++ {
-		w.clock.Advance(7 * 24 * time.Hour)
-		if _, err := w.sched.Tick(context.Background(), w.clock.Now()); err != nil {
+		w.Clock.Advance(7 * 24 * time.Hour)
+		if _, err := w.Scheduler.Tick(context.Background(), w.Clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, l := range []*lead.Lead{bounced, complained, unsubscribed} {
-		if n := w.mailTo(l); n != 1 {
+		if n := len(w.MailTo(l.Email)); n != 1 {
 			t.Errorf("%s got %d emails, want only the one before it was suppressed", l.Email, n)
 		}
 	}
@@ -473,29 +364,29 @@ func TestSuppressedLeads_getNoMoreMailThroughWeeksOfTicks(t *testing.T) {
 
 func TestAnswer_changesTheNextStepsAsset(t *testing.T) {
 	w := newWorld(t)
-	answered, silent := w.nurtured("answers"), w.nurtured("silent")
-	if err := w.svc.Answer(context.Background(), answered.ID, answered.Nurture.Track, 0, "industry", "finance", w.clock.Now()); err != nil {
+	answered, silent := w.Nurtured("answers", nil), w.Nurtured("silent", nil)
+	if err := w.Engagement.Answer(context.Background(), answered.ID, answered.Nurture.Track, 0, "industry", "finance", w.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if got := w.lead(answered.ID); got.Industry != "finance" || got.Answers["industry"] != "finance" {
+	if got := w.Lead(answered.ID); got.Industry != "finance" || got.Answers["industry"] != "finance" {
 		t.Fatalf("the answer should fill the profile: %+v", got)
 	}
 	// Steps 2 and 3 for both.
 	for i := 0; i < 2; i++ {
 		for _, id := range []string{answered.ID, silent.ID} {
-			if due := w.lead(id).Nurture.DueAt; due.After(w.clock.Now()) {
-				w.clock.Set(due)
+			if due := w.Lead(id).Nurture.DueAt; due.After(w.Clock.Now()) {
+				w.Clock.Set(due)
 			}
 		}
-		if _, err := w.sched.Tick(context.Background(), w.clock.Now()); err != nil {
+		if _, err := w.Scheduler.Tick(context.Background(), w.Clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	a, s := w.lead(answered.ID).Nurture.Sent, w.lead(silent.ID).Nurture.Sent
+	a, s := w.Lead(answered.ID).Nurture.Sent, w.Lead(silent.ID).Nurture.Sent
 	if len(a) != 3 || len(s) != 3 {
 		t.Fatalf("both should have 3 steps: %d %d", len(a), len(s))
 	}
-	fin, _ := w.prog.Asset(a[2].AssetID)
+	fin, _ := w.Program.Asset(a[2].AssetID)
 	if a[2].AssetID == s[2].AssetID || len(fin.Industries) == 0 || fin.Industries[0] != "finance" {
 		t.Fatalf("after answering finance, step 3 should pick a finance asset: answered %s, silent %s", a[2].AssetID, s[2].AssetID)
 	}
@@ -503,7 +394,7 @@ func TestAnswer_changesTheNextStepsAsset(t *testing.T) {
 
 func TestHandleEvent_withoutTags_joinedByRecordedMessageID(t *testing.T) {
 	w := newWorld(t)
-	l := w.nurtured("untagged")
+	l := w.Nurtured("untagged", nil)
 	raw := w.sample("click.json", l)
 	var doc map[string]any
 	_ = json.Unmarshal(raw, &doc)
@@ -513,7 +404,7 @@ func TestHandleEvent_withoutTags_joinedByRecordedMessageID(t *testing.T) {
 	if len(res) != 1 || !res[0].Applied || res[0].LeadID != l.ID {
 		t.Fatalf("a click without tags should be joined by its MessageId: %+v", res)
 	}
-	if c := kinds(w.activities(l.ID))[lead.KindClick]; len(c) != 1 || c[0].Step != 0 || c[0].Track != l.Nurture.Track {
+	if c := kinds(w.Activities(l.ID))[lead.KindClick]; len(c) != 1 || c[0].Step != 0 || c[0].Track != l.Nurture.Track {
 		t.Fatalf("click activity: %+v", c)
 	}
 }
@@ -522,7 +413,7 @@ func TestHandleEvent_withoutTags_joinedByRecordedMessageID(t *testing.T) {
 // name the lead's email address in their text).
 func (w *world) alertsFor(l *lead.Lead) []localstack.SentEmail {
 	var out []localstack.SentEmail
-	for _, m := range testenv.SentMail(w.t) {
+	for _, m := range testenv.SentMail(w.T) {
 		if strings.Contains(m.Text, l.Email) && !strings.EqualFold(m.To[0], l.Email) {
 			out = append(out, m)
 		}
@@ -533,9 +424,9 @@ func (w *world) alertsFor(l *lead.Lead) []localstack.SentEmail {
 // humanClick is a reader's click on the asset of the lead's step i, an hour
 // after it was sent.
 func (w *world) humanClick(l *lead.Lead, i int, after time.Duration) []byte {
-	w.t.Helper()
+	w.T.Helper()
 	sent := l.Nurture.Sent[i]
-	asset, _ := w.prog.Asset(sent.AssetID)
+	asset, _ := w.Program.Asset(sent.AssetID)
 	r := sesevent.Record{
 		EventType: sesevent.EventClick,
 		Mail: sesevent.Mail{Timestamp: sent.At, MessageID: sent.MessageID, Destination: []string{l.Email},
@@ -545,52 +436,37 @@ func (w *world) humanClick(l *lead.Lead, i int, after time.Duration) []byte {
 	}
 	b, err := json.Marshal(map[string]any{"version": "0", "source": "aws.ses", "detail-type": "Email Clicked", "detail": r})
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return b
 }
 
-// next sends the lead's next step.
-func (w *world) next(id string) *lead.Lead {
-	w.t.Helper()
-	before := len(w.lead(id).Nurture.Sent)
-	for i := 0; i < 3 && len(w.lead(id).Nurture.Sent) == before; i++ {
-		if due := w.lead(id).Nurture.DueAt; due.After(w.clock.Now()) {
-			w.clock.Set(due)
-		}
-		if _, err := w.sched.Tick(context.Background(), w.clock.Now()); err != nil {
-			w.t.Fatal(err)
-		}
-	}
-	return w.lead(id)
-}
-
 func TestJourney_downloadTwoClicksAndAnAnswer_crossMQL_salesGetsOneAlertWithTheStory(t *testing.T) {
 	w := newWorld(t)
-	l := w.nurturedWith("journey", map[string]string{"name": "Ada Lovelace", "company": "Analytical Engines", "companySize": "501-5000"})
+	l := w.Nurtured("journey", map[string]string{"name": "Ada Lovelace", "company": "Analytical Engines", "companySize": "501-5000"})
 	w.handle(w.humanClick(l, 0, time.Hour))
-	l = w.next(l.ID)
+	l = w.Next(l.ID)
 	w.handle(w.humanClick(l, 1, 2*time.Hour))
-	l = w.next(l.ID)
+	l = w.Next(l.ID)
 	if n := len(w.alertsFor(l)); n != 0 {
-		t.Fatalf("a download and two clicks are not yet sales-ready, but %d alerts went out (score %.1f)", n, scoring.New(w.prog).Value(l.Score, w.clock.Now()))
+		t.Fatalf("a download and two clicks are not yet sales-ready, but %d alerts went out (score %.1f)", n, scoring.New(w.Program).Value(l.Score, w.Clock.Now()))
 	}
 	// Step 3 asks for the industry; the lead answers with one click.
-	if err := w.svc.Answer(context.Background(), l.ID, l.Nurture.Track, 2, "industry", "finance", w.clock.Now().Add(time.Hour)); err != nil {
+	if err := w.Engagement.Answer(context.Background(), l.ID, l.Nurture.Track, 2, "industry", "finance", w.Clock.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	l = w.lead(l.ID)
+	l = w.Lead(l.ID)
 	alerts := w.alertsFor(l)
 	if len(alerts) != 1 || len(l.Alerts) != 1 || len(l.PendingAlerts) != 0 {
-		t.Fatalf("want exactly one alert, got %d emails, %d recorded, %d pending (score %.1f)", len(alerts), len(l.Alerts), len(l.PendingAlerts), scoring.New(w.prog).Value(l.Score, w.clock.Now()))
+		t.Fatalf("want exactly one alert, got %d emails, %d recorded, %d pending (score %.1f)", len(alerts), len(l.Alerts), len(l.PendingAlerts), scoring.New(w.Program).Value(l.Score, w.Clock.Now()))
 	}
 	a := alerts[0]
-	if a.To[0] != alert.Route(w.prog, l) || a.To[0] == w.prog.Routing.Default {
+	if a.To[0] != alert.Route(w.Program, l) || a.To[0] == w.Program.Routing.Default {
 		t.Errorf("a finance lead's alert goes to the finance route, went to %v", a.To)
 	}
-	downloaded, _ := w.prog.Asset(l.Downloaded[0])
-	click1, _ := w.prog.Asset(l.Nurture.Sent[0].AssetID)
-	click2, _ := w.prog.Asset(l.Nurture.Sent[1].AssetID)
+	downloaded, _ := w.Program.Asset(l.Downloaded[0])
+	click1, _ := w.Program.Asset(l.Nurture.Sent[0].AssetID)
+	click2, _ := w.Program.Asset(l.Nurture.Sent[1].AssetID)
 	for _, want := range []string{"Ada Lovelace", "Analytical Engines", downloaded.Title, click1.Title, click2.Title, "Financial services"} {
 		if !strings.Contains(a.Text, want) || !strings.Contains(a.HTML, strings.ReplaceAll(want, "&", "&amp;")) {
 			t.Errorf("the alert should name %q", want)
@@ -606,19 +482,19 @@ func TestJourney_downloadTwoClicksAndAnAnswer_crossMQL_salesGetsOneAlertWithTheS
 // atThresholdMinusOne gives a nurtured lead a score one below the first
 // threshold, as of now.
 func (w *world) atThresholdMinusOne(l *lead.Lead) {
-	w.t.Helper()
-	mql := w.prog.Thresholds[0]
-	if _, err := w.store.UpdateLead(context.Background(), l.ID, func(x *lead.Lead, _ bool) error {
-		x.Score = lead.Score{Activity: float64(mql.Score-1) - float64(x.Score.Fit), Fit: x.Score.Fit, At: w.clock.Now()}
+	w.T.Helper()
+	mql := w.Program.Thresholds[0]
+	if _, err := w.Store.UpdateLead(context.Background(), l.ID, func(x *lead.Lead, _ bool) error {
+		x.Score = lead.Score{Activity: float64(mql.Score-1) - float64(x.Score.Fit), Fit: x.Score.Fit, At: w.Clock.Now()}
 		return nil
 	}); err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 }
 
 func TestAlert_200ConcurrentScoreEventsAtThresholdMinusOne_exactlyOneAlert(t *testing.T) {
 	w := newWorld(t)
-	l := w.nurtured("rush")
+	l := w.Nurtured("rush", nil)
 	w.atThresholdMinusOne(l)
 	var wg sync.WaitGroup
 	errs := make(chan error, 200)
@@ -631,7 +507,7 @@ func TestAlert_200ConcurrentScoreEventsAtThresholdMinusOne_exactlyOneAlert(t *te
 			raw := w.humanClick(l, 0, time.Hour+time.Duration(i)*2*time.Second)
 			var err error
 			for attempt := 0; attempt < 5; attempt++ { // Lambda redelivers a failed event
-				if _, err = w.svc.HandleEvent(context.Background(), raw); err == nil {
+				if _, err = w.Engagement.HandleEvent(context.Background(), raw); err == nil {
 					break
 				}
 			}
@@ -649,26 +525,26 @@ func TestAlert_200ConcurrentScoreEventsAtThresholdMinusOne_exactlyOneAlert(t *te
 	// each recorded as sent (the alert activity; the lead's own list may
 	// catch up on its next flush when 200 writers keep it busy).
 	perThreshold := map[string]int{}
-	sent := kinds(w.activities(l.ID))[alert.KindAlert]
+	sent := kinds(w.Activities(l.ID))[alert.KindAlert]
 	for _, a := range sent {
 		perThreshold[strings.Fields(a.Detail)[0]]++
 	}
-	if n := len(w.alertsFor(l)); n != len(w.prog.Thresholds) || len(sent) != n {
-		t.Fatalf("200 concurrent events over the thresholds: %d alert emails, %d recorded; want one per threshold (%d)", n, len(sent), len(w.prog.Thresholds))
+	if n := len(w.alertsFor(l)); n != len(w.Program.Thresholds) || len(sent) != n {
+		t.Fatalf("200 concurrent events over the thresholds: %d alert emails, %d recorded; want one per threshold (%d)", n, len(sent), len(w.Program.Thresholds))
 	}
-	for _, th := range w.prog.Thresholds {
+	for _, th := range w.Program.Thresholds {
 		if perThreshold[th.Name] != 1 {
 			t.Fatalf("threshold %s alerted %d times: %+v", th.Name, perThreshold[th.Name], sent)
 		}
 	}
-	if c := kinds(w.activities(l.ID))[lead.KindClick]; len(c) != 200 {
+	if c := kinds(w.Activities(l.ID))[lead.KindClick]; len(c) != 200 {
 		t.Fatalf("every click is recorded once: %d", len(c))
 	}
 }
 
 func TestAlert_scannerClicksAlone_neverAlert(t *testing.T) {
 	w := newWorld(t)
-	l := w.nurtured("scanned")
+	l := w.Nurtured("scanned", nil)
 	w.atThresholdMinusOne(l)
 	for i := 0; i < 20; i++ {
 		ua := chrome
@@ -685,28 +561,28 @@ func TestAlert_scannerClicksAlone_neverAlert(t *testing.T) {
 	if n := len(w.alertsFor(l)); n != 0 {
 		t.Fatalf("scanner clicks alone raised %d alerts", n)
 	}
-	if got := w.lead(l.ID); scoring.New(w.prog).Value(got.Score, w.clock.Now()) >= float64(w.prog.Thresholds[0].Score) {
-		t.Fatalf("scanner clicks moved the score to %.1f", scoring.New(w.prog).Value(got.Score, w.clock.Now()))
+	if got := w.Lead(l.ID); scoring.New(w.Program).Value(got.Score, w.Clock.Now()) >= float64(w.Program.Thresholds[0].Score) {
+		t.Fatalf("scanner clicks moved the score to %.1f", scoring.New(w.Program).Value(got.Score, w.Clock.Now()))
 	}
 }
 
 func TestAlert_leftPending_sentByTheNextSchedulerTick(t *testing.T) {
 	w := newWorld(t)
-	l := w.nurtured("pending")
+	l := w.Nurtured("pending", nil)
 	w.atThresholdMinusOne(l)
 	// The function that saw the crossing could not send the alert (in AWS:
 	// capture without the API's URL, or SES failing at that moment).
-	w.svc.Alerts = nil
+	w.Engagement.Alerts = nil
 	w.handle(w.humanClick(l, 0, time.Hour))
-	if got := w.lead(l.ID); len(got.PendingAlerts) != 1 || len(w.alertsFor(l)) != 0 {
+	if got := w.Lead(l.ID); len(got.PendingAlerts) != 1 || len(w.alertsFor(l)) != 0 {
 		t.Fatalf("want one pending alert and no email yet: %+v", got.PendingAlerts)
 	}
-	w.sched.Alerts = w.alerts
-	w.clock.Advance(2 * time.Hour) // the click was an hour after the send
-	if _, err := w.sched.Tick(context.Background(), w.clock.Now()); err != nil {
+	w.Scheduler.Alerts = w.Alerter
+	w.Clock.Advance(2 * time.Hour) // the click was an hour after the send
+	if _, err := w.Scheduler.Tick(context.Background(), w.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if got := w.lead(l.ID); len(got.PendingAlerts) != 0 || len(got.Alerts) != 1 || len(w.alertsFor(l)) != 1 {
+	if got := w.Lead(l.ID); len(got.PendingAlerts) != 0 || len(got.Alerts) != 1 || len(w.alertsFor(l)) != 1 {
 		t.Fatalf("the tick should send the pending alert once: pending %d, sent %d", len(got.PendingAlerts), len(got.Alerts))
 	}
 }

@@ -1,0 +1,183 @@
+// Package testworld assembles, for tests, the product as the functions build
+// it, on the test servers testenv runs: a store on its own DynamoDB Local
+// table, the scheduler sending through SES local, engagement with scoring
+// and alerts, and a fixed clock on a Tuesday morning inside the send window.
+package testworld
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leadnurture/nurture/infra/localstack"
+	"github.com/leadnurture/nurture/infra/localstack/testenv"
+	"github.com/leadnurture/nurture/shared/alert"
+	"github.com/leadnurture/nurture/shared/clock"
+	"github.com/leadnurture/nurture/shared/engagement"
+	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/mail"
+	"github.com/leadnurture/nurture/shared/nurture"
+	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/scoring"
+	"github.com/leadnurture/nurture/shared/store"
+	"github.com/leadnurture/nurture/shared/token"
+)
+
+// BaseURL is where the links in test mail point.
+const BaseURL = "https://api.acme.example"
+
+// World is one test's product.
+type World struct {
+	T       *testing.T
+	Program *program.Program
+	Table   string
+	Store   *store.Store
+	Signer  *token.Signer
+	Window  nurture.Window
+	Clock   *clock.Fixed
+	// Domain ends every address of this world, to tell its mail apart.
+	Domain     string
+	Log        *slog.Logger
+	SES        *mail.SES
+	Scheduler  *nurture.Scheduler
+	Alerter    *alert.Alerter
+	Engagement *engagement.Service
+}
+
+// Options change what New builds.
+type Options struct {
+	Name         string    // table name prefix
+	Logs         io.Writer // JSON logs; discarded when nil
+	StoreOptions store.Options
+}
+
+// New builds a world. The scheduler sends through SES local at 1,000 a
+// second; tests may replace its Mailer.
+func New(t *testing.T, o Options) *World {
+	t.Helper()
+	prog, err := program.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Name == "" {
+		o.Name = "world"
+	}
+	db := testenv.Dynamo(t)
+	table := testenv.UniqueName(o.Name)
+	if err := store.EnsureTable(context.Background(), db, table); err != nil {
+		t.Fatal(err)
+	}
+	signer, err := token.ParseKeys(testenv.TestTokenKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	win, err := nurture.NewWindow(prog.Schedule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, err := time.LoadLocation(prog.Schedule.TimeZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Logs == nil {
+		o.Logs = io.Discard
+	}
+	log := slog.New(slog.NewJSONHandler(o.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	st := store.New(db, table, o.StoreOptions)
+	w := &World{
+		T: t, Program: prog, Table: table, Store: st, Signer: signer, Window: win, Log: log,
+		Clock:  clock.NewFixed(time.Date(2026, 12, 1, 10, 0, 0, 0, loc)),
+		Domain: table + ".example",
+		SES:    mail.NewSES(testenv.SES(t), "nurture-test"),
+	}
+	w.Alerter = &alert.Alerter{Program: prog, Store: st, Mailer: w.SES, Signer: signer, BaseURL: BaseURL, Clock: w.Clock, Log: log}
+	w.Scheduler = &nurture.Scheduler{
+		Program: prog, Store: st, Signer: signer, Window: win, Mailer: w.SES,
+		BaseURL: BaseURL, ConfigurationSet: "nurture-test", Rate: 1000, Log: log,
+	}
+	w.Engagement = &engagement.Service{Program: prog, Store: st, Sends: w.Scheduler, Log: log, Scorer: scoring.New(prog), Alerts: w.Alerter}
+	return w
+}
+
+// Capturer is capture as the function builds it: scored, alerting, and
+// honouring erasures.
+func (w *World) Capturer() *lead.Capturer {
+	return &lead.Capturer{Program: w.Program, Store: w.Store, Clock: w.Clock, Scorer: scoring.New(w.Program), Alerts: w.Alerter, Suppressions: w.Store}
+}
+
+// Email is the address of a local part in this world.
+func (w *World) Email(local string) string { return local + "@" + w.Domain }
+
+// Nurtured captures a lead on the first form (with extra fields) and has
+// the scheduler send it step 1.
+func (w *World) Nurtured(local string, fields map[string]string) *lead.Lead {
+	w.T.Helper()
+	vals := map[string]string{"email": w.Email(local)}
+	for k, v := range fields {
+		vals[k] = v
+	}
+	out, err := w.Capturer().Capture(context.Background(), lead.Submission{
+		FormID: w.Program.Forms[0].ID, Fields: vals, Consent: true, ReceivedAt: w.Clock.Now(),
+	})
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	l := w.Next(out.LeadID)
+	if len(l.Nurture.Sent) != 1 {
+		w.T.Fatalf("step 1 not sent: %+v", l.Nurture)
+	}
+	return l
+}
+
+// Next moves the clock to the lead's due time and ticks until its next
+// step went out (a step due on a weekend moves to Monday).
+func (w *World) Next(id string) *lead.Lead {
+	w.T.Helper()
+	before := len(w.Lead(id).Nurture.Sent)
+	for i := 0; i < 3 && len(w.Lead(id).Nurture.Sent) == before; i++ {
+		if due := w.Lead(id).Nurture.DueAt; due.After(w.Clock.Now()) {
+			w.Clock.Set(due)
+		}
+		if _, err := w.Scheduler.Tick(context.Background(), w.Clock.Now()); err != nil {
+			w.T.Fatal(err)
+		}
+	}
+	return w.Lead(id)
+}
+
+// Lead reads a lead that must exist.
+func (w *World) Lead(id string) *lead.Lead {
+	w.T.Helper()
+	l, found, err := w.Store.GetLead(context.Background(), id)
+	if err != nil || !found {
+		w.T.Fatalf("lead %s: found=%v err=%v", id, found, err)
+	}
+	return l
+}
+
+// Activities reads a lead's activities as of the world's clock.
+func (w *World) Activities(id string) []lead.Activity {
+	w.T.Helper()
+	acts, err := w.Store.Activities(context.Background(), id, w.Clock.Now())
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	return acts
+}
+
+// MailTo returns what SES local holds for one address.
+func (w *World) MailTo(addr string) []localstack.SentEmail {
+	w.T.Helper()
+	var out []localstack.SentEmail
+	for _, m := range testenv.SentMail(w.T) {
+		for _, to := range m.To {
+			if strings.EqualFold(to, addr) {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
