@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,15 +15,10 @@ import (
 	"time"
 
 	"github.com/leadnurture/nurture/infra/localstack/testenv"
-	"github.com/leadnurture/nurture/shared/alert"
-	"github.com/leadnurture/nurture/shared/clock"
-	"github.com/leadnurture/nurture/shared/engagement"
+	"github.com/leadnurture/nurture/infra/localstack/testworld"
 	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/lead"
-	"github.com/leadnurture/nurture/shared/mail"
-	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
-	"github.com/leadnurture/nurture/shared/scoring"
 	"github.com/leadnurture/nurture/shared/sesevent"
 	"github.com/leadnurture/nurture/shared/store"
 	"github.com/leadnurture/nurture/shared/token"
@@ -50,71 +44,36 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
-// world is the product's parts on a table of its own, every part logging
-// JSON into logs, built as the functions build them.
+// world is the product's parts on a table of its own (testworld), every
+// part logging JSON into logs, plus the HTTP handlers of capture and links.
 type world struct {
-	t       *testing.T
-	prog    *program.Program
-	store   *store.Store
-	clock   *clock.Fixed
-	signer  *token.Signer
-	sched   *nurture.Scheduler
-	svc     *engagement.Service
+	*testworld.World
 	capture *httpapi.Capture
 	links   *httpapi.Links
 	logs    *logBuffer
-	domain  string
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	logs := &logBuffer{}
 	prog, err := program.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := testenv.Dynamo(t)
-	table := testenv.UniqueName("privacy")
-	if err := store.EnsureTable(t.Context(), db, table); err != nil {
-		t.Fatal(err)
+	tw := testworld.New(t, testworld.Options{Name: "privacy", Logs: logs, StoreOptions: store.Options{ActivityRetention: prog.ActivityRetention()}})
+	tw.Scheduler.Alerts = tw.Alerter
+	return &world{
+		World:   tw,
+		logs:    logs,
+		capture: &httpapi.Capture{Capturer: tw.Capturer(), Log: tw.Log},
+		links:   &httpapi.Links{Engagement: tw.Engagement, Signer: tw.Signer, Program: tw.Program, Clock: tw.Clock, Log: tw.Log},
 	}
-	st := store.New(db, table, store.Options{ActivityRetention: prog.ActivityRetention()})
-	signer, err := token.ParseKeys(testenv.TestTokenKeys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	win, err := nurture.NewWindow(prog.Schedule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	loc, err := time.LoadLocation(prog.Schedule.TimeZone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &logBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	w := &world{t: t, prog: prog, store: st, signer: signer, logs: logs, domain: table + ".example",
-		clock: clock.NewFixed(time.Date(2026, 12, 1, 10, 0, 0, 0, loc))}
-	ses := mail.NewSES(testenv.SES(t), "nurture-test")
-	const base = "https://api.acme.example"
-	alerts := &alert.Alerter{Program: prog, Store: st, Mailer: ses, Signer: signer, BaseURL: base, Clock: w.clock, Log: log}
-	scorer := scoring.New(prog)
-	w.sched = &nurture.Scheduler{
-		Program: prog, Store: st, Signer: signer, Window: win, Mailer: ses,
-		BaseURL: base, ConfigurationSet: "nurture-test", Rate: 1000, Log: log, Alerts: alerts,
-	}
-	w.svc = &engagement.Service{Program: prog, Store: st, Sends: w.sched, Log: log, Scorer: scorer, Alerts: alerts}
-	w.capture = &httpapi.Capture{
-		Capturer: &lead.Capturer{Program: prog, Store: st, Clock: w.clock, Scorer: scorer, Alerts: alerts, Suppressions: st},
-		Log:      log,
-	}
-	w.links = &httpapi.Links{Engagement: w.svc, Signer: signer, Program: prog, Clock: w.clock, Log: log}
-	return w
 }
 
 // post sends the finops-guide form as a browser would; it must answer 303.
 func (w *world) post(email, name string) {
-	w.t.Helper()
-	form := w.prog.Forms[0]
+	w.T.Helper()
+	form := w.Program.Forms[0]
 	v := url.Values{"email": {email}, "name": {name}, "company": {name + " Widgets"}, "consent": {"yes"},
 		"website": {""}, "page": {"https://www.acme.example/resources/cloud-bill?utm_source=newsletter"}}
 	req := httpapi.Request{
@@ -128,49 +87,27 @@ func (w *world) post(email, name string) {
 	req.RequestContext.HTTP.Method = http.MethodPost
 	req.RequestContext.HTTP.SourceIP = "203.0.113.7"
 	req.RequestContext.RequestID = "privacy-test"
-	req.RequestContext.TimeEpoch = w.clock.Now().UnixMilli()
-	resp, err := w.capture.Handle(w.t.Context(), req)
+	req.RequestContext.TimeEpoch = w.Clock.Now().UnixMilli()
+	resp, err := w.capture.Handle(w.T.Context(), req)
 	if err != nil || resp.StatusCode != http.StatusSeeOther {
-		w.t.Fatalf("form post: %d %v %s", resp.StatusCode, err, resp.Body)
+		w.T.Fatalf("form post: %d %v %s", resp.StatusCode, err, resp.Body)
 	}
 }
 
 func (w *world) lead(id string) (*lead.Lead, bool) {
-	w.t.Helper()
-	l, found, err := w.store.GetLead(w.t.Context(), id)
+	w.T.Helper()
+	l, found, err := w.Store.GetLead(w.T.Context(), id)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return l, found
 }
 
-// sendStep1 ticks until the lead's first step went out through SES local.
-func (w *world) sendStep1(id string) *lead.Lead {
-	w.t.Helper()
-	for i := 0; i < 3; i++ {
-		l, _ := w.lead(id)
-		if len(l.Nurture.Sent) > 0 {
-			return l
-		}
-		if l.Nurture.DueAt.After(w.clock.Now()) {
-			w.clock.Set(l.Nurture.DueAt)
-		}
-		if _, err := w.sched.Tick(w.t.Context(), w.clock.Now()); err != nil {
-			w.t.Fatal(err)
-		}
-	}
-	l, _ := w.lead(id)
-	if len(l.Nurture.Sent) != 1 {
-		w.t.Fatalf("step 1 not sent: %+v", l.Nurture)
-	}
-	return l
-}
-
 // click is SES's Click event for a person's click on the sent asset.
 func (w *world) click(l *lead.Lead) {
-	w.t.Helper()
+	w.T.Helper()
 	sent := l.Nurture.Sent[0]
-	asset, _ := w.prog.Asset(sent.AssetID)
+	asset, _ := w.Program.Asset(sent.AssetID)
 	r := sesevent.Record{
 		EventType: sesevent.EventClick,
 		Mail: sesevent.Mail{Timestamp: sent.At, MessageID: sent.MessageID, Destination: []string{l.Email},
@@ -181,47 +118,47 @@ func (w *world) click(l *lead.Lead) {
 	}
 	raw, err := json.Marshal(map[string]any{"version": "0", "source": "aws.ses", "detail-type": "Email Clicked", "detail": r})
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
-	if _, err := w.svc.HandleEvent(w.t.Context(), raw); err != nil {
-		w.t.Fatalf("click: %v", err)
+	if _, err := w.Engagement.HandleEvent(w.T.Context(), raw); err != nil {
+		w.T.Fatalf("click: %v", err)
 	}
 }
 
 // unsubscribe posts the mail's one-click unsubscribe (RFC 8058).
 func (w *world) unsubscribe(l *lead.Lead) {
-	w.t.Helper()
+	w.T.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "events", "links", "unsubscribe-one-click.json"))
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	var req httpapi.Request
 	if err := json.Unmarshal(b, &req); err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	sent := l.Nurture.Sent[0]
-	tok := w.signer.Sign(token.Claims{Purpose: token.PurposeUnsubscribe, LeadID: l.ID, Track: sent.Track, Step: sent.Step, Expires: w.clock.Now().Add(30 * 24 * time.Hour)})
+	tok := w.Signer.Sign(token.Claims{Purpose: token.PurposeUnsubscribe, LeadID: l.ID, Track: sent.Track, Step: sent.Step, Expires: w.Clock.Now().Add(30 * 24 * time.Hour)})
 	old := req.PathParameters["token"]
 	req.PathParameters["token"] = tok
 	req.RawPath = strings.Replace(req.RawPath, old, tok, 1)
 	req.RequestContext.HTTP.Path = strings.Replace(req.RequestContext.HTTP.Path, old, tok, 1)
-	resp, err := w.links.Handle(w.t.Context(), req)
+	resp, err := w.links.Handle(w.T.Context(), req)
 	if err != nil || resp.StatusCode >= 300 {
-		w.t.Fatalf("unsubscribe: %d %v %s", resp.StatusCode, err, resp.Body)
+		w.T.Fatalf("unsubscribe: %d %v %s", resp.StatusCode, err, resp.Body)
 	}
 	if got, _ := w.lead(l.ID); got.Mailable() {
-		w.t.Fatal("unsubscribe did not suppress the lead")
+		w.T.Fatal("unsubscribe did not suppress the lead")
 	}
 }
 
 // journey captures a person, sends step 1, records a click and an
 // unsubscribe; it returns the lead.
 func (w *world) journey(email, name string) *lead.Lead {
-	w.t.Helper()
+	w.T.Helper()
 	w.post(email, name)
 	id := lead.IDFor(strings.ToLower(email))
-	l := w.sendStep1(id)
-	w.clock.Set(l.Nurture.Sent[0].At.Add(15 * time.Minute))
+	l := w.Next(id)
+	w.Clock.Set(l.Nurture.Sent[0].At.Add(15 * time.Minute))
 	w.click(l)
 	w.unsubscribe(l)
 	l, _ = w.lead(id)
@@ -229,13 +166,13 @@ func (w *world) journey(email, name string) *lead.Lead {
 }
 
 func (w *world) run(cmd, email string, into any) string {
-	w.t.Helper()
+	w.T.Helper()
 	var out bytes.Buffer
-	if err := run(w.t.Context(), w.store, cmd, email, w.clock.Now(), &out); err != nil {
-		w.t.Fatalf("privacy %s: %v", cmd, err)
+	if err := run(w.T.Context(), w.Store, cmd, email, w.Clock.Now(), &out); err != nil {
+		w.T.Fatalf("privacy %s: %v", cmd, err)
 	}
 	if err := json.Unmarshal(out.Bytes(), into); err != nil {
-		w.t.Fatalf("privacy %s printed %q: %v", cmd, out.String(), err)
+		w.T.Fatalf("privacy %s printed %q: %v", cmd, out.String(), err)
 	}
 	return out.String()
 }
@@ -250,7 +187,7 @@ func kinds(acts []lead.Activity) map[string]int {
 
 func TestPrivacy_exportThenErase_forgetsThePersonAndNeverStoresThemAgain(t *testing.T) {
 	w := newWorld(t)
-	email := "Zebulon.Quintrell@" + w.domain
+	email := "Zebulon.Quintrell@" + w.Domain
 	l := w.journey(email, "Zebulon Quintrell")
 
 	var ex ExportReport
@@ -276,21 +213,21 @@ func TestPrivacy_exportThenErase_forgetsThePersonAndNeverStoresThemAgain(t *test
 			t.Errorf("erase printed personal data %q: %s", s, printed)
 		}
 	}
-	after, err := w.store.Export(t.Context(), l.ID)
+	after, err := w.Store.Export(t.Context(), l.ID)
 	if err != nil || after.Lead != nil || len(after.Activities) != 0 || len(after.Messages) != 0 {
 		t.Errorf("after erase the store holds %+v (%v); want nothing", after, err)
 	}
-	if _, found, err := w.store.GetMessage(t.Context(), l.Nurture.Sent[0].MessageID); err != nil || found {
+	if _, found, err := w.Store.GetMessage(t.Context(), l.Nurture.Sent[0].MessageID); err != nil || found {
 		t.Errorf("message record after erase: found %v, %v", found, err)
 	}
 
 	// The person fills in a form again: they get the asset, we store nothing.
-	w.clock.Set(w.clock.Now().Add(24 * time.Hour))
+	w.Clock.Set(w.Clock.Now().Add(24 * time.Hour))
 	w.post(email, "Zebulon Quintrell")
 	if _, found := w.lead(l.ID); found {
 		t.Error("a form post after erasure stored the lead again")
 	}
-	if ex, err := w.store.Export(t.Context(), l.ID); err != nil || len(ex.Activities) != 0 {
+	if ex, err := w.Store.Export(t.Context(), l.ID); err != nil || len(ex.Activities) != 0 {
 		t.Errorf("a form post after erasure stored activities: %+v %v", ex.Activities, err)
 	}
 
@@ -305,7 +242,7 @@ func TestPrivacy_exportThenErase_forgetsThePersonAndNeverStoresThemAgain(t *test
 // with every part logging JSON, and looks for them in the logs.
 func TestLogs_neverCarryTheAddressOrName(t *testing.T) {
 	w := newWorld(t)
-	email := "Xanthippe.Vorobyeva@" + w.domain
+	email := "Xanthippe.Vorobyeva@" + w.Domain
 	l := w.journey(email, "Xanthippe Vorobyeva")
 	if len(l.Nurture.Sent) != 1 || l.Suppression == nil {
 		t.Fatalf("journey incomplete: %+v", l)
