@@ -21,15 +21,10 @@ import (
 	"github.com/leadnurture/nurture/infra/local/sestrack"
 	"github.com/leadnurture/nurture/infra/localstack"
 	"github.com/leadnurture/nurture/infra/localstack/testenv"
-	"github.com/leadnurture/nurture/shared/clock"
-	"github.com/leadnurture/nurture/shared/engagement"
+	"github.com/leadnurture/nurture/infra/localstack/testworld"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/mail"
-	"github.com/leadnurture/nurture/shared/nurture"
-	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/sesevent"
-	"github.com/leadnurture/nurture/shared/store"
-	"github.com/leadnurture/nurture/shared/token"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -47,19 +42,13 @@ type published struct {
 	Detail     sesevent.Record `json:"detail"`
 }
 
-// world is the local stack in small: a store on DynamoDB Local, the
-// scheduler sending through the Tracker to SES local, and the engagement
-// handler taking the Tracker's events.
+// world is the local stack in small (testworld), with the scheduler
+// sending through the Tracker and the engagement handler taking the
+// Tracker's events.
 type world struct {
-	t       *testing.T
-	prog    *program.Program
-	store   *store.Store
-	sched   *nurture.Scheduler
-	eng     *engagement.Service
+	*testworld.World
 	tracker *sestrack.Tracker
 	api     *httptest.Server
-	clock   *clock.Fixed
-	domain  string
 
 	mu     sync.Mutex
 	events []published
@@ -67,33 +56,12 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	prog, err := program.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := testenv.Dynamo(t)
-	table := testenv.UniqueName("sestrack")
-	if err := store.EnsureTable(context.Background(), db, table); err != nil {
-		t.Fatal(err)
-	}
-	st := store.New(db, table, store.Options{})
-	signer, err := token.ParseKeys("k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
-	if err != nil {
-		t.Fatal(err)
-	}
-	win, err := nurture.NewWindow(prog.Schedule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	loc, _ := time.LoadLocation(prog.Schedule.TimeZone)
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	w := &world{t: t, prog: prog, store: st, clock: clock.NewFixed(time.Date(2026, 12, 1, 10, 0, 0, 0, loc)), domain: table + ".example"}
-	w.eng = &engagement.Service{Program: prog, Store: st, Log: log}
+	w := &world{World: testworld.New(t, testworld.Options{Name: "sestrack"})}
 	w.tracker = &sestrack.Tracker{
-		Mailer:           mail.NewSES(testenv.SES(t), "nurture-test"),
+		Mailer:           w.SES,
 		ConfigurationSet: "nurture-test",
-		Clock:            w.clock,
-		Log:              log,
+		Clock:            w.Clock,
+		Log:              w.Log,
 		Publish: func(ctx context.Context, raw json.RawMessage) error {
 			var ev published
 			if err := json.Unmarshal(raw, &ev); err != nil {
@@ -102,64 +70,21 @@ func newWorld(t *testing.T) *world {
 			w.mu.Lock()
 			w.events = append(w.events, ev)
 			w.mu.Unlock()
-			_, err := w.eng.HandleEvent(ctx, raw)
+			_, err := w.Engagement.HandleEvent(ctx, raw)
 			return err
 		},
 	}
 	w.api = httptest.NewServer(w.tracker.Handler())
 	t.Cleanup(w.api.Close)
 	w.tracker.BaseURL = w.api.URL
-	w.sched = &nurture.Scheduler{
-		Program: prog, Store: st, Signer: signer, Window: win, Mailer: w.tracker,
-		BaseURL: "https://api.acme.example", Rate: 1000, Log: log,
-	}
-	w.eng.Sends = w.sched
+	w.Scheduler.Mailer = w.tracker
 	return w
 }
 
-// nurtured captures a lead and sends it step 1 through the Tracker.
-func (w *world) nurtured(local string) *lead.Lead {
-	w.t.Helper()
-	c := &lead.Capturer{Program: w.prog, Store: w.store, Clock: w.clock}
-	out, err := c.Capture(context.Background(), lead.Submission{
-		FormID: w.prog.Forms[0].ID, Fields: map[string]string{"email": local + "@" + w.domain}, Consent: true, ReceivedAt: w.clock.Now(),
-	})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	// A step due on a weekend moves to Monday: tick until it went out.
-	for i := 0; i < 3 && len(w.lead(out.LeadID).Nurture.Sent) == 0; i++ {
-		if due := w.lead(out.LeadID).Nurture.DueAt; due.After(w.clock.Now()) {
-			w.clock.Set(due)
-		}
-		if _, err := w.sched.Tick(context.Background(), w.clock.Now()); err != nil {
-			w.t.Fatal(err)
-		}
-	}
-	l := w.lead(out.LeadID)
-	if len(l.Nurture.Sent) != 1 {
-		w.t.Fatalf("step 1 not sent: %+v", l.Nurture)
-	}
-	return l
-}
-
-func (w *world) lead(id string) *lead.Lead {
-	w.t.Helper()
-	l, found, err := w.store.GetLead(context.Background(), id)
-	if err != nil || !found {
-		w.t.Fatalf("lead %s: %v %v", id, found, err)
-	}
-	return l
-}
-
 func (w *world) activities(id string, kind string) []lead.Activity {
-	w.t.Helper()
-	acts, err := w.store.Activities(context.Background(), id, w.clock.Now())
-	if err != nil {
-		w.t.Fatal(err)
-	}
+	w.T.Helper()
 	var out []lead.Activity
-	for _, a := range acts {
+	for _, a := range w.Activities(id) {
 		if a.Kind == kind {
 			out = append(out, a)
 		}
@@ -169,17 +94,10 @@ func (w *world) activities(id string, kind string) []lead.Activity {
 
 // mailTo is the one email SES local holds for l.
 func (w *world) mailTo(l *lead.Lead) localstack.SentEmail {
-	w.t.Helper()
-	var found []localstack.SentEmail
-	for _, m := range testenv.SentMail(w.t) {
-		for _, to := range m.To {
-			if strings.EqualFold(to, l.Email) {
-				found = append(found, m)
-			}
-		}
-	}
+	w.T.Helper()
+	found := w.MailTo(l.Email)
 	if len(found) != 1 {
-		w.t.Fatalf("%d emails to %s in SES local, want 1", len(found), l.Email)
+		w.T.Fatalf("%d emails to %s in SES local, want 1", len(found), l.Email)
 	}
 	return found[0]
 }
@@ -232,10 +150,10 @@ func get(t *testing.T, u string) *http.Response {
 
 func TestTracker_nurtureEmail_tracksLinksAndPublishesSendAndDelivery(t *testing.T) {
 	w := newWorld(t)
-	l := w.nurtured("ada")
+	l := w.Nurtured("ada", nil)
 	m := w.mailTo(l)
 	sent := l.Nurture.Sent[0]
-	asset, _ := w.prog.Asset(sent.AssetID)
+	asset, _ := w.Program.Asset(sent.AssetID)
 
 	// SES local holds the HTML as SES would deliver it.
 	clicks := w.clickURLs(m)
@@ -288,27 +206,27 @@ func TestTracker_nurtureEmail_tracksLinksAndPublishesSendAndDelivery(t *testing.
 			t.Errorf("envelope %+v", ev)
 		}
 		if r.Mail.MessageID != m.MessageID || r.Mail.MessageID != sent.MessageID || !r.Mail.Timestamp.Equal(sent.At) ||
-			len(r.Mail.Destination) != 1 || r.Mail.Destination[0] != l.Email || r.Mail.Source != w.prog.Sender.From {
+			len(r.Mail.Destination) != 1 || r.Mail.Destination[0] != l.Email || r.Mail.Source != w.Program.Sender.From {
 			t.Errorf("%s mail = %+v, want message %s sent at %s to %s", r.EventType, r.Mail, sent.MessageID, sent.At, l.Email)
 		}
 		if r.Tag("lead") != l.ID || r.Tag("asset") != sent.AssetID || r.Tag("kind") != "nurture" || r.Tag("ses:configuration-set") != "nurture-test" {
 			t.Errorf("%s tags = %v", r.EventType, r.Mail.Tags)
 		}
 	}
-	if d := evs[1].Detail.Delivery; d == nil || d.SMTPResponse != "250 2.0.0 OK" || len(d.Recipients) != 1 || d.Recipients[0] != l.Email || !d.Timestamp.Equal(w.clock.Now()) {
+	if d := evs[1].Detail.Delivery; d == nil || d.SMTPResponse != "250 2.0.0 OK" || len(d.Recipients) != 1 || d.Recipients[0] != l.Email || !d.Timestamp.Equal(w.Clock.Now()) {
 		t.Errorf("delivery = %+v", d)
 	}
-	got := w.lead(l.ID)
-	if !got.Nurture.Sent[0].DeliveredAt.Equal(w.clock.Now()) || len(w.activities(l.ID, lead.KindDelivered)) != 1 {
+	got := w.Lead(l.ID)
+	if !got.Nurture.Sent[0].DeliveredAt.Equal(w.Clock.Now()) || len(w.activities(l.ID, lead.KindDelivered)) != 1 {
 		t.Errorf("the delivery is not on the lead: %+v", got.Nurture.Sent[0])
 	}
 }
 
 func TestTracker_clicks_recordedAndRedirected_honeypotIsAMachine(t *testing.T) {
 	w := newWorld(t)
-	l := w.nurtured("grace")
+	l := w.Nurtured("grace", nil)
 	sent := l.Nurture.Sent[0]
-	asset, _ := w.prog.Asset(sent.AssetID)
+	asset, _ := w.Program.Asset(sent.AssetID)
 	m := w.mailTo(l)
 	clicks := w.clickURLs(m)
 	if len(clicks) != 2 {
@@ -316,7 +234,7 @@ func TestTracker_clicks_recordedAndRedirected_honeypotIsAMachine(t *testing.T) {
 	}
 
 	// A reader clicks a minute after delivery: past the bot window.
-	w.clock.Advance(time.Minute)
+	w.Clock.Advance(time.Minute)
 	resp := get(t, clicks[0])
 	loc := resp.Header.Get("Location")
 	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, asset.URL+"?") || !strings.Contains(m.Text, loc) {
@@ -326,7 +244,7 @@ func TestTracker_clicks_recordedAndRedirected_honeypotIsAMachine(t *testing.T) {
 		t.Errorf("the redirect lost the campaign parameters: %s", loc)
 	}
 	cs := w.activities(l.ID, lead.KindClick)
-	if len(cs) != 1 || cs[0].Machine || cs[0].AssetID != sent.AssetID || cs[0].Link != loc || cs[0].MessageID != sent.MessageID || !cs[0].At.Equal(w.clock.Now()) {
+	if len(cs) != 1 || cs[0].Machine || cs[0].AssetID != sent.AssetID || cs[0].Link != loc || cs[0].MessageID != sent.MessageID || !cs[0].At.Equal(w.Clock.Now()) {
 		t.Fatalf("a reader's click on the asset: %+v", cs)
 	}
 	ev := w.published()[2]
@@ -336,7 +254,7 @@ func TestTracker_clicks_recordedAndRedirected_honeypotIsAMachine(t *testing.T) {
 	}
 
 	// The hidden link goes to the same page, but only a scanner finds it.
-	w.clock.Advance(5 * time.Second)
+	w.Clock.Advance(5 * time.Second)
 	resp = get(t, clicks[1])
 	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != loc {
 		t.Fatalf("honeypot click: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
@@ -371,7 +289,7 @@ func TestTracker_clicks_recordedAndRedirected_honeypotIsAMachine(t *testing.T) {
 
 func TestTracker_pixel_recordsOpen(t *testing.T) {
 	w := newWorld(t)
-	l := w.nurtured("hopper")
+	l := w.Nurtured("hopper", nil)
 	m := w.mailTo(l)
 	var pixel string
 	if i := strings.Index(m.HTML, `<img src="`); i >= 0 {
@@ -381,7 +299,7 @@ func TestTracker_pixel_recordsOpen(t *testing.T) {
 		t.Fatalf("no open pixel in\n%s", m.HTML)
 	}
 
-	w.clock.Advance(2 * time.Minute)
+	w.Clock.Advance(2 * time.Minute)
 	resp := get(t, pixel)
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/gif" || !strings.Contains(resp.Header.Get("Cache-Control"), "no-store") {
@@ -395,10 +313,10 @@ func TestTracker_pixel_recordsOpen(t *testing.T) {
 		t.Errorf("the pixel is not transparent")
 	}
 	opens := w.activities(l.ID, lead.KindOpen)
-	if len(opens) != 1 || opens[0].Machine || opens[0].MessageID != l.Nurture.Sent[0].MessageID || !opens[0].At.Equal(w.clock.Now()) {
+	if len(opens) != 1 || opens[0].Machine || opens[0].MessageID != l.Nurture.Sent[0].MessageID || !opens[0].At.Equal(w.Clock.Now()) {
 		t.Fatalf("a reader's open: %+v", opens)
 	}
-	if !w.lead(l.ID).Nurture.Sent[0].Opened {
+	if !w.Lead(l.ID).Nurture.Sent[0].Opened {
 		t.Error("the step is not marked opened")
 	}
 
