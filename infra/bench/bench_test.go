@@ -4,7 +4,6 @@ package bench
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -32,6 +31,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/leadnurture/nurture/infra/localstack"
+	"github.com/leadnurture/nurture/infra/localstack/testworld"
 	"github.com/leadnurture/nurture/shared/alert"
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/engagement"
@@ -377,21 +377,8 @@ func report(b *testing.B, s *stat) {
 
 // --- scenario (a): capture -------------------------------------------------
 
-func formPost(formID string, v url.Values, at time.Time) httpapi.Request {
-	req := httpapi.Request{
-		RouteKey:        "POST /forms/{formId}",
-		RawPath:         "/forms/" + formID,
-		PathParameters:  map[string]string{"formId": formID},
-		Headers:         map[string]string{"content-type": "application/x-www-form-urlencoded", "accept": "text/html,application/xhtml+xml"},
-		Body:            base64.StdEncoding.EncodeToString([]byte(v.Encode())),
-		IsBase64Encoded: true,
-	}
-	req.RequestContext.HTTP.Method = "POST"
-	req.RequestContext.HTTP.SourceIP = "203.0.113.7"
-	req.RequestContext.RequestID = "bench"
-	req.RequestContext.TimeEpoch = at.UnixMilli()
-	return req
-}
+// formPost is a browser's form post as API Gateway delivers it.
+var formPost = testworld.FormPost
 
 func captureRequests(count int) ([]httpapi.Request, []string) {
 	form := w.prog.Forms[0]

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/leadnurture/nurture/infra/localstack/testenv"
+	"github.com/leadnurture/nurture/infra/localstack/testworld"
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/lead"
@@ -72,22 +73,8 @@ func loadEvent(t *testing.T, name string) httpapi.Request {
 	return req
 }
 
-// formPost builds a browser's urlencoded post as API Gateway delivers it.
-func formPost(formID string, v url.Values, at time.Time) httpapi.Request {
-	req := httpapi.Request{
-		RouteKey:        "POST /forms/{formId}",
-		RawPath:         "/forms/" + formID,
-		PathParameters:  map[string]string{"formId": formID},
-		Headers:         map[string]string{"content-type": "application/x-www-form-urlencoded", "accept": "text/html,application/xhtml+xml"},
-		Body:            base64.StdEncoding.EncodeToString([]byte(v.Encode())),
-		IsBase64Encoded: true,
-	}
-	req.RequestContext.HTTP.Method = "POST"
-	req.RequestContext.HTTP.SourceIP = "203.0.113.7"
-	req.RequestContext.RequestID = "test"
-	req.RequestContext.TimeEpoch = at.UnixMilli()
-	return req
-}
+// formPost is a browser's form post as API Gateway delivers it.
+var formPost = testworld.FormPost
 
 func (f *fixture) handle(t *testing.T, req httpapi.Request) httpapi.Response {
 	t.Helper()

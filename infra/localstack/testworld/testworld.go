@@ -6,8 +6,10 @@ package testworld
 
 import (
 	"context"
+	"encoding/base64"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/leadnurture/nurture/shared/alert"
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/engagement"
+	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/mail"
 	"github.com/leadnurture/nurture/shared/nurture"
@@ -180,4 +183,23 @@ func (w *World) MailTo(addr string) []localstack.SentEmail {
 		}
 	}
 	return out
+}
+
+// FormPost is a browser's urlencoded form post as API Gateway (HTTP API,
+// payload 2.0) hands it to the capture function: base64 body, lower-case
+// headers, the request's own time.
+func FormPost(formID string, v url.Values, at time.Time) httpapi.Request {
+	req := httpapi.Request{
+		RouteKey:        "POST /forms/{formId}",
+		RawPath:         "/forms/" + formID,
+		PathParameters:  map[string]string{"formId": formID},
+		Headers:         map[string]string{"content-type": "application/x-www-form-urlencoded", "accept": "text/html,application/xhtml+xml"},
+		Body:            base64.StdEncoding.EncodeToString([]byte(v.Encode())),
+		IsBase64Encoded: true,
+	}
+	req.RequestContext.HTTP.Method = "POST"
+	req.RequestContext.HTTP.SourceIP = "203.0.113.7"
+	req.RequestContext.RequestID = "test"
+	req.RequestContext.TimeEpoch = at.UnixMilli()
+	return req
 }
