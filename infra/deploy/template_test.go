@@ -415,9 +415,9 @@ func TestTemplate_sesEventsReachTheEngagementFunction(t *testing.T) {
 		}
 		published[sesevent.DetailType(et)] = true
 	}
-	for _, need := range []string{"OPEN", "CLICK", "BOUNCE", "COMPLAINT", "DELIVERY", "SEND"} {
+	for _, need := range []string{"OPEN", "CLICK", "BOUNCE", "COMPLAINT", "DELIVERY"} {
 		if !published[sesevent.DetailType(sesEventTypes[need])] {
-			t.Errorf("MatchingEventTypes lacks %s (open and click tracking, suppression and send reconciliation need it)", need)
+			t.Errorf("MatchingEventTypes lacks %s (open and click tracking, suppression and the MessageId of sent steps need it)", need)
 		}
 	}
 

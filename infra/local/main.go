@@ -170,7 +170,6 @@ func run(ctx context.Context) error {
 		Program: prog, Store: st, Mailer: tracker, Signer: signer, Window: win,
 		BaseURL: apiURL, ConfigurationSet: "nurture-local", Rate: rate, Log: log, Alerts: alerts,
 	}
-	eng.Sends = sched
 	links := &httpapi.Links{Engagement: eng, Signer: signer, Program: prog, Clock: clk, Log: log}
 	sales := &httpapi.Sales{Sales: &alert.Sales{Program: prog, Store: st, Window: win}, Store: st, Program: prog, Signer: signer, Clock: clk, Log: log}
 	linkRoutes := &httpapi.LinkRoutes{Links: links, Sales: sales} // /u, /a and the sales page /s

@@ -79,7 +79,6 @@ type ExportReport struct {
 	Suppressed bool            `json:"suppressed"`
 	Lead       *lead.Lead      `json:"lead"`
 	Activities []lead.Activity `json:"activities"`
-	Messages   []lead.Message  `json:"messages"`
 }
 
 // EraseReport is what erase prints: counts only.
@@ -88,7 +87,6 @@ type EraseReport struct {
 	Found      bool   `json:"found"`
 	Profile    int    `json:"profile"`
 	Activities int    `json:"activities"`
-	Messages   int    `json:"messages"`
 	Deleted    int    `json:"deleted"`
 	Suppressed bool   `json:"suppressed"`
 }
@@ -112,7 +110,7 @@ func run(ctx context.Context, st *store.Store, cmd, rawEmail string, now time.Ti
 		}
 		report = ExportReport{
 			Email: email, LeadID: id, Found: ex.Lead != nil, Suppressed: suppressed,
-			Lead: ex.Lead, Activities: ex.Activities, Messages: ex.Messages,
+			Lead: ex.Lead, Activities: ex.Activities,
 		}
 	case "erase":
 		// The marker first, even for an address with no lead stored: the
@@ -128,7 +126,7 @@ func run(ctx context.Context, st *store.Store, cmd, rawEmail string, now time.Ti
 		if err != nil {
 			return err
 		}
-		r := EraseReport{LeadID: id, Found: ex.Lead != nil, Activities: len(ex.Activities), Messages: len(ex.Messages), Deleted: n, Suppressed: suppressed}
+		r := EraseReport{LeadID: id, Found: ex.Lead != nil, Activities: len(ex.Activities), Deleted: n, Suppressed: suppressed}
 		if r.Found {
 			r.Profile = 1
 		}

@@ -81,7 +81,7 @@ func (s *Sales) Accept(ctx context.Context, leadID string, at time.Time) error {
 		// Stopped, not finished: a capture re-enrols finished leads, and an
 		// accepted lead must get no marketing mail from a new track either.
 		l.Nurture.Status, l.Nurture.StopReason = lead.NurtureStopped, StopAccepted
-		l.Nurture.DueAt, l.Nurture.Claim = time.Time{}, nil
+		l.Nurture.DueAt = time.Time{}
 		return true
 	})
 }
@@ -119,7 +119,7 @@ func (s *Sales) resume(l *lead.Lead, at time.Time) {
 		if n.Status == lead.NurtureActive || n.StopReason == StopAccepted {
 			n.Status, n.StopReason = lead.NurtureStopped, l.Suppression.Reason
 		}
-		n.DueAt, n.Claim = time.Time{}, nil
+		n.DueAt = time.Time{}
 		return
 	case n.Status == lead.NurtureActive && !n.DueAt.IsZero():
 		return // never stopped: its next step is scheduled already
@@ -130,10 +130,9 @@ func (s *Sales) resume(l *lead.Lead, at time.Time) {
 	}
 	track, ok := s.Program.Track(n.Track)
 	if !ok {
-		n.Status, n.StopReason, n.DueAt, n.Claim = lead.NurtureStopped, "track removed from the program", time.Time{}, nil
+		n.Status, n.StopReason, n.DueAt = lead.NurtureStopped, "track removed from the program", time.Time{}
 		return
 	}
-	n.Claim = nil
 	if n.NextStep >= len(track.Steps) {
 		n.Status, n.StopReason, n.DueAt = lead.NurtureFinished, "", time.Time{}
 		return

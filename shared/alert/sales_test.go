@@ -162,9 +162,7 @@ func (f *salesFixture) tickAll(t *testing.T) int64 {
 func TestSales_accept_stopsNurtureAtOnce_schedulerSendsNothing(t *testing.T) {
 	f := newSalesFixture(t)
 	id := f.newLead(t, "ada@example.com", func(l *lead.Lead) {
-		// A tick holds the step right now: accepting still stops at once.
 		l.Nurture.DueAt = f.now.Add(-time.Minute)
-		l.Nurture.Claim = &lead.Claim{ID: "c1", Step: 1, At: f.now, Until: f.now.Add(10 * time.Minute)}
 	})
 	if !f.due(t, id) {
 		t.Fatal("the lead should be due before the decision")
@@ -178,8 +176,8 @@ func TestSales_accept_stopsNurtureAtOnce_schedulerSendsNothing(t *testing.T) {
 		t.Fatalf("sales = %+v", l.Sales)
 	}
 	n := l.Nurture
-	if n.Status != lead.NurtureStopped || n.StopReason != alert.StopAccepted || !n.DueAt.IsZero() || n.Claim != nil || n.Due() {
-		t.Fatalf("nurture = %+v, want stopped by sales, nothing due, no claim", n)
+	if n.Status != lead.NurtureStopped || n.StopReason != alert.StopAccepted || !n.DueAt.IsZero() || n.Due() {
+		t.Fatalf("nurture = %+v, want stopped by sales, nothing due", n)
 	}
 	if !l.Mailable() {
 		t.Error("accepting is not a suppression: sales may still write to the lead")
@@ -232,7 +230,7 @@ func TestSales_returnAfterAccept_rejoinsTrack_dueAgain_reasonKept(t *testing.T) 
 	}
 	want := f.win.Next(at.Add(f.track.Steps[1].Wait.Duration), "America/New_York")
 	n := l.Nurture
-	if n.Status != lead.NurtureActive || n.StopReason != "" || n.Claim != nil || !n.DueAt.Equal(want) || n.NextStep != 1 {
+	if n.Status != lead.NurtureActive || n.StopReason != "" || !n.DueAt.Equal(want) || n.NextStep != 1 {
 		t.Fatalf("nurture = %+v, want active again at step 2, due %s", n, want)
 	}
 	if !f.due(t, id) {

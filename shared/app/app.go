@@ -110,7 +110,7 @@ func (a *App) Scheduler() *nurture.Scheduler {
 // alerts when a threshold is crossed.
 func (a *App) Engagement() *engagement.Service {
 	return &engagement.Service{
-		Program: a.Program, Store: a.Store, Sends: a.Scheduler(), Log: a.Log, BotWindow: a.Config.BotWindow,
+		Program: a.Program, Store: a.Store, Log: a.Log, BotWindow: a.Config.BotWindow,
 		Scorer: a.Scorer(), Alerts: a.Alerter(),
 	}
 }

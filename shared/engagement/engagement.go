@@ -19,14 +19,7 @@ import (
 type Store interface {
 	UpdateLead(ctx context.Context, id string, fn func(l *lead.Lead, isNew bool) error) (*lead.Lead, error)
 	AddActivity(ctx context.Context, leadID string, a lead.Activity) (bool, error)
-	GetMessage(ctx context.Context, messageID string) (lead.Message, bool, error)
 	MarkMachine(ctx context.Context, leadID, key, reason string) error
-}
-
-// Sends records a claimed nurture step as sent; the scheduler implements
-// it, and SES's Send event calls it to reconcile a send whose record was lost.
-type Sends interface {
-	Record(ctx context.Context, leadID, claimID, messageID string, at time.Time) error
 }
 
 // Errors the link handlers map to their one plain 4xx page.
@@ -39,7 +32,6 @@ var (
 type Service struct {
 	Program *program.Program
 	Store   Store
-	Sends   Sends
 	Log     *slog.Logger
 	// BotWindow: a click this soon after delivery is a scanner's.
 	BotWindow time.Duration

@@ -188,43 +188,50 @@ func TestHandleEvent_hardBounceAlone_suppressesAtOnce(t *testing.T) {
 	}
 }
 
-func TestHandleEvent_sendEvent_reconcilesAnUnrecordedSend(t *testing.T) {
+// The scheduler lists a step as sent before SES sends it, so SES's Send
+// event has nothing to add; the step learns its MessageId from the first
+// event that changes the lead, the Delivery as a rule.
+func TestHandleEvent_sendEventChangesNothing_deliveryRecordsTheMessageID(t *testing.T) {
 	w := newWorld(t)
-	l := w.Nurtured("reconcile", nil)
-	// Make it look as if step 2 was sent but the scheduler crashed before
-	// recording it: the claim is still on the lead.
-	claim := lead.Claim{ID: "c0ffee", Step: 1, AssetID: "unit-economics-video", At: w.Clock.Now(), Until: w.Clock.Now().Add(time.Minute)}
-	if _, err := w.Store.UpdateLead(context.Background(), l.ID, func(x *lead.Lead, _ bool) error {
-		x.Nurture.Claim = &claim
-		return nil
-	}); err != nil {
-		t.Fatal(err)
+	l := w.Nurtured("msgid", nil)
+	stored := w.Lead(l.ID)
+	if stored.Nurture.Sent[0].MessageID != "" {
+		t.Fatalf("before any event the step has no MessageId: %+v", stored.Nurture.Sent[0])
 	}
-	raw := w.sample("send.json", l)
-	raw = []byte(strings.ReplaceAll(string(raw), `"claim":["9c1e2b7a4d5f6e8a0b"]`, `"claim":["c0ffee"]`))
-	raw = []byte(strings.ReplaceAll(string(raw), l.Nurture.Sent[0].MessageID, "0107-step2-message"))
-	w.handle(raw)
-	w.handle(raw) // a second delivery changes nothing
-	got := w.Lead(l.ID)
-	if len(got.Nurture.Sent) != 2 || got.Nurture.Sent[1].MessageID != "0107-step2-message" || got.Nurture.Claim != nil || got.Nurture.NextStep != 2 {
-		t.Fatalf("the Send event should record step 2 once: %+v", got.Nurture)
+	if res := w.handle(w.sample("send.json", l)); len(res) != 1 || res[0].Applied {
+		t.Fatalf("a Send event applies nothing: %+v", res)
+	}
+	if got := w.Lead(l.ID); got.Version != stored.Version {
+		t.Fatalf("a Send event wrote the lead: version %d -> %d", stored.Version, got.Version)
+	}
+	w.handle(w.sample("delivery.json", l))
+	got := w.Lead(l.ID).Nurture.Sent
+	if len(got) != 1 || got[0].MessageID != l.Nurture.Sent[0].MessageID || got[0].DeliveredAt.IsZero() {
+		t.Fatalf("after the Delivery event: %+v, want MessageId %s and a delivery time", got, l.Nurture.Sent[0].MessageID)
 	}
 }
 
 func TestHandleEvent_unknownMessageDropped_poisonDeadLettered(t *testing.T) {
 	w := newWorld(t)
 	l := w.Nurtured("stranger", nil)
-	raw := w.sample("click.json", l)
-	// Neither tags nor a message record: not a message of ours.
-	var doc map[string]any
-	_ = json.Unmarshal(raw, &doc)
-	mailObj := doc["detail"].(map[string]any)["mail"].(map[string]any)
-	delete(mailObj, "tags")
-	mailObj["messageId"] = "not-one-of-ours"
-	raw, _ = json.Marshal(doc)
-	res := w.handle(raw)
-	if len(res) != 1 || res[0].Applied || res[0].Reason != "unknown message" {
-		t.Fatalf("unknown message: %+v", res)
+	// Without tags, a message to an address that is no lead, or to a lead
+	// at a time no step of it was sent, is not one of ours.
+	for name, edit := range map[string]func(mailObj map[string]any){
+		"to a stranger": func(m map[string]any) { m["destination"] = []any{w.Email("nobody")} },
+		"sent when no step was": func(m map[string]any) {
+			m["timestamp"] = l.Nurture.Sent[0].At.Add(72 * time.Hour).Format(time.RFC3339Nano)
+		},
+	} {
+		var doc map[string]any
+		_ = json.Unmarshal(w.sample("click.json", l), &doc)
+		mailObj := doc["detail"].(map[string]any)["mail"].(map[string]any)
+		delete(mailObj, "tags")
+		mailObj["messageId"] = "not-one-of-ours"
+		edit(mailObj)
+		raw, _ := json.Marshal(doc)
+		if res := w.handle(raw); len(res) != 1 || res[0].Applied || res[0].Reason != "unknown message" {
+			t.Fatalf("%s: %+v, want an unknown message", name, res)
+		}
 	}
 	// Poison events fail, so Lambda dead-letters them; the next event is
 	// applied as usual.
@@ -392,7 +399,7 @@ func TestAnswer_changesTheNextStepsAsset(t *testing.T) {
 	}
 }
 
-func TestHandleEvent_withoutTags_joinedByRecordedMessageID(t *testing.T) {
+func TestHandleEvent_withoutTags_joinedByAddressAndSendTime(t *testing.T) {
 	w := newWorld(t)
 	l := w.Nurtured("untagged", nil)
 	raw := w.sample("click.json", l)
@@ -402,7 +409,7 @@ func TestHandleEvent_withoutTags_joinedByRecordedMessageID(t *testing.T) {
 	raw, _ = json.Marshal(doc)
 	res := w.handle(raw)
 	if len(res) != 1 || !res[0].Applied || res[0].LeadID != l.ID {
-		t.Fatalf("a click without tags should be joined by its MessageId: %+v", res)
+		t.Fatalf("a click without tags should be joined by its address and send time: %+v", res)
 	}
 	if c := kinds(w.Activities(l.ID))[lead.KindClick]; len(c) != 1 || c[0].Step != 0 || c[0].Track != l.Nurture.Track {
 		t.Fatalf("click activity: %+v", c)
@@ -425,7 +432,7 @@ func (w *world) alertsFor(l *lead.Lead) []localstack.SentEmail {
 // after it was sent.
 func (w *world) humanClick(l *lead.Lead, i int, after time.Duration) []byte {
 	w.T.Helper()
-	sent := l.Nurture.Sent[i]
+	sent := w.WithMessageIDs(l).Nurture.Sent[i]
 	asset, _ := w.Program.Asset(sent.AssetID)
 	r := sesevent.Record{
 		EventType: sesevent.EventClick,

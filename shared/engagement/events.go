@@ -66,62 +66,81 @@ func (s *Service) HandleEvent(ctx context.Context, raw json.RawMessage) ([]Resul
 	return results, nil
 }
 
-// sent identifies the nurture step a message belongs to.
+// sent identifies the nurture step a message belongs to. Without tags only
+// the lead is known, and the step is found on it (sentStep in Apply).
 type sent struct {
-	leadID, claimID, track, assetID string
-	step                            int
+	leadID, track, assetID string
+	step                   int
+	tagged                 bool
 }
 
-// join finds the lead and step of a message: from the message's tags, or
-// else from the message record kept at send time.
-func (s *Service) join(ctx context.Context, r sesevent.Record) (sent, bool, error) {
+// join finds the lead and step of a message from the message's tags, which
+// SES publishes with every event of a configuration set. Without them, the
+// recipient's address names the lead (lead ids derive from addresses) and
+// the step is the one on the lead with the event's MessageId, or else the
+// one claimed just before SES sent the message.
+func (s *Service) join(r sesevent.Record) (sent, bool) {
 	if r.Tag("kind") == "alert" {
 		// Sales alerts name the lead too, but sales opening or clicking
 		// them is not the lead's engagement.
-		return sent{}, false, nil
+		return sent{}, false
 	}
 	if id := r.Tag("lead"); id != "" {
 		step, _ := strconv.Atoi(r.Tag("step"))
-		return sent{leadID: id, claimID: r.Tag("claim"), track: r.Tag("track"), assetID: r.Tag("asset"), step: step}, true, nil
+		return sent{leadID: id, track: r.Tag("track"), assetID: r.Tag("asset"), step: step, tagged: true}, true
 	}
-	m, found, err := s.Store.GetMessage(ctx, r.Mail.MessageID)
-	if err != nil || !found {
-		return sent{}, false, err
+	if len(r.Mail.Destination) != 1 {
+		return sent{}, false
 	}
-	return sent{leadID: m.LeadID, claimID: m.ClaimID, track: m.Track, assetID: m.AssetID, step: m.Step}, true, nil
+	addr, err := lead.NormaliseEmail(r.Mail.Destination[0])
+	if err != nil {
+		return sent{}, false
+	}
+	return sent{leadID: lead.IDFor(addr)}, true
 }
+
+// errUnknownMessage: the lead has no step sent as this message.
+var errUnknownMessage = errors.New("unknown message")
 
 // Apply changes the lead for one SES event record, at most once per event.
 func (s *Service) Apply(ctx context.Context, r sesevent.Record) (Result, error) {
-	msg, found, err := s.join(ctx, r)
-	if err != nil {
-		return Result{}, err
-	}
+	msg, found := s.join(r)
 	if !found {
 		return Result{Reason: "unknown message"}, nil
+	}
+	if r.EventType == sesevent.EventSend {
+		// The scheduler listed the step as sent before it asked SES to
+		// send it: a Send event has nothing left to record.
+		return Result{LeadID: msg.leadID, Kind: "send", Reason: "recorded when claimed"}, nil
 	}
 	res := Result{LeadID: msg.leadID}
 	at := r.Time()
 	act := lead.Activity{At: at, MessageID: r.Mail.MessageID, Track: msg.track, Step: msg.step, AssetID: msg.assetID}
 	var change func(l *lead.Lead) error
+	// sentStep finds the step on the lead and records its MessageId, which
+	// only SES's events bring: the scheduler claims a step before sending.
+	sentStep := func(l *lead.Lead) *lead.SentStep {
+		st, ok := l.SentStepOf(r.Mail.MessageID, msg.track, msg.step)
+		if !ok && !msg.tagged {
+			st, ok = l.SentJustBefore(r.Mail.Timestamp)
+		}
+		if !ok {
+			return nil
+		}
+		if st.MessageID == "" {
+			st.MessageID = r.Mail.MessageID
+		}
+		if !msg.tagged {
+			act.Track, act.Step, act.AssetID = st.Track, st.Step, st.AssetID
+		}
+		return st
+	}
 
 	switch r.EventType {
-	case sesevent.EventSend:
-		// SES accepted the message: make sure the step is recorded, even if
-		// the scheduler crashed before it could record it itself.
-		res.Kind = "send"
-		if msg.claimID == "" || s.Sends == nil {
-			return res, nil
-		}
-		if err := s.Sends.Record(ctx, msg.leadID, msg.claimID, r.Mail.MessageID, r.Mail.Timestamp); err != nil {
-			return res, err
-		}
-		res.Applied = true
-		return res, nil
 	case sesevent.EventDelivery:
 		act.Kind = lead.KindDelivered
 		change = func(l *lead.Lead) error {
-			if st, ok := l.SentMessage(r.Mail.MessageID); ok {
+			if st := sentStep(l); st != nil {
 				st.DeliveredAt = at
 			}
 			return nil
@@ -129,8 +148,8 @@ func (s *Service) Apply(ctx context.Context, r sesevent.Record) (Result, error) 
 	case sesevent.EventOpen:
 		act.Kind = lead.KindOpen
 		change = func(l *lead.Lead) error {
-			act.Machine, act.MachineReason = s.machineOpen(l, r)
-			if st, ok := l.SentMessage(r.Mail.MessageID); ok && !act.Machine {
+			act.Machine, act.MachineReason = s.machineOpen(sentStep(l), r)
+			if st := sentStep(l); st != nil && !act.Machine {
 				st.Opened = true
 			}
 			return nil
@@ -144,9 +163,11 @@ func (s *Service) Apply(ctx context.Context, r sesevent.Record) (Result, error) 
 		var burst []string
 		change = func(l *lead.Lead) error {
 			var takeBack int
-			act.Machine, act.MachineReason, burst, takeBack = s.machineClick(l, r)
+			mark := lead.Mark(r.Mail.MessageID, act.Link, at, r.Key())
+			act.Machine, act.MachineReason, burst, takeBack = s.machineClick(l, sentStep(l), r, mark)
 			act.Adjust = -takeBack
-			l.RememberClick(lead.ClickMark{MessageID: r.Mail.MessageID, Link: act.Link, At: at, Machine: act.Machine, Key: r.Key()})
+			mark.Machine = act.Machine
+			l.RememberClick(mark)
 			return nil
 		}
 		defer func() {
@@ -186,14 +207,30 @@ func (s *Service) Apply(ctx context.Context, r sesevent.Record) (Result, error) 
 		res.Reason = "event type not used"
 		return res, nil
 	}
-	if change == nil {
-		change = func(*lead.Lead) error { return nil }
+	inner := change
+	change = func(l *lead.Lead) error {
+		if sentStep(l) == nil && !msg.tagged {
+			// Only the address named the lead, and no step of it was sent
+			// as this message.
+			return errUnknownMessage
+		}
+		if inner != nil {
+			return inner(l)
+		}
+		return nil
 	}
 	res.Kind = act.Kind
 	applied, err := s.applyOnce(ctx, msg.leadID, r.Key(), &act, change)
-	if errors.Is(err, ErrUnknownLead) {
+	switch {
+	case errors.Is(err, ErrUnknownLead) && !msg.tagged:
+		res.Reason = "unknown message"
+		return res, nil
+	case errors.Is(err, ErrUnknownLead):
 		// Erased since, or never ours: nothing to update, nothing to retry.
 		res.Reason = "unknown lead"
+		return res, nil
+	case errors.Is(err, errUnknownMessage):
+		res.Reason = "unknown message"
 		return res, nil
 	}
 	res.Applied, res.Machine, res.Reason = applied, act.Machine, act.MachineReason
@@ -210,14 +247,16 @@ func (s *Service) botWindow() time.Duration {
 // deliveredAt is when the message reached the recipient's server, or when
 // it was sent if the Delivery event has not arrived yet (events come out of
 // order: a scanner's click can beat the Delivery event).
-func deliveredAt(l *lead.Lead, r sesevent.Record) time.Time {
-	if st, ok := l.SentMessage(r.Mail.MessageID); ok {
-		if !st.DeliveredAt.IsZero() {
-			return st.DeliveredAt
-		}
+func deliveredAt(st *lead.SentStep, r sesevent.Record) time.Time {
+	switch {
+	case st != nil && !st.DeliveredAt.IsZero():
+		return st.DeliveredAt
+	case !r.Mail.Timestamp.IsZero():
+		return r.Mail.Timestamp
+	case st != nil:
 		return st.At
 	}
-	return r.Mail.Timestamp
+	return time.Time{}
 }
 
 func scannerAgent(ua string) bool {
@@ -236,7 +275,7 @@ func scannerAgent(ua string) bool {
 // machineOpen: Apple Mail Privacy Protection and scanners open every
 // message, so an open proves little; those that are clearly not a reader's
 // are marked.
-func (s *Service) machineOpen(l *lead.Lead, r sesevent.Record) (bool, string) {
+func (s *Service) machineOpen(st *lead.SentStep, r sesevent.Record) (bool, string) {
 	ua := strings.TrimSpace(r.Open.UserAgent)
 	switch {
 	case ua == "Mozilla/5.0":
@@ -244,7 +283,7 @@ func (s *Service) machineOpen(l *lead.Lead, r sesevent.Record) (bool, string) {
 	case scannerAgent(ua):
 		return true, "scanner user agent"
 	}
-	if d := r.Time().Sub(deliveredAt(l, r)); d >= 0 && d < s.botWindow() {
+	if d := r.Time().Sub(deliveredAt(st, r)); d >= 0 && d < s.botWindow() {
 		return true, fmt.Sprintf("opened %s after delivery", d.Round(time.Second))
 	}
 	return false, ""
@@ -253,13 +292,12 @@ func (s *Service) machineOpen(l *lead.Lead, r sesevent.Record) (bool, string) {
 // machineClick tells a scanner's click from a reader's, and returns the
 // keys of earlier clicks that this one shows to be part of a burst, with the
 // points they had earned, to be taken back.
-func (s *Service) machineClick(l *lead.Lead, r sesevent.Record) (bool, string, []string, int) {
+func (s *Service) machineClick(l *lead.Lead, st *lead.SentStep, r sesevent.Record, mark lead.ClickMark) (bool, string, []string, int) {
 	at := r.Time()
 	var burst []string
 	takeBack := 0
 	for i, c := range l.RecentClicks {
-		if c.MessageID == r.Mail.MessageID && c.Link != clipLink(r.Click.Link) && absDuration(at.Sub(c.At)) < burstWindow &&
-			!c.Machine && c.Key != "" {
+		if c.OtherLinkOf(mark) && absDuration(at.Sub(c.At)) < burstWindow && !c.Machine && c.Key != "" {
 			burst = append(burst, c.Key)
 			takeBack += c.Points
 			l.RecentClicks[i].Machine, l.RecentClicks[i].Points = true, 0
@@ -270,10 +308,10 @@ func (s *Service) machineClick(l *lead.Lead, r sesevent.Record) (bool, string, [
 		return true, "hidden honeypot link", burst, takeBack
 	case scannerAgent(r.Click.UserAgent):
 		return true, "scanner user agent", burst, takeBack
-	case len(burst) > 0 || burstWith(l, r):
+	case len(burst) > 0 || burstWith(l, mark):
 		return true, "several links clicked in the same second", burst, takeBack
 	}
-	if d := at.Sub(deliveredAt(l, r)); d >= 0 && d < s.botWindow() {
+	if d := at.Sub(deliveredAt(st, r)); d >= 0 && d < s.botWindow() {
 		return true, fmt.Sprintf("clicked %s after delivery", d.Round(time.Second)), burst, takeBack
 	}
 	return false, "", burst, takeBack
@@ -281,9 +319,9 @@ func (s *Service) machineClick(l *lead.Lead, r sesevent.Record) (bool, string, [
 
 // burstWith reports an earlier machine click on another link of the same
 // message within the burst window.
-func burstWith(l *lead.Lead, r sesevent.Record) bool {
+func burstWith(l *lead.Lead, mark lead.ClickMark) bool {
 	for _, c := range l.RecentClicks {
-		if c.MessageID == r.Mail.MessageID && c.Link != clipLink(r.Click.Link) && c.Machine && absDuration(r.Time().Sub(c.At)) < burstWindow {
+		if c.OtherLinkOf(mark) && c.Machine && absDuration(mark.At.Sub(c.At)) < burstWindow {
 			return true
 		}
 	}

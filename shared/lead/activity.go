@@ -47,18 +47,6 @@ type Activity struct {
 	Why []string `json:",omitempty"`
 }
 
-// Message is one sent email, kept so SES events can be joined back to the
-// lead by MessageId when their tags are missing.
-type Message struct {
-	MessageID string
-	LeadID    string
-	Track     string
-	Step      int
-	AssetID   string
-	ClaimID   string
-	At        time.Time
-}
-
 // Scorer changes a lead's score for an activity and records the change in
 // the activity; it returns the thresholds crossed (scoring.Model).
 type Scorer interface {

@@ -32,7 +32,6 @@ func (l *Lead) Suppress(reason string, at time.Time) bool {
 		return false
 	}
 	l.Suppression = &Suppression{Reason: reason, At: at}
-	l.Nurture.Claim = nil
 	if l.Nurture.Status == NurtureActive {
 		l.Nurture.Status, l.Nurture.StopReason, l.Nurture.DueAt = NurtureStopped, reason, time.Time{}
 	}
@@ -70,23 +69,55 @@ func (l *Lead) Answer(q program.Question, value string) error {
 	return nil
 }
 
-// SentMessage returns the sent step with this SES MessageId.
-func (l *Lead) SentMessage(messageID string) (*SentStep, bool) {
+// SentStepOf returns the sent step an SES event is about: the one with its
+// MessageId, or else the step of the track named in the message's tags
+// (the MessageId is only known once an event has brought it).
+func (l *Lead) SentStepOf(messageID, track string, step int) (*SentStep, bool) {
 	for i := range l.Nurture.Sent {
-		if l.Nurture.Sent[i].MessageID == messageID {
-			return &l.Nurture.Sent[i], true
+		if st := &l.Nurture.Sent[i]; messageID != "" && st.MessageID == messageID {
+			return st, true
+		}
+	}
+	for i := len(l.Nurture.Sent) - 1; i >= 0; i-- {
+		if st := &l.Nurture.Sent[i]; track != "" && st.Track == track && st.Step == step && st.MessageID == "" {
+			return st, true
 		}
 	}
 	return nil, false
 }
 
-// maxRecentClicks bounds the clicks kept for burst detection: a scanner
-// clicks every link of one message within a second or two.
-const maxRecentClicks = 24
+// SentJustBefore returns the step claimed shortly before SES sent a message
+// at sentAt and not yet joined to a MessageId: for events without tags. A
+// step is claimed at its tick's start, and a tick sends for up to 15
+// minutes.
+func (l *Lead) SentJustBefore(sentAt time.Time) (*SentStep, bool) {
+	for i := len(l.Nurture.Sent) - 1; i >= 0; i-- {
+		st := &l.Nurture.Sent[i]
+		if st.MessageID == "" && !st.At.After(sentAt.Add(time.Minute)) && st.At.After(sentAt.Add(-16*time.Minute)) {
+			return st, true
+		}
+	}
+	return nil, false
+}
+
+// Burst detection keeps the latest clicks: a scanner clicks every link of
+// one message within a second or two, and its events arrive within hours
+// of each other however out of order. Older clicks only make every write
+// of the lead dearer.
+const (
+	maxRecentClicks = 12
+	recentClickAge  = 24 * time.Hour
+)
 
 // RememberClick keeps a click for burst detection.
 func (l *Lead) RememberClick(c ClickMark) {
-	l.RecentClicks = append(l.RecentClicks, c)
+	kept := l.RecentClicks[:0]
+	for _, old := range l.RecentClicks {
+		if old.At.After(c.At.Add(-recentClickAge)) {
+			kept = append(kept, old)
+		}
+	}
+	l.RecentClicks = append(kept, c)
 	if len(l.RecentClicks) > maxRecentClicks {
 		l.RecentClicks = append([]ClickMark(nil), l.RecentClicks[len(l.RecentClicks)-maxRecentClicks:]...)
 	}

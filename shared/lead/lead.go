@@ -13,32 +13,32 @@ import (
 
 // Lead is one person, however many forms they fill in.
 type Lead struct {
-	ID          string
-	Email       string
-	Name        string
-	Company     string
-	Role        string
-	Industry    string
-	CompanySize string
-	Country     string
-	Timeline    string
-	TimeZone    string // IANA name when known; the program's zone otherwise
+	ID          string `json:",omitempty"`
+	Email       string `json:",omitempty"`
+	Name        string `json:",omitempty"`
+	Company     string `json:",omitempty"`
+	Role        string `json:",omitempty"`
+	Industry    string `json:",omitempty"`
+	CompanySize string `json:",omitempty"`
+	Country     string `json:",omitempty"`
+	Timeline    string `json:",omitempty"`
+	TimeZone    string `json:",omitempty"` // IANA name when known; the program's zone otherwise
 
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	CreatedAt time.Time `json:",omitzero"`
+	UpdatedAt time.Time `json:",omitzero"`
 
 	// Consent is the evidence of the latest consent given on a form.
-	Consent *Consent
+	Consent *Consent `json:",omitempty"`
 	// FirstTouch is where the lead first came from; later forms never overwrite it.
-	FirstTouch *Attribution
+	FirstTouch *Attribution `json:",omitempty"`
 
-	Downloaded []string // asset ids the lead asked for, in order
-	Topics     []string // topics of interest, in order of first interest
+	Downloaded []string `json:",omitempty"` // asset ids the lead asked for, in order
+	Topics     []string `json:",omitempty"` // topics of interest, in order of first interest
 
 	Nurture Nurture
 
 	// Suppression, once set, stops all mail to the lead.
-	Suppression *Suppression
+	Suppression *Suppression `json:",omitempty"`
 
 	// Answers holds one-click answers by question id.
 	Answers map[string]string `json:",omitempty"`
@@ -64,10 +64,10 @@ type Lead struct {
 
 	// Applied holds the keys of the latest events already applied to this
 	// lead, so a retried event changes nothing (bounded, newest last).
-	Applied []string
+	Applied []string `json:",omitempty"`
 
 	// Version increases with every write; the store uses it for optimistic locking.
-	Version int64
+	Version int64 `json:",omitempty"`
 }
 
 // Consent is what the person agreed to, when and where.
@@ -81,13 +81,13 @@ type Consent struct {
 
 // Attribution is where a visit came from.
 type Attribution struct {
-	SourcePage  string
-	Referrer    string
-	UTMSource   string
-	UTMMedium   string
-	UTMCampaign string
-	UTMTerm     string
-	UTMContent  string
+	SourcePage  string `json:",omitempty"`
+	Referrer    string `json:",omitempty"`
+	UTMSource   string `json:",omitempty"`
+	UTMMedium   string `json:",omitempty"`
+	UTMCampaign string `json:",omitempty"`
+	UTMTerm     string `json:",omitempty"`
+	UTMContent  string `json:",omitempty"`
 }
 
 // Nurture status values.
@@ -99,25 +99,26 @@ const (
 
 // Nurture is the lead's place in its track.
 type Nurture struct {
-	Track    string
-	NextStep int       // index of the next step to send
-	DueAt    time.Time // when the next step is due; zero when nothing is due
-	Status   string
+	Track    string    `json:",omitempty"`
+	NextStep int       `json:",omitempty"` // index of the next step to send
+	DueAt    time.Time `json:",omitzero"`  // when the next step is due; zero when nothing is due
+	Status   string    `json:",omitempty"`
 	// StopReason says why nurture ended early (unsubscribed, bounced, accepted ...).
-	StopReason string
-	// Sent lists the steps sent so far, oldest first.
+	StopReason string `json:",omitempty"`
+	// Sent lists the steps sent so far, oldest first. A step is listed in
+	// the same write that claims it, before SES is asked to send it.
 	Sent []SentStep `json:",omitempty"`
-	// Claim is set while a scheduler sends the next step; it keeps other
-	// ticks off the lead until it is recorded or reconciled.
-	Claim *Claim `json:",omitempty"`
 }
 
-// SentStep is one nurture email that SES accepted.
+// SentStep is one nurture email: listed when claimed, so no other tick
+// sends it again, and removed only if SES refused it.
 type SentStep struct {
-	Track     string
-	Step      int
-	AssetID   string
-	MessageID string
+	Track   string
+	Step    int
+	AssetID string
+	// MessageID is SES's id, filled in by the first SES event about the
+	// message that changes the lead (its Delivery, usually).
+	MessageID string `json:",omitempty"`
 	At        time.Time
 	// DeliveredAt is when the recipient's server accepted it, once known.
 	DeliveredAt time.Time `json:",omitempty"`
@@ -127,9 +128,9 @@ type SentStep struct {
 // Score is a lead's score: fit points (who they are, no decay) plus
 // activity points that halve every half-life, as of At.
 type Score struct {
-	Activity float64 `json:",omitempty"` // decayed activity points as of At
-	Fit      int     `json:",omitempty"`
-	At       time.Time
+	Activity float64   `json:",omitempty"` // decayed activity points as of At
+	Fit      int       `json:",omitempty"`
+	At       time.Time `json:",omitzero"`
 	// Disarmed lists thresholds that alerted and have not yet fallen far
 	// enough below to alert again.
 	Disarmed []string `json:",omitempty"`
@@ -197,26 +198,25 @@ func (l *Lead) Recall(a *Activity) {
 	}
 }
 
-// ClickMark is one click on a link of a message.
+// ClickMark is one click on a link of a message, kept small: only
+// equality of messages and links among a lead's latest clicks matters for
+// burst detection, and 32 bits of a hash tell a dozen apart.
 type ClickMark struct {
-	MessageID string
-	Link      string
-	At        time.Time
-	Machine   bool
-	Key       string // the click activity's key
-	Points    int    `json:",omitempty"` // what the click earned when scored
+	Message string // 8 hex characters of a hash of the SES MessageId
+	Link    string // 8 hex characters of a hash of the link
+	At      time.Time
+	Machine bool   `json:",omitempty"`
+	Key     string // the click activity's key
+	Points  int    `json:",omitempty"` // what the click earned when scored
 }
 
-// Claim is a scheduler's hold on the lead's next step.
-type Claim struct {
-	ID      string // unique per attempt; travels in the message's tags
-	Step    int
-	AssetID string
-	At      time.Time
-	// Until is when the hold lapses; a lapsed claim whose message may have
-	// gone out is reconciled from SES's Send event, not resent blindly.
-	Until time.Time
+// Mark returns the burst-detection mark of a click on link in the message.
+func Mark(messageID, link string, at time.Time, key string) ClickMark {
+	return ClickMark{Message: shortHash(messageID)[:8], Link: shortHash(link)[:8], At: at, Key: key}
 }
+
+// OtherLinkOf reports whether c is a click in the same message as m, on another link.
+func (c ClickMark) OtherLinkOf(m ClickMark) bool { return c.Message == m.Message && c.Link != m.Link }
 
 // Due reports whether the lead has a next step waiting to be sent.
 func (n Nurture) Due() bool { return n.Status == NurtureActive && !n.DueAt.IsZero() }
@@ -236,8 +236,8 @@ type Suppression struct {
 }
 
 // maxApplied bounds the idempotency keys kept on a lead: retries arrive
-// within minutes to hours, never hundreds of events later.
-const maxApplied = 64
+// within minutes to hours, never dozens of the lead's own events later.
+const maxApplied = 32
 
 // HasApplied reports whether the event with this key was already applied.
 func (l *Lead) HasApplied(key string) bool {
@@ -260,12 +260,28 @@ func (l *Lead) MarkApplied(key string) {
 
 // appliedKey shortens a key for the lead's memory: 16 hex characters of a
 // hash cannot collide among one lead's recent events, and every byte of the
-// lead item is paid for on every write.
+// lead item is paid for on every write. Keys that are 16 hex characters
+// already (SES event keys) are kept as they are, so every applied key is 8
+// bytes, which is how the store keeps them.
 func appliedKey(key string) string {
-	if len(key) <= 16 {
+	if len(key) == 16 && isHex(key) {
 		return key
 	}
-	sum := sha256.Sum256([]byte(key))
+	return shortHash(key)
+}
+
+func isHex(s string) bool {
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// shortHash is 64 bits of a hash in hex: unique enough within one lead.
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:8])
 }
 

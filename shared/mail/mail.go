@@ -40,8 +40,13 @@ var (
 	// ErrRejected means this message will never be accepted as it is, or the
 	// account may not send at all: do not retry it.
 	ErrRejected = errors.New("mail: rejected")
-	// ErrTransient is anything else (network, timeouts, SES 5xx): retry.
+	// ErrTransient is a failure SES reported (5xx, credentials) or a
+	// connection that never opened: the message did not go; retry.
 	ErrTransient = errors.New("mail: transient failure")
+	// ErrUncertain means the request may have reached SES but its answer was
+	// lost (connection dropped, timeout): the message may have gone out, and
+	// sending it again could mail it twice.
+	ErrUncertain = errors.New("mail: outcome unknown")
 )
 
 // SES limits a message to 15 custom headers.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	netmail "net/mail"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // SES sends messages with the SES v2 API.
@@ -36,24 +38,48 @@ const maxTags = 50
 const charset = "UTF-8"
 
 // Send sends m and returns SES's MessageId. Failures wrap ErrThrottled,
-// ErrRejected or ErrTransient; a message that is malformed before it even
-// reaches SES (a line break in a header, a tag outside SES's charset) is
-// ErrRejected, because sending it again would fail the same way.
+// ErrRejected, ErrTransient or ErrUncertain; a message that is malformed
+// before it even reaches SES (a line break in a header, a tag outside SES's
+// charset) is ErrRejected, because sending it again would fail the same way.
+//
+// The SDK's own retries are off for this call: they would resend after a
+// dropped connection, when SES may already have accepted the message. The
+// caller retries what is safe to retry.
 func (s *SES) Send(ctx context.Context, m Message) (string, error) {
 	in, err := s.input(m)
 	if err != nil {
 		return "", fmt.Errorf("%w: not sent: %w", ErrRejected, err)
 	}
-	out, err := s.client.SendEmail(ctx, in)
+	out, err := s.client.SendEmail(ctx, in, func(o *sesv2.Options) { o.RetryMaxAttempts = 1 })
 	if err != nil {
+		if uncertain(err) {
+			return "", fmt.Errorf("%w: ses send email: %w", ErrUncertain, err)
+		}
 		return "", classify("ses send email", err)
 	}
 	if out.MessageId == nil || *out.MessageId == "" {
-		// Without a MessageId the send cannot be joined to its events; the
-		// scheduler's lease and the Send event reconcile whether it went out.
-		return "", fmt.Errorf("%w: ses send email: no MessageId in the answer", ErrTransient)
+		return "", fmt.Errorf("%w: ses send email: no MessageId in the answer", ErrUncertain)
 	}
 	return *out.MessageId, nil
+}
+
+// uncertain reports a failure in sending the request (not before it, like
+// a missing credential, nor an answer from SES) other than a connection
+// that never opened: the request may have reached SES.
+func uncertain(err error) bool {
+	if _, ok := errors.AsType[*smithyhttp.RequestSendError](err); !ok {
+		return false
+	}
+	if r, ok := errors.AsType[*awshttp.ResponseError](err); ok && r.HTTPStatusCode() != 0 {
+		return false
+	}
+	if _, ok := errors.AsType[*net.DNSError](err); ok {
+		return false
+	}
+	if op, ok := errors.AsType[*net.OpError](err); ok && op.Op == "dial" {
+		return false
+	}
+	return true
 }
 
 func (s *SES) input(m Message) (*sesv2.SendEmailInput, error) {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -199,6 +200,43 @@ func TestSES_send_serverUnreachable_transient(t *testing.T) {
 	_, err = mail.NewSES(client, "").MaxSendRate(t.Context())
 	if !errors.Is(err, mail.ErrTransient) {
 		t.Errorf("MaxSendRate err = %v, want ErrTransient", err)
+	}
+}
+
+// A connection dropped after the request went out leaves SES's answer
+// unknown: the message may have gone, so it is neither retried by the SDK
+// nor reported as a failure to retry.
+func TestSES_send_answerLost_uncertainAndSentOnce(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	var requests atomic.Int32
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			// Read the request, then hang up without an answer.
+			_, _ = c.Read(make([]byte, 64<<10))
+			requests.Add(1)
+			_ = c.Close()
+		}
+	}()
+	client, err := localstack.SESClient(t.Context(), "http://"+l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = mail.NewSES(client, "").Send(t.Context(), render(t, nurtureEmail()))
+	if !errors.Is(err, mail.ErrUncertain) || errors.Is(err, mail.ErrTransient) {
+		t.Errorf("err = %v, want ErrUncertain", err)
+	}
+	if n := requests.Load(); n != 1 {
+		t.Errorf("%d requests reached the server, want 1 (no retry of a send that may have gone)", n)
 	}
 }
 

@@ -2,12 +2,11 @@ package nurture
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,7 +22,6 @@ import (
 type Store interface {
 	DueLeads(ctx context.Context, now time.Time, limit int) ([]string, error)
 	UpdateLead(ctx context.Context, id string, fn func(l *lead.Lead, isNew bool) error) (*lead.Lead, error)
-	RecordMessage(ctx context.Context, m lead.Message) error
 }
 
 // Mailer sends one email and returns SES's MessageId.
@@ -40,15 +38,23 @@ const (
 
 // Defaults for the scheduler's knobs.
 const (
-	DefaultLease       = 10 * time.Minute
 	DefaultBatch       = 1000
-	DefaultReconcile   = time.Hour
 	sendAttempts       = 4
 	deadlineMargin     = 15 * time.Second
 	firstRetryInterval = 200 * time.Millisecond
 )
 
-// Scheduler sends each due lead its next nurture step, exactly once.
+// Scheduler sends each due lead its next nurture step, at most once and,
+// barring a crash in the moment between claiming a step and handing it to
+// SES, exactly once.
+//
+// A step is claimed by the one conditional write that lists it as sent and
+// schedules the next one; only then is SES asked to send it. A tick that
+// loses the race, a retried tick and a crashed tick's successor all find
+// nothing due. If SES refuses the message the claim is undone; if the
+// answer is lost on the way back, the step stays sent. One write per email
+// is also what keeps a send at 3 write units: the lead (under 1 KB) and the
+// due index moving from one due time to the next.
 type Scheduler struct {
 	Program *program.Program
 	Store   Store
@@ -61,11 +67,6 @@ type Scheduler struct {
 	ConfigurationSet string
 	// Rate is the most emails per second (the account's MaxSendRate).
 	Rate float64
-	// Lease is how long a claim keeps other ticks off a lead.
-	Lease time.Duration
-	// ReconcileAfter is how long a lapsed claim waits for SES's Send event
-	// before the step is tried again.
-	ReconcileAfter time.Duration
 	// Batch is how many due leads one tick takes on at most.
 	Batch int
 	// Workers send in parallel to hide SES's latency; zero derives it from Rate.
@@ -76,9 +77,9 @@ type Scheduler struct {
 	Alerts lead.Alerts
 	Log    *slog.Logger
 
-	// afterSend runs between SES accepting a message and the record of it;
-	// tests use it to crash there.
-	afterSend func(leadID string) error
+	// beforeSend runs between the claim and the call to SES; tests use it
+	// to crash there.
+	beforeSend func(leadID string) error
 }
 
 // Report says what one tick did.
@@ -89,6 +90,9 @@ type Report struct {
 	Finished int `json:"finished"` // leads that completed their track
 	Deferred int `json:"deferred"` // SES throttled or failed transiently; still due
 	Failed   int `json:"failed"`   // SES rejected the message for good
+	// Uncertain counts emails whose SES answer was lost: they may have gone
+	// out, so they count as sent and are never sent again.
+	Uncertain int `json:"uncertain"`
 	// Rescheduled counts leads due outside their send window, moved to its next opening.
 	Rescheduled int `json:"rescheduled"`
 	// Partial is true when the tick stopped early to finish before its
@@ -162,7 +166,7 @@ loop:
 	close(jobs)
 	wg.Wait()
 	s.Log.Info("tick", "due", rep.Due, "sent", rep.Sent, "skipped", rep.Skipped, "finished", rep.Finished,
-		"deferred", rep.Deferred, "failed", rep.Failed, "rescheduled", rep.Rescheduled, "partial", rep.Partial)
+		"deferred", rep.Deferred, "failed", rep.Failed, "uncertain", rep.Uncertain, "rescheduled", rep.Rescheduled, "partial", rep.Partial)
 	return rep, abort
 }
 
@@ -175,6 +179,7 @@ const (
 	outDeferred
 	outFailed
 	outRescheduled
+	outUncertain
 )
 
 func (r *Report) add(o outcome) {
@@ -189,33 +194,26 @@ func (r *Report) add(o outcome) {
 		r.Failed++
 	case outRescheduled:
 		r.Rescheduled++
+	case outUncertain:
+		r.Uncertain++
 	default:
 		r.Skipped++
 	}
 }
 
-// sendNext claims, sends and records one lead's next step.
+// sendNext claims one lead's next step and sends it.
 func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace *pacer) (outcome, error) {
 	var (
-		claim  lead.Claim
+		claim  lead.SentStep
+		wasDue time.Time
 		choice Choice
 		result = outSkipped
 		track  program.Track
 	)
-	claimID := newClaimID()
 	l, err := s.Store.UpdateLead(ctx, id, func(l *lead.Lead, isNew bool) error {
 		result = outSkipped
 		if isNew || !l.Mailable() || !l.Nurture.Due() || l.Nurture.DueAt.After(now) {
 			return lead.ErrNoChange
-		}
-		if c := l.Nurture.Claim; c != nil {
-			// Held by another tick, or sent and waiting for SES's Send event
-			// to confirm it: never resend blindly.
-			if now.Before(c.Until.Add(s.reconcileAfter())) {
-				return lead.ErrNoChange
-			}
-			s.Log.Warn("claim lapsed without a Send event; trying the step again", "leadId", id, "step", c.Step)
-			l.Nurture.Claim = nil
 		}
 		// Due, but outside the lead's send window (a step set at capture
 		// time can fall on a weekend): move it to the next opening.
@@ -242,8 +240,13 @@ func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace
 			result = outFinished
 			return nil
 		}
-		claim = lead.Claim{ID: claimID, Step: l.Nurture.NextStep, AssetID: choice.Asset.ID, At: now, Until: now.Add(s.lease())}
-		l.Nurture.Claim = &claim
+		// The claim: listed as sent, and the next step scheduled, before
+		// SES is asked.
+		wasDue = l.Nurture.DueAt
+		claim = lead.SentStep{Track: track.ID, Step: l.Nurture.NextStep, AssetID: choice.Asset.ID, At: now}
+		l.Nurture.Sent = append(l.Nurture.Sent, claim)
+		l.Nurture.NextStep++
+		s.scheduleNext(l, now)
 		result = outSent
 		return nil
 	})
@@ -267,35 +270,26 @@ func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace
 		// A message that cannot be rendered will never be: fail the step.
 		return outFailed, s.fail(ctx, id, claim, err.Error(), now)
 	}
-	messageID, err := s.send(ctx, msg, pace)
-	switch {
-	case errors.Is(err, mail.ErrRejected) && accountLevel(err):
-		return outDeferred, errors.Join(errAccountPaused, err, s.release(ctx, id, claim))
-	case errors.Is(err, mail.ErrRejected):
-		return outFailed, s.fail(ctx, id, claim, err.Error(), now)
-	case err != nil:
-		return outDeferred, errors.Join(err, s.release(ctx, id, claim))
-	}
-	if s.afterSend != nil {
-		if err := s.afterSend(id); err != nil {
+	if s.beforeSend != nil {
+		if err := s.beforeSend(id); err != nil {
 			return outSent, err
 		}
 	}
-	return outSent, s.Record(ctx, id, claim.ID, messageID, now)
-}
-
-func (s *Scheduler) lease() time.Duration {
-	if s.Lease > 0 {
-		return s.Lease
+	err = s.send(ctx, msg, pace)
+	switch {
+	case err == nil:
+		return outSent, nil
+	case errors.Is(err, mail.ErrUncertain):
+		// SES may have accepted it: sending again could mail it twice.
+		s.Log.Warn("ses answer lost; the step counts as sent", "leadId", id, "step", claim.Step, "error", err.Error())
+		return outUncertain, nil
+	case errors.Is(err, mail.ErrRejected) && accountLevel(err):
+		return outDeferred, errors.Join(errAccountPaused, err, s.release(ctx, id, claim, wasDue))
+	case errors.Is(err, mail.ErrRejected):
+		return outFailed, s.fail(ctx, id, claim, err.Error(), now)
+	default:
+		return outDeferred, errors.Join(err, s.release(ctx, id, claim, wasDue))
 	}
-	return DefaultLease
-}
-
-func (s *Scheduler) reconcileAfter() time.Duration {
-	if s.ReconcileAfter > 0 {
-		return s.ReconcileAfter
-	}
-	return DefaultReconcile
 }
 
 // accountLevel tells rejections of the whole account from those of one message.
@@ -304,58 +298,27 @@ func accountLevel(err error) bool {
 	return strings.Contains(msg, "SendingPaused") || strings.Contains(msg, "AccountSuspended")
 }
 
-// send paces and sends one message, retrying throttling and transient
-// failures with backoff.
-func (s *Scheduler) send(ctx context.Context, m mail.Message, pace *pacer) (string, error) {
+// send paces and sends one message, retrying throttling and failures SES
+// reported with backoff; an uncertain outcome is never retried.
+func (s *Scheduler) send(ctx context.Context, m mail.Message, pace *pacer) error {
 	wait := firstRetryInterval
 	var err error
 	for attempt := 0; attempt < sendAttempts; attempt++ {
 		if err := pace.wait(ctx); err != nil {
-			return "", err
+			return err
 		}
-		var id string
-		id, err = s.Mailer.Send(ctx, m)
-		if err == nil {
-			return id, nil
+		if _, err = s.Mailer.Send(ctx, m); err == nil {
+			return nil
 		}
 		if !errors.Is(err, mail.ErrThrottled) && !errors.Is(err, mail.ErrTransient) {
-			return "", err
+			return err
 		}
 		if err := sleep(ctx, wait); err != nil {
-			return "", err
+			return err
 		}
 		wait *= 2
 	}
-	return "", err
-}
-
-// Record marks a claimed step as sent. The scheduler calls it after SES
-// accepts the message; the engagement handler calls it for SES's Send event,
-// which reconciles a send whose record was lost. Whichever comes second
-// changes nothing.
-func (s *Scheduler) Record(ctx context.Context, leadID, claimID, messageID string, at time.Time) error {
-	var sent lead.SentStep
-	_, err := s.Store.UpdateLead(ctx, leadID, func(l *lead.Lead, isNew bool) error {
-		c := l.Nurture.Claim
-		if isNew || c == nil || c.ID != claimID {
-			return lead.ErrNoChange
-		}
-		sent = lead.SentStep{Track: l.Nurture.Track, Step: c.Step, AssetID: c.AssetID, MessageID: messageID, At: at}
-		l.Nurture.Sent = append(l.Nurture.Sent, sent)
-		l.Nurture.Claim = nil
-		l.Nurture.NextStep = c.Step + 1
-		s.scheduleNext(l, at)
-		return nil
-	})
-	if errors.Is(err, lead.ErrNoChange) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("record sent step: %w", err)
-	}
-	return s.Store.RecordMessage(ctx, lead.Message{
-		MessageID: messageID, LeadID: leadID, Track: sent.Track, Step: sent.Step, AssetID: sent.AssetID, ClaimID: claimID, At: at,
-	})
+	return err
 }
 
 // scheduleNext sets when the next step is due, inside the send window.
@@ -368,16 +331,39 @@ func (s *Scheduler) scheduleNext(l *lead.Lead, after time.Time) {
 	l.Nurture.DueAt = s.Window.Next(after.Add(track.Steps[l.Nurture.NextStep].Wait.Duration), l.TimeZone)
 }
 
-// release gives a claim back without sending: the step stays due.
-func (s *Scheduler) release(ctx context.Context, leadID string, claim lead.Claim) error {
+// unclaim undoes a claim SES refused: the step is no longer listed as sent,
+// and then change says what becomes of the lead. It changes nothing if the
+// claim is gone (undone already).
+func (s *Scheduler) unclaim(ctx context.Context, leadID string, claim lead.SentStep, change func(n *lead.Nurture)) error {
 	_, err := s.Store.UpdateLead(ctx, leadID, func(l *lead.Lead, _ bool) error {
-		if l.Nurture.Claim == nil || l.Nurture.Claim.ID != claim.ID {
+		n := &l.Nurture
+		i := slices.IndexFunc(n.Sent, func(st lead.SentStep) bool {
+			return st.Track == claim.Track && st.Step == claim.Step && st.At.Equal(claim.At) && st.MessageID == ""
+		})
+		if i < 0 {
 			return lead.ErrNoChange
 		}
-		l.Nurture.Claim = nil
+		n.Sent = slices.Delete(n.Sent, i, i+1)
+		// Put the step back unless something else moved the lead on since
+		// (suppressed, accepted by sales). The claim of a track's last step
+		// marked it finished.
+		if n.Track == claim.Track && n.NextStep == claim.Step+1 &&
+			(n.Status == lead.NurtureActive || n.Status == lead.NurtureFinished) {
+			n.NextStep, n.Status = claim.Step, lead.NurtureActive
+			change(n)
+		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, lead.ErrNoChange) {
+	if errors.Is(err, lead.ErrNoChange) {
+		return nil
+	}
+	return err
+}
+
+// release gives a claim back without sending: the step is due again as
+// it was, for the next tick.
+func (s *Scheduler) release(ctx context.Context, leadID string, claim lead.SentStep, wasDue time.Time) error {
+	if err := s.unclaim(ctx, leadID, claim, func(n *lead.Nurture) { n.DueAt = wasDue }); err != nil {
 		return fmt.Errorf("release claim: %w", err)
 	}
 	return nil
@@ -385,17 +371,12 @@ func (s *Scheduler) release(ctx context.Context, leadID string, claim lead.Claim
 
 // fail records a step SES rejected for good and stops nurture for the lead:
 // the same address would be rejected again at every step.
-func (s *Scheduler) fail(ctx context.Context, leadID string, claim lead.Claim, reason string, now time.Time) error {
-	_, err := s.Store.UpdateLead(ctx, leadID, func(l *lead.Lead, _ bool) error {
-		if l.Nurture.Claim == nil || l.Nurture.Claim.ID != claim.ID {
-			return lead.ErrNoChange
-		}
-		l.Nurture.Claim = nil
-		l.Nurture.Status, l.Nurture.DueAt = lead.NurtureStopped, time.Time{}
-		l.Nurture.StopReason = fmt.Sprintf("step %d failed at %s: %s", claim.Step+1, now.Format(time.RFC3339), clip(reason, 300))
-		return nil
+func (s *Scheduler) fail(ctx context.Context, leadID string, claim lead.SentStep, reason string, now time.Time) error {
+	err := s.unclaim(ctx, leadID, claim, func(n *lead.Nurture) {
+		n.Status, n.DueAt = lead.NurtureStopped, time.Time{}
+		n.StopReason = fmt.Sprintf("step %d failed at %s: %s", claim.Step+1, now.Format(time.RFC3339), clip(reason, 300))
 	})
-	if err != nil && !errors.Is(err, lead.ErrNoChange) {
+	if err != nil {
 		return fmt.Errorf("record failed step: %w", err)
 	}
 	return nil
@@ -409,7 +390,7 @@ func clip(s string, n int) string {
 }
 
 // compose renders the email for a claimed step.
-func (s *Scheduler) compose(l *lead.Lead, track program.Track, claim lead.Claim, choice Choice, now time.Time) (mail.Message, error) {
+func (s *Scheduler) compose(l *lead.Lead, track program.Track, claim lead.SentStep, choice Choice, now time.Time) (mail.Message, error) {
 	step := track.Steps[claim.Step]
 	unsub := s.Signer.Sign(token.Claims{Purpose: token.PurposeUnsubscribe, LeadID: l.ID, Track: track.ID, Step: claim.Step, Expires: now.Add(unsubscribeTTL)})
 	e := mail.NurtureEmail{
@@ -449,7 +430,6 @@ func (s *Scheduler) compose(l *lead.Lead, track program.Track, claim lead.Claim,
 		"track": mail.Tag(track.ID),
 		"step":  strconv.Itoa(claim.Step),
 		"asset": mail.Tag(choice.Asset.ID),
-		"claim": mail.Tag(claim.ID),
 		"kind":  "nurture",
 	}
 	return m, nil
@@ -477,12 +457,6 @@ func firstName(name string) string {
 		return ""
 	}
 	return f[0]
-}
-
-func newClaimID() string {
-	var b [9]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -245,52 +245,69 @@ func TestScheduler_twentyConcurrentTicks_sendEachDueLeadExactlyOnce(t *testing.T
 	}
 }
 
-func TestScheduler_crashBetweenSendAndRecord_noSecondEmail_reconciledFromSendEvent(t *testing.T) {
+// A tick that dies between its claim and SES loses that one email: the
+// step is listed as sent, so no later tick sends it (it may have gone, as
+// far as anyone can tell), and the track goes on with the next step.
+func TestScheduler_crashBetweenClaimAndSend_stepNeverSentTwice_trackGoesOn(t *testing.T) {
 	w := newWorld(t)
 	id := w.capture("crash", 0, nil)
 	w.clock.Set(w.lead(id).Nurture.DueAt)
-	w.sched.afterSend = func(string) error { return errors.New("injected crash after SES accepted the message") }
+	w.sched.beforeSend = func(string) error { return errors.New("injected crash after the claim") }
 	if _, err := w.sched.Tick(context.Background(), w.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	w.sched.afterSend = nil
-	if n := len(w.mailTo("crash")); n != 1 {
-		t.Fatalf("want the one email SES accepted, got %d", n)
+	w.sched.beforeSend = nil
+	l := w.lead(id)
+	if len(l.Nurture.Sent) != 1 || l.Nurture.NextStep != 1 || !l.Nurture.DueAt.After(w.clock.Now()) {
+		t.Fatalf("the claim should list step 1 and schedule step 2: %+v", l.Nurture)
 	}
-	// Ticks go on: while the claim holds, and after it lapsed but before
-	// SES's Send event could have been missed, nothing is resent.
-	for _, d := range []time.Duration{time.Minute, DefaultLease + time.Minute, DefaultLease + DefaultReconcile/2} {
-		w.clock.Set(w.lead(id).Nurture.DueAt.Add(d))
+	// Ticks go on, every minute for an hour: step 1 is not sent again.
+	for range 60 {
+		w.clock.Advance(time.Minute)
 		w.tick()
 	}
-	if n := len(w.mailTo("crash")); n != 1 {
-		t.Fatalf("a crash after sending led to %d emails, want 1", n)
-	}
-
-	// SES's Send event (tags name lead and claim) reconciles the step.
-	l := w.lead(id)
-	if l.Nurture.Claim == nil {
-		t.Fatal("the unrecorded send should still hold its claim")
-	}
-	sent := w.mailTo("crash")[0]
-	if err := w.sched.Record(context.Background(), id, l.Nurture.Claim.ID, sent.MessageID, l.Nurture.Claim.At); err != nil {
-		t.Fatal(err)
-	}
-	// A second delivery of the same Send event changes nothing.
-	if err := w.sched.Record(context.Background(), id, l.Nurture.Claim.ID, sent.MessageID, l.Nurture.Claim.At); err != nil {
-		t.Fatal(err)
-	}
-	l = w.lead(id)
-	if len(l.Nurture.Sent) != 1 || l.Nurture.Sent[0].MessageID != sent.MessageID || l.Nurture.NextStep != 1 || l.Nurture.Claim != nil {
-		t.Fatalf("after reconciliation: %+v", l.Nurture)
-	}
-	if msg, found, err := w.store.GetMessage(context.Background(), sent.MessageID); err != nil || !found || msg.LeadID != id {
-		t.Fatalf("message record: %+v %v %v", msg, found, err)
+	if n := len(w.mailTo("crash")); n != 0 {
+		t.Fatalf("the claimed step was sent %d times after the crash, want 0", n)
 	}
 	w.clock.Set(l.Nurture.DueAt)
-	w.tick()
-	if n := len(w.mailTo("crash")); n != 2 {
-		t.Fatalf("after reconciliation step 2 should follow; got %d emails", n)
+	if rep := w.tick(); rep.Sent != 1 {
+		t.Fatalf("step 2 should follow at its time: %+v", rep)
+	}
+	if got := w.lead(id).Nurture; len(got.Sent) != 2 || got.Sent[1].Step != 1 || len(w.mailTo("crash")) != 1 {
+		t.Fatalf("after step 2: %+v, %d emails", got, len(w.mailTo("crash")))
+	}
+}
+
+// lostAnswerMailer sends through SES, then loses the answer, the way a
+// dropped connection does.
+type lostAnswerMailer struct{ Mailer }
+
+func (m lostAnswerMailer) Send(ctx context.Context, msg mail.Message) (string, error) {
+	if _, err := m.Mailer.Send(ctx, msg); err != nil {
+		return "", err
+	}
+	return "", fmt.Errorf("%w: connection reset by peer", mail.ErrUncertain)
+}
+
+func TestScheduler_sesAnswerLost_stepCountsAsSent_neverResent(t *testing.T) {
+	w := newWorld(t)
+	id := w.capture("lost", 0, nil)
+	w.clock.Set(w.lead(id).Nurture.DueAt)
+	real := w.sched.Mailer
+	w.sched.Mailer = lostAnswerMailer{real}
+	if rep := w.tick(); rep.Uncertain != 1 || rep.Sent != 0 || rep.Deferred != 0 {
+		t.Fatalf("report %+v, want 1 uncertain", rep)
+	}
+	w.sched.Mailer = real
+	for range 10 {
+		w.clock.Advance(10 * time.Minute)
+		w.tick()
+	}
+	if n := len(w.mailTo("lost")); n != 1 {
+		t.Fatalf("%d emails, want the 1 SES accepted", n)
+	}
+	if l := w.lead(id); len(l.Nurture.Sent) != 1 || l.Nurture.NextStep != 1 {
+		t.Fatalf("the step should stay listed as sent: %+v", l.Nurture)
 	}
 }
 
@@ -459,8 +476,46 @@ func TestScheduler_throttledHalfTheTime_everyoneGetsOneEmail_rejectedLeadStopped
 		}
 	}
 	l := w.lead(rejectedID)
-	if l.Nurture.Status != lead.NurtureStopped || !strings.Contains(l.Nurture.StopReason, "MessageRejected") || l.Nurture.Claim != nil {
+	if l.Nurture.Status != lead.NurtureStopped || !strings.Contains(l.Nurture.StopReason, "MessageRejected") || len(l.Nurture.Sent) != 0 || l.Nurture.NextStep != 0 {
 		t.Fatalf("a permanent rejection stops nurture with the reason: %+v", l.Nurture)
+	}
+}
+
+// throttledMailer is SES refusing every call for rate.
+type throttledMailer struct{}
+
+func (throttledMailer) Send(context.Context, mail.Message) (string, error) {
+	return "", fmt.Errorf("%w: Maximum sending rate exceeded", mail.ErrThrottled)
+}
+
+// A step SES keeps refusing stays due, the track's last one included (its
+// claim had marked the track finished).
+func TestScheduler_throttledThroughout_lastStepStaysDue(t *testing.T) {
+	w := newWorld(t)
+	id := w.capture("laststep", 0, nil)
+	track, _ := w.prog.Track(w.lead(id).Nurture.Track)
+	last := len(track.Steps) - 1
+	if _, err := w.store.UpdateLead(context.Background(), id, func(l *lead.Lead, _ bool) error {
+		l.Nurture.NextStep, l.Nurture.DueAt = last, w.clock.Now().Add(-time.Minute)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	real := w.sched.Mailer
+	w.sched.Mailer = throttledMailer{}
+	if rep := w.tick(); rep.Deferred != 1 || rep.Sent != 0 {
+		t.Fatalf("report %+v, want 1 deferred", rep)
+	}
+	l := w.lead(id)
+	if n := l.Nurture; n.Status != lead.NurtureActive || n.NextStep != last || !n.Due() || n.DueAt.After(w.clock.Now()) || len(n.Sent) != 0 {
+		t.Fatalf("after SES refused the last step: %+v; want it still due", n)
+	}
+	w.sched.Mailer = real
+	if rep := w.tick(); rep.Sent != 1 {
+		t.Fatalf("the next tick sends it: %+v", rep)
+	}
+	if n := w.lead(id).Nurture; n.Status != lead.NurtureFinished || len(n.Sent) != 1 || len(w.mailTo("laststep")) != 1 {
+		t.Fatalf("after the last step: %+v", n)
 	}
 }
 

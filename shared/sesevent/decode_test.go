@@ -323,12 +323,12 @@ func TestEventTypeComesFromDetailTypeWhenDetailLacksIt(t *testing.T) {
 }
 
 func TestKeyIsShortHexAndDiffersBetweenEvents(t *testing.T) {
-	hex := regexp.MustCompile(`^[0-9a-f]{32}$`)
+	hex := regexp.MustCompile(`^[0-9a-f]{16}$`)
 	seen := map[string]string{}
 	for _, name := range samples {
 		k := decodeOne(t, sample(t, name)).Key()
 		if !hex.MatchString(k) {
-			t.Errorf("%s: Key() = %q, want 32 hex characters", name, k)
+			t.Errorf("%s: Key() = %q, want 16 hex characters", name, k)
 		}
 		if other, dup := seen[k]; dup {
 			t.Errorf("%s and %s have the same key", name, other)

@@ -40,8 +40,6 @@ type Export struct {
 	// Lead is nil when no lead with that id is stored.
 	Lead       *lead.Lead      `json:"lead"`
 	Activities []lead.Activity `json:"activities"`
-	// Messages are the records of the nurture emails sent to the lead.
-	Messages []lead.Message `json:"messages"`
 }
 
 // suppressionItem is the marker an erasure leaves.
@@ -52,10 +50,10 @@ type suppressionItem struct {
 	Reason string    `json:"reason"`
 }
 
-// Export returns the lead, every activity item stored under it (also those
-// past retention that TTL has not removed yet: they are still stored) and
-// the message records that point at it. Messages are found from the message
-// ids the lead and its activities name; nothing is scanned.
+// Export returns the lead and every activity item stored under it (also
+// those past retention that TTL has not removed yet: they are still
+// stored). Everything about a lead lives under its partition key, so
+// nothing is scanned.
 func (s *Store) Export(ctx context.Context, leadID string) (Export, error) {
 	var ex Export
 	l, found, err := s.GetLead(ctx, leadID)
@@ -81,44 +79,7 @@ func (s *Store) Export(ctx context.Context, leadID string) (Export, error) {
 	if found {
 		ex.Lead = l
 	}
-	ex.Messages, err = s.messagesOf(ctx, leadID, l, ex.Activities)
-	return ex, err
-}
-
-// messagesOf looks up the message records the lead's own data names and
-// keeps those that point at the lead.
-func (s *Store) messagesOf(ctx context.Context, leadID string, l *lead.Lead, acts []lead.Activity) ([]lead.Message, error) {
-	seen := map[string]bool{}
-	var ids []string
-	add := func(id string) {
-		if id != "" && !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
-	if l != nil {
-		for _, sent := range l.Nurture.Sent {
-			add(sent.MessageID)
-		}
-		for _, c := range l.RecentClicks {
-			add(c.MessageID)
-		}
-	}
-	for _, a := range acts {
-		add(a.MessageID)
-	}
-	var msgs []lead.Message
-	for _, id := range ids {
-		m, ok, err := s.GetMessage(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if ok && m.LeadID == leadID {
-			msgs = append(msgs, m)
-		}
-	}
-	sort.SliceStable(msgs, func(i, j int) bool { return msgs[i].At.Before(msgs[j].At) })
-	return msgs, nil
+	return ex, nil
 }
 
 // leadItems returns every item under the lead's partition key, the profile
@@ -151,8 +112,7 @@ func (s *Store) leadItems(ctx context.Context, leadID string, keysOnly bool) ([]
 }
 
 // Erase deletes everything stored about the lead at once, not left to TTL:
-// the profile, every activity and the records of the messages sent to it.
-// It returns how many items it deleted. Before deleting, it writes the
+// the profile and every activity. It returns how many items it deleted. Before deleting, it writes the
 // suppression marker for the lead's address (reason "erased"), so the
 // address is never stored or mailed again; the marker goes first so that
 // an erasure that dies half-way has already blocked the address, and a
@@ -172,24 +132,7 @@ func (s *Store) Erase(ctx context.Context, leadID string, at time.Time) (int, er
 	if err != nil {
 		return 0, err
 	}
-	keys := make([]map[string]types.AttributeValue, 0, len(items)+len(l.Nurture.Sent))
-	// Messages first: their ids are only known from the lead's items, so
-	// a rerun after a crash must still find the lead to find them.
-	var acts []lead.Activity
-	if found {
-		full, err := s.Export(ctx, leadID)
-		if err != nil {
-			return 0, err
-		}
-		acts = full.Activities
-	}
-	msgs, err := s.messagesOf(ctx, leadID, l, acts)
-	if err != nil {
-		return 0, err
-	}
-	for _, m := range msgs {
-		keys = append(keys, messageKey(m.MessageID))
-	}
+	keys := make([]map[string]types.AttributeValue, 0, len(items))
 	var profile map[string]types.AttributeValue
 	for _, it := range items {
 		key := map[string]types.AttributeValue{AttrPK: it[AttrPK], AttrSK: it[AttrSK]}
@@ -199,8 +142,8 @@ func (s *Store) Erase(ctx context.Context, leadID string, at time.Time) (int, er
 		}
 		keys = append(keys, key)
 	}
-	// The profile last: it names the messages, so while any item is left
-	// a rerun can still find them.
+	// The profile last: while it is left, the lead is still found and a
+	// rerun of an erasure that died half-way deletes the rest.
 	n, err := s.deleteAll(ctx, keys)
 	if err != nil {
 		return n, err

@@ -15,7 +15,7 @@ import (
 	"github.com/leadnurture/nurture/shared/store"
 )
 
-// privacyLead stores a lead with two sent messages and n activities, and
+// privacyLead stores a lead with two sent steps and n activities, and
 // returns its id.
 func privacyLead(t *testing.T, st *store.Store, email string, n int) string {
 	t.Helper()
@@ -33,11 +33,6 @@ func privacyLead(t *testing.T, st *store.Store, email string, n int) string {
 	}
 	for i := 0; i < n; i++ {
 		if _, err := st.AddActivity(t.Context(), id, lead.Activity{Key: fmt.Sprintf("act-%03d", i), Kind: lead.KindDownload, At: t0.Add(time.Duration(i) * time.Second)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i, m := range msgs {
-		if err := st.RecordMessage(t.Context(), lead.Message{MessageID: m, LeadID: id, Track: "cloud-cost", Step: i, At: t0}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -63,15 +58,15 @@ func TestExportAndErase(t *testing.T) {
 	if len(ex.Activities) != 60 {
 		t.Errorf("export has %d activities, want 60", len(ex.Activities))
 	}
-	if len(ex.Messages) != 2 || ex.Messages[0].LeadID != id || ex.Messages[1].LeadID != id {
-		t.Errorf("export messages = %+v, want the lead's two", ex.Messages)
+	if len(ex.Lead.Nurture.Sent) != 2 || ex.Lead.Nurture.Sent[1].MessageID != id+"-m2" {
+		t.Errorf("export nurture = %+v, want the lead's two sent steps", ex.Lead.Nurture)
 	}
 
 	n, err := st.Erase(t.Context(), id, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 1 + 60 + 2; n != want {
+	if want := 1 + 60; n != want {
 		t.Errorf("Erase deleted %d items, want %d", n, want)
 	}
 	out, err := db.Query(t.Context(), &dynamodb.QueryInput{
@@ -86,19 +81,14 @@ func TestExportAndErase(t *testing.T) {
 	if len(out.Items) != 0 {
 		t.Errorf("%d items left under the erased lead's key", len(out.Items))
 	}
-	for _, m := range []string{id + "-m1", id + "-m2"} {
-		if _, found, err := st.GetMessage(t.Context(), m); err != nil || found {
-			t.Errorf("message %s: found %v, err %v; want it deleted", m, found, err)
-		}
-	}
-	if ex, err := st.Export(t.Context(), id); err != nil || ex.Lead != nil || len(ex.Activities) != 0 || len(ex.Messages) != 0 {
+	if ex, err := st.Export(t.Context(), id); err != nil || ex.Lead != nil || len(ex.Activities) != 0 {
 		t.Errorf("export after erase = %+v, %v; want nothing", ex, err)
 	}
 
 	t.Run("other leads are untouched", func(t *testing.T) {
 		ex, err := st.Export(t.Context(), other)
-		if err != nil || ex.Lead == nil || len(ex.Activities) != 3 || len(ex.Messages) != 2 {
-			t.Errorf("other lead's export = lead %v, %d activities, %d messages, %v", ex.Lead != nil, len(ex.Activities), len(ex.Messages), err)
+		if err != nil || ex.Lead == nil || len(ex.Activities) != 3 || len(ex.Lead.Nurture.Sent) != 2 {
+			t.Errorf("other lead's export = lead %v, %d activities, %v", ex.Lead != nil, len(ex.Activities), err)
 		}
 	})
 

@@ -1,9 +1,9 @@
 // Package store keeps leads in one DynamoDB table. The key layout lives here
 // and nowhere else:
 //
-//	pk=LEAD#<id>  sk=PROFILE      the lead (with its nurture state)
+//	pk=LEAD#<id>  sk=PROFILE      the lead (with its nurture state), its
+//	                              body deflated JSON
 //	pk=LEAD#<id>  sk=ACT#<key>    one activity (download, send, click ...)
-//	pk=MSG#<messageId>  sk=MSG#   one sent nurture email, naming its lead
 //	pk=SUPPRESSED#<sha256 hex of the normalised email>  sk=SUPPRESSED
 //	                              an erased address: never stored or mailed again
 //

@@ -1,10 +1,14 @@
 package store_test
 
 import (
+	"bytes"
+	"compress/flate"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -134,10 +138,9 @@ func TestUpdateLead(t *testing.T) {
 				{Track: "main", Step: 0, AssetID: "a1", MessageID: "m0", At: t0.Add(time.Hour)},
 				{Track: "main", Step: 1, AssetID: "a2", MessageID: "m1", At: t0.Add(25 * time.Hour)},
 			},
-			Claim: &lead.Claim{ID: "c1", Step: 2, AssetID: "a3", At: t0.Add(47 * time.Hour), Until: t0.Add(49 * time.Hour)},
 		},
 		Suppression: &lead.Suppression{Reason: lead.SuppressedBounced, At: t0.Add(50 * time.Hour)},
-		Applied:     []string{"e1", "e2"},
+		Applied:     []string{"0123456789abcdef", "fedcba9876543210"},
 	}
 
 	t.Run("saved lead reads back equal", func(t *testing.T) {
@@ -162,7 +165,7 @@ func TestUpdateLead(t *testing.T) {
 		if !reflect.DeepEqual(*got, want) {
 			t.Errorf("GetLead =\n%+v\nwant\n%+v", *got, want)
 		}
-		if got.CreatedAt.Location() != time.UTC || got.Nurture.Claim.Until.Location() != time.UTC {
+		if got.CreatedAt.Location() != time.UTC || got.Nurture.Sent[1].At.Location() != time.UTC {
 			t.Errorf("times read back in %v, want UTC", got.CreatedAt.Location())
 		}
 	})
@@ -233,17 +236,17 @@ func TestUpdateLead(t *testing.T) {
 func TestUpdateLead_concurrentWritersLoseNoUpdate(t *testing.T) {
 	t.Parallel()
 	st := newStore(t, store.Options{})
-	const writers = 50 // below lead's bound of 64 applied keys
+	const writers = 50
 	errs := make(chan error, writers)
 	var wg sync.WaitGroup
 	for i := range writers {
 		wg.Go(func() {
 			key := fmt.Sprintf("event-%02d", i)
 			_, err := st.UpdateLead(t.Context(), "hot", func(l *lead.Lead, _ bool) error {
-				if l.HasApplied(key) {
+				if slices.Contains(l.Downloaded, key) {
 					return lead.ErrNoChange
 				}
-				l.MarkApplied(key)
+				l.Downloaded = append(l.Downloaded, key)
 				return nil
 			})
 			if err != nil {
@@ -258,12 +261,12 @@ func TestUpdateLead_concurrentWritersLoseNoUpdate(t *testing.T) {
 	}
 	got := mustGet(t, st, "hot")
 	for i := range writers {
-		if key := fmt.Sprintf("event-%02d", i); !got.HasApplied(key) {
+		if key := fmt.Sprintf("event-%02d", i); !slices.Contains(got.Downloaded, key) {
 			t.Errorf("lost update: %s missing", key)
 		}
 	}
-	if len(got.Applied) != writers || got.Version != writers {
-		t.Errorf("%d keys applied, version %d; want %d and %d", len(got.Applied), got.Version, writers, writers)
+	if len(got.Downloaded) != writers || got.Version != writers {
+		t.Errorf("%d updates kept, version %d; want %d and %d", len(got.Downloaded), got.Version, writers, writers)
 	}
 }
 
@@ -486,49 +489,116 @@ func TestDueLeads(t *testing.T) {
 	})
 }
 
-func TestMessages(t *testing.T) {
+// engaged is a lead through a whole track of six emails, with the four
+// events each brought (delivery, two opens, a click) and a rich profile
+// (long source pages, UTM tags): the largest lead item nurture writes.
+func engaged(l *lead.Lead, id string) {
+	l.Email, l.Name, l.Company, l.Role, l.TimeZone = "ada.lovelace@analytical-engines.example", "Ada Lovelace", "Analytical Engines Ltd", "Head of Operations", "Europe/London"
+	l.CreatedAt, l.UpdatedAt = t0, t0
+	l.Consent = &lead.Consent{Version: "2026-01", At: t0, FormID: "cloud-cost-guide", SourcePage: "https://www.acme.example/resources/cloud-cost-guide", IP: "203.0.113.7"}
+	l.FirstTouch = &lead.Attribution{SourcePage: "https://www.acme.example/resources/cloud-cost-guide", Referrer: "https://www.google.com/", UTMSource: "google", UTMMedium: "cpc", UTMCampaign: "cloud-2026"}
+	l.Downloaded, l.Topics = []string{"cloud-cost-guide"}, []string{"cloud-cost"}
+	l.Nurture = lead.Nurture{Track: "cloud-cost", NextStep: 6, DueAt: t0.Add(42 * 24 * time.Hour), Status: lead.NurtureActive}
+	l.Score = lead.Score{Activity: 23.5, Fit: 10, At: t0}
+	for i := range 6 {
+		msg := fmt.Sprintf("0100018c%08x-%x-%x-000000", i*7919, t0.UnixNano()+int64(i), t0.UnixNano()*int64(i+3))
+		at := t0.Add(time.Duration(i) * 7 * 24 * time.Hour)
+		l.Nurture.Sent = append(l.Nurture.Sent, lead.SentStep{Track: "cloud-cost", Step: i, AssetID: fmt.Sprintf("asset-%d", i), MessageID: msg, At: at, DeliveredAt: at.Add(time.Second), Opened: true})
+		for _, kind := range []string{"delivery", "open", "click", "open again"} {
+			key := fmt.Sprintf("%x", sha256.Sum256([]byte(id+msg+kind)))[:16]
+			l.MarkApplied(key)
+			l.Note(lead.Activity{Key: key, Points: 4.5, ScoreAfter: 30, Earned: 5, Why: []string{"clicked a consideration-stage video"}})
+		}
+		l.RememberClick(lead.Mark(msg, "https://www.acme.example/resources/video?utm_source=nurture&utm_medium=email&utm_content=step-2", at.Add(time.Hour), fmt.Sprintf("%016x", i)))
+	}
+}
+
+// A lead write costs a write unit per started KB of the item: a lead six
+// emails and 24 events into nurture still fits in one.
+func TestLeadItem_engagedLeadWriteCostsOneUnit(t *testing.T) {
 	t.Parallel()
-	st := newStore(t, store.Options{ActivityRetention: time.Hour})
+	db, table := newTable(t)
+	st := store.New(db, table, store.Options{})
 	ctx := t.Context()
-	m := lead.Message{MessageID: "0100018f-abc", LeadID: "L1", Track: "main", Step: 2, AssetID: "a3", ClaimID: "c9", At: t0}
+	if _, err := st.UpdateLead(ctx, "engaged", func(l *lead.Lead, _ bool) error { engaged(l, "engaged"); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	before := st.Usage().Write()
+	if _, err := st.UpdateLead(ctx, "engaged", func(l *lead.Lead, _ bool) error { l.Score.Activity++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Usage().Write() - before; got != 1 {
+		t.Errorf("rewriting an engaged lead cost %v write units, want 1 (item of %d bytes)", got, itemBytes(t, db, table, "engaged"))
+	}
+	if got := mustGet(t, st, "engaged"); len(got.Nurture.Sent) != 6 || got.Nurture.Sent[5].MessageID == "" || len(got.Applied) != 24 {
+		t.Errorf("engaged lead read back as %+v", got.Nurture)
+	}
+}
 
-	for _, tc := range []struct {
-		name      string
-		record    bool
-		id        string
-		wantFound bool
-	}{
-		{"unknown id is not found", false, "nope", false},
-		{"recorded message round trips", true, m.MessageID, true},
-		{"recording twice is harmless", true, m.MessageID, true},
+// A body that does not decode is an error naming the lead, never a panic
+// or an empty lead that a write would then overwrite.
+func TestGetLead_corruptBody_error(t *testing.T) {
+	t.Parallel()
+	db, table := newTable(t)
+	st := store.New(db, table, store.Options{})
+	for name, body := range map[string][]byte{
+		"empty": {}, "unknown format": append([]byte{9}, deflated(t, "{}")...),
+		"not deflate": []byte("\x01garbage"), "not json": append([]byte{1}, deflated(t, "{not json")...),
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if tc.record {
-				if err := st.RecordMessage(ctx, m); err != nil {
-					t.Fatal(err)
-				}
-			}
-			got, found, err := st.GetMessage(ctx, tc.id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if found != tc.wantFound {
-				t.Fatalf("found = %v, want %v", found, tc.wantFound)
-			}
-			want := lead.Message{}
-			if tc.wantFound {
-				want = m
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("GetMessage = %+v, want %+v", got, want)
-			}
-		})
+		if _, err := db.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: "LEAD#bad"}, "sk": &types.AttributeValueMemberS{Value: "PROFILE"},
+			"version": &types.AttributeValueMemberN{Value: "3"}, "body": &types.AttributeValueMemberB{Value: body},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		_, found, err := st.GetLead(t.Context(), "bad")
+		if err == nil || found || !strings.Contains(err.Error(), "decode lead bad") {
+			t.Errorf("%s: GetLead = found %v, err %v; want a decode error naming the lead", name, found, err)
+		}
+		if _, err := st.UpdateLead(t.Context(), "bad", func(*lead.Lead, bool) error { return nil }); err == nil {
+			t.Errorf("%s: UpdateLead over a corrupt lead succeeded", name)
+		}
 	}
+}
 
-	// A message is not a lead, nor a lead's activity.
-	if _, found, err := st.GetLead(ctx, m.MessageID); err != nil || found {
-		t.Errorf("GetLead(message id) = found %v, err %v", found, err)
+// itemBytes is a lead item's size as DynamoDB counts it (names plus
+// values) for the attribute types a lead item has.
+func itemBytes(t *testing.T, db *dynamodb.Client, table, id string) int {
+	t.Helper()
+	out, err := db.GetItem(t.Context(), &dynamodb.GetItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "LEAD#" + id}, "sk": &types.AttributeValueMemberS{Value: "PROFILE"},
+	}})
+	if err != nil {
+		t.Fatal(err)
 	}
+	n := 0
+	for name, v := range out.Item {
+		n += len(name)
+		switch x := v.(type) {
+		case *types.AttributeValueMemberS:
+			n += len(x.Value)
+		case *types.AttributeValueMemberB:
+			n += len(x.Value)
+		case *types.AttributeValueMemberN:
+			n += len(x.Value)/2 + 1
+		}
+	}
+	return n
+}
+
+// deflated compresses s without the store's dictionary: inflating it with
+// the dictionary does not give s back, but it is valid deflate.
+func deflated(t *testing.T, s string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.DefaultCompression)
+	if _, err := w.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 func TestUsage_countsConsumedCapacity(t *testing.T) {

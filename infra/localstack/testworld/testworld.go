@@ -101,7 +101,7 @@ func New(t *testing.T, o Options) *World {
 		Program: prog, Store: st, Signer: signer, Window: win, Mailer: w.SES,
 		BaseURL: BaseURL, ConfigurationSet: "nurture-test", Rate: 1000, Log: log,
 	}
-	w.Engagement = &engagement.Service{Program: prog, Store: st, Sends: w.Scheduler, Log: log, Scorer: scoring.New(prog), Alerts: w.Alerter}
+	w.Engagement = &engagement.Service{Program: prog, Store: st, Log: log, Scorer: scoring.New(prog), Alerts: w.Alerter}
 	return w
 }
 
@@ -136,7 +136,9 @@ func (w *World) Nurtured(local string, fields map[string]string) *lead.Lead {
 }
 
 // Next moves the clock to the lead's due time and ticks until its next
-// step went out (a step due on a weekend moves to Monday).
+// step went out (a step due on a weekend moves to Monday). The lead it
+// returns names the MessageId SES gave each sent step (WithMessageIDs),
+// which the stored lead only learns from the step's first SES event.
 func (w *World) Next(id string) *lead.Lead {
 	w.T.Helper()
 	before := len(w.Lead(id).Nurture.Sent)
@@ -148,7 +150,19 @@ func (w *World) Next(id string) *lead.Lead {
 			w.T.Fatal(err)
 		}
 	}
-	return w.Lead(id)
+	return w.WithMessageIDs(w.Lead(id))
+}
+
+// WithMessageIDs fills in the MessageId SES local gave each of the lead's
+// sent steps, in the order they were sent.
+func (w *World) WithMessageIDs(l *lead.Lead) *lead.Lead {
+	w.T.Helper()
+	if sent := w.MailTo(l.Email); len(sent) == len(l.Nurture.Sent) {
+		for i := range sent {
+			l.Nurture.Sent[i].MessageID = sent[i].MessageID
+		}
+	}
+	return l
 }
 
 // Lead reads a lead that must exist.
