@@ -30,7 +30,5 @@ func build(ctx context.Context) (*engagement.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The scheduler inside only records sends (SES's Send event reconciles
-	// a send whose record was lost); it never sends from this function.
 	return a.Engagement(), nil
 }

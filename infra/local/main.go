@@ -153,8 +153,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// The engagement handler takes SES's events; it needs the scheduler to
-	// reconcile sends, and is given it once the scheduler exists.
+	// The engagement handler takes SES's events.
 	eng := &engagement.Service{Program: prog, Store: st, Log: log, Scorer: scorer, Alerts: alerts}
 	handleEvent := func(ctx context.Context, raw json.RawMessage) error {
 		_, err := eng.HandleEvent(ctx, raw)

@@ -97,7 +97,7 @@ func (a *App) Alerter() lead.Alerts {
 	return al
 }
 
-// Scheduler sends nurture steps (and records them for the Send event).
+// Scheduler sends nurture steps.
 func (a *App) Scheduler() *nurture.Scheduler {
 	return &nurture.Scheduler{
 		Program: a.Program, Store: a.Store, Mailer: a.SES, Signer: a.Signer, Window: a.Window,
