@@ -2,70 +2,22 @@ package engagement_test
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"github.com/leadnurture/nurture/infra/localstack"
 	"github.com/leadnurture/nurture/infra/localstack/testenv"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/scoring"
 	"github.com/leadnurture/nurture/shared/store"
 )
 
-// faultyDynamo stands in front of DynamoDB Local and fails every third
-// request the way DynamoDB does under trouble: throttled before doing
-// anything, or a 500 after the write was done and its answer lost.
-type faultyDynamo struct {
-	proxy    *httputil.ReverseProxy
-	n        atomic.Int64
-	failures atomic.Int64
-}
-
-func (f *faultyDynamo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	n := f.n.Add(1)
-	if n%3 != 0 {
-		f.proxy.ServeHTTP(w, r)
-		return
-	}
-	f.failures.Add(1)
-	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	if n%2 == 0 {
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}`))
-		return
-	}
-	// The request reaches DynamoDB; only its answer is lost.
-	rec := httptest.NewRecorder()
-	f.proxy.ServeHTTP(rec, r)
-	w.WriteHeader(http.StatusInternalServerError)
-	_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}`))
-}
-
-// faultyStore is the world's table, reached through the faulty proxy.
-func (w *world) faultyStore() (*store.Store, *faultyDynamo) {
+// faultyStore is the world's table, reached through testenv's faulty
+// proxy with no SDK retries: every failure reaches the handler, which fails
+// the invocation, and Lambda's retry is what must do no harm.
+func (w *world) faultyStore() (*store.Store, *testenv.Faults) {
 	w.T.Helper()
-	target, err := url.Parse(testenv.DynamoEndpoint())
-	if err != nil {
-		w.T.Fatal(err)
-	}
-	f := &faultyDynamo{proxy: httputil.NewSingleHostReverseProxy(target)}
-	srv := httptest.NewServer(f)
-	w.T.Cleanup(srv.Close)
-	client, err := localstack.DynamoClient(context.Background(), srv.URL)
-	if err != nil {
-		w.T.Fatal(err)
-	}
-	// No SDK retries: every failure reaches the handler, which fails the
-	// invocation, and Lambda's retry is what must do no harm.
-	client = dynamodb.New(client.Options(), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
-	return store.New(client, w.Table, store.Options{}), f
+	client, faults := testenv.FaultyDynamo(w.T, 1)
+	return store.New(client, w.Table, store.Options{}), faults
 }
 
 // untilSuccess is Lambda's retry of a failed invocation.
@@ -100,7 +52,7 @@ func TestDrill_dynamoDBFailures_retriesHaveNoDoubleEffect(t *testing.T) {
 		t.Fatal("no handler call failed; the drill did not exercise Lambda's retry")
 	}
 
-	if proxy.failures.Load() == 0 {
+	if proxy.Failures.Load() == 0 {
 		t.Fatal("the proxy injected no failure; the drill tested nothing")
 	}
 	got := w.Lead(l.ID)
@@ -123,5 +75,5 @@ func TestDrill_dynamoDBFailures_retriesHaveNoDoubleEffect(t *testing.T) {
 	if v := scoring.New(w.Program).Value(got.Score, got.Score.At); last.ScoreAfter == 0 || v < last.ScoreAfter-0.1 || v > last.ScoreAfter+0.1 {
 		t.Fatalf("score %.1f, but the ledger's last entry says %.1f: an event was counted twice", v, last.ScoreAfter)
 	}
-	t.Logf("%d of %d DynamoDB requests failed; %d handler invocations for 3 events", proxy.failures.Load(), proxy.n.Load(), attempts)
+	t.Logf("%d of %d DynamoDB requests failed; %d handler invocations for 3 events", proxy.Failures.Load(), proxy.Requests.Load(), attempts)
 }

@@ -116,6 +116,9 @@ type SentStep struct {
 	Track   string
 	Step    int
 	AssetID string
+	// Claim names the tick's attempt that listed the step: the tick knows
+	// its own claim when the write's answer was lost and a retry refused.
+	Claim string `json:",omitempty"`
 	// MessageID is SES's id, filled in by the first SES event about the
 	// message that changes the lead (its Delivery, usually).
 	MessageID string `json:",omitempty"`

@@ -2,6 +2,8 @@ package nurture
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -102,6 +104,9 @@ type Report struct {
 
 // errAccountPaused stops a tick: every further send would fail the same way.
 var errAccountPaused = errors.New("ses account cannot send")
+
+// errClaimed: the lead already holds this attempt's claim.
+var errClaimed = errors.New("claimed by this attempt")
 
 // Tick sends every step due at now, pacing sends at Rate, and stops claiming
 // new leads in time to finish before ctx's deadline.
@@ -210,7 +215,13 @@ func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace
 		result = outSkipped
 		track  program.Track
 	)
+	claimID := newClaimID()
 	l, err := s.Store.UpdateLead(ctx, id, func(l *lead.Lead, isNew bool) error {
+		if result == outSent && slices.ContainsFunc(l.Nurture.Sent, func(st lead.SentStep) bool { return st.Claim == claimID }) {
+			// This claim's write went through but its answer was lost, and
+			// the store's retry was refused: the step is ours to send.
+			return errClaimed
+		}
 		result = outSkipped
 		if isNew || !l.Mailable() || !l.Nurture.Due() || l.Nurture.DueAt.After(now) {
 			return lead.ErrNoChange
@@ -243,7 +254,7 @@ func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace
 		// The claim: listed as sent, and the next step scheduled, before
 		// SES is asked.
 		wasDue = l.Nurture.DueAt
-		claim = lead.SentStep{Track: track.ID, Step: l.Nurture.NextStep, AssetID: choice.Asset.ID, At: now}
+		claim = lead.SentStep{Track: track.ID, Step: l.Nurture.NextStep, AssetID: choice.Asset.ID, Claim: claimID, At: now}
 		l.Nurture.Sent = append(l.Nurture.Sent, claim)
 		l.Nurture.NextStep++
 		s.scheduleNext(l, now)
@@ -255,10 +266,14 @@ func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace
 			s.Log.Error("pending sales alert not sent", "leadId", id, "error", err.Error())
 		}
 	}
-	if errors.Is(err, lead.ErrNoChange) {
+	switch {
+	case errors.Is(err, errClaimed):
+		err = nil
+	case errors.Is(err, lead.ErrNoChange):
 		return outSkipped, nil
-	}
-	if err != nil {
+	case err != nil:
+		// The write may still have gone through: then the step stays
+		// listed and unsent, as after a crash, and is never sent twice.
 		return outSkipped, fmt.Errorf("claim step: %w", err)
 	}
 	if result != outSent {
@@ -338,7 +353,7 @@ func (s *Scheduler) unclaim(ctx context.Context, leadID string, claim lead.SentS
 	_, err := s.Store.UpdateLead(ctx, leadID, func(l *lead.Lead, _ bool) error {
 		n := &l.Nurture
 		i := slices.IndexFunc(n.Sent, func(st lead.SentStep) bool {
-			return st.Track == claim.Track && st.Step == claim.Step && st.At.Equal(claim.At) && st.MessageID == ""
+			return st.Claim == claim.Claim && st.MessageID == ""
 		})
 		if i < 0 {
 			return lead.ErrNoChange
@@ -457,6 +472,14 @@ func firstName(name string) string {
 		return ""
 	}
 	return f[0]
+}
+
+// newClaimID names one claim attempt: 32 random bits tell apart the claims
+// of one lead's step.
+func newClaimID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -29,6 +29,7 @@ type world struct {
 	t      *testing.T
 	prog   *program.Program
 	store  *store.Store
+	table  string
 	sched  *Scheduler
 	clock  *clock.Fixed
 	domain string // every address of this test ends in it, to tell its mail apart
@@ -57,7 +58,7 @@ func newWorld(t *testing.T) *world {
 	// A Tuesday, 10:00 in the program's zone: inside the send window.
 	loc, _ := time.LoadLocation(prog.Schedule.TimeZone)
 	clk := clock.NewFixed(time.Date(2026, 12, 1, 10, 0, 0, 0, loc))
-	w := &world{t: t, prog: prog, store: st, clock: clk, domain: strings.ToLower(table) + ".example"}
+	w := &world{t: t, prog: prog, store: st, table: table, clock: clk, domain: strings.ToLower(table) + ".example"}
 	w.sched = &Scheduler{
 		Program: prog, Store: st, Signer: signer, Window: win,
 		Mailer:  mail.NewSES(testenv.SES(t), "nurture-test"),
@@ -276,6 +277,41 @@ func TestScheduler_crashBetweenClaimAndSend_stepNeverSentTwice_trackGoesOn(t *te
 	if got := w.lead(id).Nurture; len(got.Sent) != 2 || got.Sent[1].Step != 1 || len(w.mailTo("crash")) != 1 {
 		t.Fatalf("after step 2: %+v, %d emails", got, len(w.mailTo("crash")))
 	}
+}
+
+// DynamoDB failing every third request, some of them after the write was
+// done (a 500 with the answer lost), with the SDK's own retries as in
+// production: a retried claim write is refused by its condition although
+// the claim is the tick's own. Ticks, retried like Lambda retries them,
+// still give every lead its step exactly once.
+func TestDrill_dynamoDBFailures_everyLeadGetsItsStepOnce(t *testing.T) {
+	w := newWorld(t)
+	const leads = 20
+	for i := range leads {
+		w.capture(fmt.Sprintf("drill%02d", i), 0, nil)
+	}
+	w.clock.Advance(8 * 24 * time.Hour)
+	client, faults := testenv.FaultyDynamo(t, 0)
+	sched := *w.sched
+	sched.Store = store.New(client, w.table, store.Options{})
+	sched.Workers = 4
+	for range 20 {
+		_, _ = sched.Tick(context.Background(), w.clock.Now())
+		if due, err := w.store.DueLeads(context.Background(), w.clock.Now(), 1); err == nil && len(due) == 0 {
+			break
+		}
+	}
+	if faults.Failures.Load() == 0 {
+		t.Fatal("the proxy injected no failure; the drill tested nothing")
+	}
+	for i := range leads {
+		local := fmt.Sprintf("drill%02d", i)
+		l := w.lead(lead.IDFor(local + "@" + w.domain))
+		if n := len(w.mailTo(local)); n != 1 || len(l.Nurture.Sent) != 1 {
+			t.Errorf("%s: %d emails, %d steps listed as sent; want 1 and 1", local, n, len(l.Nurture.Sent))
+		}
+	}
+	t.Logf("%d of %d DynamoDB requests failed", faults.Failures.Load(), faults.Requests.Load())
 }
 
 // lostAnswerMailer sends through SES, then loses the answer, the way a

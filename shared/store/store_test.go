@@ -503,7 +503,7 @@ func engaged(l *lead.Lead, id string) {
 	for i := range 6 {
 		msg := fmt.Sprintf("0100018c%08x-%x-%x-000000", i*7919, t0.UnixNano()+int64(i), t0.UnixNano()*int64(i+3))
 		at := t0.Add(time.Duration(i) * 7 * 24 * time.Hour)
-		l.Nurture.Sent = append(l.Nurture.Sent, lead.SentStep{Track: "cloud-cost", Step: i, AssetID: fmt.Sprintf("asset-%d", i), MessageID: msg, At: at, DeliveredAt: at.Add(time.Second), Opened: true})
+		l.Nurture.Sent = append(l.Nurture.Sent, lead.SentStep{Track: "cloud-cost", Step: i, AssetID: fmt.Sprintf("asset-%d", i), Claim: fmt.Sprintf("%08x", uint32(i+1)*2654435761), MessageID: msg, At: at, DeliveredAt: at.Add(time.Second), Opened: true})
 		for _, kind := range []string{"delivery", "open", "click", "open again"} {
 			key := fmt.Sprintf("%x", sha256.Sum256([]byte(id+msg+kind)))[:16]
 			l.MarkApplied(key)
