@@ -116,40 +116,24 @@ func (s *Service) Apply(ctx context.Context, r sesevent.Record) (Result, error) 
 	res := Result{LeadID: msg.leadID}
 	at := r.Time()
 	act := lead.Activity{At: at, MessageID: r.Mail.MessageID, Track: msg.track, Step: msg.step, AssetID: msg.assetID}
-	var change func(l *lead.Lead) error
-	// sentStep finds the step on the lead and records its MessageId, which
-	// only SES's events bring: the scheduler claims a step before sending.
-	sentStep := func(l *lead.Lead) *lead.SentStep {
-		st, ok := l.SentStepOf(r.Mail.MessageID, msg.track, msg.step)
-		if !ok && !msg.tagged {
-			st, ok = l.SentJustBefore(r.Mail.Timestamp)
-		}
-		if !ok {
-			return nil
-		}
-		if st.MessageID == "" {
-			st.MessageID = r.Mail.MessageID
-		}
-		if !msg.tagged {
-			act.Track, act.Step, act.AssetID = st.Track, st.Step, st.AssetID
-		}
-		return st
-	}
+	// change is what the event does to the lead; st is the step the event
+	// is about, nil if the lead does not list it.
+	var change func(l *lead.Lead, st *lead.SentStep) error
 
 	switch r.EventType {
 	case sesevent.EventDelivery:
 		act.Kind = lead.KindDelivered
-		change = func(l *lead.Lead) error {
-			if st := sentStep(l); st != nil {
+		change = func(_ *lead.Lead, st *lead.SentStep) error {
+			if st != nil {
 				st.DeliveredAt = at
 			}
 			return nil
 		}
 	case sesevent.EventOpen:
 		act.Kind = lead.KindOpen
-		change = func(l *lead.Lead) error {
-			act.Machine, act.MachineReason = s.machineOpen(sentStep(l), r)
-			if st := sentStep(l); st != nil && !act.Machine {
+		change = func(_ *lead.Lead, st *lead.SentStep) error {
+			act.Machine, act.MachineReason = s.machineOpen(st, r)
+			if st != nil && !act.Machine {
 				st.Opened = true
 			}
 			return nil
@@ -161,10 +145,10 @@ func (s *Service) Apply(ctx context.Context, r sesevent.Record) (Result, error) 
 			act.AssetID = a
 		}
 		var burst []string
-		change = func(l *lead.Lead) error {
+		change = func(l *lead.Lead, st *lead.SentStep) error {
 			var takeBack int
 			mark := lead.Mark(r.Mail.MessageID, act.Link, at, r.Key())
-			act.Machine, act.MachineReason, burst, takeBack = s.machineClick(l, sentStep(l), r, mark)
+			act.Machine, act.MachineReason, burst, takeBack = s.machineClick(l, st, r, mark)
 			act.Adjust = -takeBack
 			mark.Machine = act.Machine
 			l.RememberClick(mark)
@@ -182,7 +166,7 @@ func (s *Service) Apply(ctx context.Context, r sesevent.Record) (Result, error) 
 	case sesevent.EventBounce:
 		act.Kind = lead.KindBounce
 		act.Detail = r.Bounce.BounceType + "/" + r.Bounce.BounceSubType
-		change = func(l *lead.Lead) error {
+		change = func(l *lead.Lead, _ *lead.SentStep) error {
 			if r.Bounce.BounceType == sesevent.BouncePermanent {
 				l.Suppress(lead.SuppressedBounced, at)
 			} else {
@@ -193,7 +177,7 @@ func (s *Service) Apply(ctx context.Context, r sesevent.Record) (Result, error) 
 	case sesevent.EventComplaint:
 		act.Kind = lead.KindComplaint
 		act.Detail = r.Complaint.ComplaintFeedbackType
-		change = func(l *lead.Lead) error {
+		change = func(l *lead.Lead, _ *lead.SentStep) error {
 			l.Suppress(lead.SuppressedComplained, at)
 			return nil
 		}
@@ -207,20 +191,33 @@ func (s *Service) Apply(ctx context.Context, r sesevent.Record) (Result, error) 
 		res.Reason = "event type not used"
 		return res, nil
 	}
-	inner := change
-	change = func(l *lead.Lead) error {
-		if sentStep(l) == nil && !msg.tagged {
+	res.Kind = act.Kind
+	applied, err := s.applyOnce(ctx, msg.leadID, r.Key(), &act, func(l *lead.Lead) error {
+		st, ok := l.SentStepOf(r.Mail.MessageID, msg.track, msg.step)
+		if !ok && !msg.tagged {
+			st, ok = l.SentJustBefore(r.Mail.Timestamp)
+		}
+		if !ok && !msg.tagged {
 			// Only the address named the lead, and no step of it was sent
 			// as this message.
 			return errUnknownMessage
 		}
-		if inner != nil {
-			return inner(l)
+		if ok && !msg.tagged {
+			act.Track, act.Step = st.Track, st.Step
+			if act.AssetID == "" {
+				act.AssetID = st.AssetID
+			}
 		}
-		return nil
-	}
-	res.Kind = act.Kind
-	applied, err := s.applyOnce(ctx, msg.leadID, r.Key(), &act, change)
+		if ok && st.MessageID == "" {
+			// Only SES's events bring the MessageId: the scheduler lists a
+			// step before it sends it.
+			st.MessageID = r.Mail.MessageID
+		}
+		if change == nil {
+			return nil
+		}
+		return change(l, st)
+	})
 	switch {
 	case errors.Is(err, ErrUnknownLead) && !msg.tagged:
 		res.Reason = "unknown message"
