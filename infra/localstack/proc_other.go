@@ -9,3 +9,6 @@ import "syscall"
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}
 }
+
+// groupListensOn cannot tell outside Linux.
+func groupListensOn(pgid, port int) (listens, known bool) { return false, false }

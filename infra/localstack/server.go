@@ -146,7 +146,16 @@ func start(ctx context.Context, sp spec) (*Server, error) {
 		lastErr = sp.ready(pctx)
 		pcancel()
 		if lastErr == nil {
-			return s, nil
+			listens, known := groupListensOn(cmd.Process.Pid, sp.port)
+			if !known || listens {
+				return s, nil
+			}
+			lastErr = fmt.Errorf("port %d answers, but %s does not listen on it", sp.port, sp.name)
+		}
+		if portTaken(&exitError{report: out.String()}) {
+			// Taken by another process: DynamoDB Local says so and stays up.
+			_ = s.Stop()
+			return nil, &exitError{report: s.exitReport()}
 		}
 		select {
 		case <-s.done:
