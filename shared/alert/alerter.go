@@ -111,6 +111,9 @@ func (a *Alerter) Flush(ctx context.Context, leadID string) error {
 			if p.ClaimedUntil.After(now) {
 				continue // another sender has it
 			}
+			if p.NotBefore.After(now) {
+				continue // held back until a scanner's burst would show
+			}
 			p.ClaimedUntil = until
 			claimed = append(claimed, *p)
 		}

@@ -528,6 +528,20 @@ func TestAlert_200ConcurrentScoreEventsAtThresholdMinusOne_exactlyOneAlert(t *te
 			t.Fatal(err)
 		}
 	}
+	// Alerts a click caused wait until a scanner's burst would show.
+	if n := len(w.alertsFor(l)); n != 0 {
+		t.Fatalf("%d alerts went out before the settle time", n)
+	}
+	// Then 20 senders at once (ticks, later events) send them.
+	w.Clock.Set(l.Nurture.Sent[0].At.Add(time.Hour + 400*time.Second + scoring.SettleAfterEngagement))
+	for range 20 {
+		wg.Go(func() {
+			if err := w.Alerter.Flush(context.Background(), l.ID); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
 	// The clicks carry the score past every threshold: one alert each, and
 	// each recorded as sent (the alert activity; the lead's own list may
 	// catch up on its next flush when 200 writers keep it busy).
@@ -570,6 +584,50 @@ func TestAlert_scannerClicksAlone_neverAlert(t *testing.T) {
 	}
 	if got := w.Lead(l.ID); scoring.New(w.Program).Value(got.Score, w.Clock.Now()) >= float64(w.Program.Thresholds[0].Score) {
 		t.Fatalf("scanner clicks moved the score to %.1f", scoring.New(w.Program).Value(got.Score, w.Clock.Now()))
+	}
+}
+
+// A scanner's first click looks like a reader's until its next click, a
+// second later on another link, shows the burst. When that first click
+// carried the score over a threshold, the alert waits, the burst takes the
+// points back and withdraws it, and sales never hears of it; a reader's
+// click afterwards alerts as usual.
+func TestAlert_burstWhoseFirstClickCrossed_alertWithdrawnNeverSent(t *testing.T) {
+	w := newWorld(t)
+	l := w.Nurtured("burst", nil)
+	w.atThresholdMinusOne(l)
+	w.Scheduler.Alerts = w.Alerter
+	asset, _ := w.Program.Asset(l.Nurture.Sent[0].AssetID)
+	w.handle(w.click(l, time.Hour, asset.URL, chrome, map[string][]string{"link": {"asset"}}))
+	if got := w.Lead(l.ID); len(got.PendingAlerts) != 1 || len(w.alertsFor(l)) != 0 {
+		t.Fatalf("the first click crosses, its alert waits: pending %+v, %d sent", got.PendingAlerts, len(w.alertsFor(l)))
+	}
+	w.handle(w.click(l, time.Hour+300*time.Millisecond, "https://acme.example/library/other", chrome, nil))
+	got := w.Lead(l.ID)
+	if len(got.PendingAlerts) != 0 || len(got.Score.Disarmed) != 0 {
+		t.Fatalf("the burst should withdraw the alert and re-arm: pending %+v, disarmed %v", got.PendingAlerts, got.Score.Disarmed)
+	}
+	for _, c := range kinds(w.Activities(l.ID))[lead.KindClick] {
+		if !c.Machine {
+			t.Fatalf("both clicks are the scanner's: %+v", c)
+		}
+	}
+	w.Clock.Set(l.Nurture.Sent[0].At.Add(time.Hour + 2*scoring.SettleAfterEngagement))
+	if _, err := w.Scheduler.Tick(context.Background(), w.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(w.alertsFor(l)); n != 0 {
+		t.Fatalf("a scanner's burst raised %d alerts", n)
+	}
+
+	// A reader, a day later.
+	w.handle(w.humanClick(l, 0, 25*time.Hour))
+	w.Clock.Set(l.Nurture.Sent[0].At.Add(25*time.Hour + scoring.SettleAfterEngagement))
+	if _, err := w.Scheduler.Tick(context.Background(), w.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(w.alertsFor(l)); n != 1 {
+		t.Fatalf("a reader's click over the threshold: %d alerts, want 1", n)
 	}
 }
 

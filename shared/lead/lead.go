@@ -145,8 +145,19 @@ type PendingAlert struct {
 	Threshold string
 	Score     float64
 	At        time.Time
+	// NotBefore holds back an alert a click or an open caused until a
+	// scanner's burst would have shown itself (and withdrawn the alert).
+	NotBefore time.Time `json:",omitzero"`
 	// ClaimedUntil keeps a second sender off while one is sending.
 	ClaimedUntil time.Time `json:",omitempty"`
+}
+
+// SendAt is when the alert may go out.
+func (p PendingAlert) SendAt() time.Time {
+	if p.NotBefore.After(p.At) {
+		return p.NotBefore
+	}
+	return p.At
 }
 
 // SentAlert is an alert that went to sales.

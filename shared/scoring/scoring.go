@@ -141,7 +141,34 @@ func (m Model) Apply(l *lead.Lead, a *lead.Activity) []program.Threshold {
 		a.Why = append(a.Why, fmt.Sprintf("%+d fit (%s)", fitDelta, strings.Join(names, ", ")))
 	}
 	m.rearm(l, after)
+	m.withdraw(l, a, after)
 	return m.cross(l, a, after, at)
+}
+
+// SettleAfterEngagement holds back an alert whose crossing a click or an
+// open caused: a scanner clicks every link of a message within a second or
+// two, its first click looks like a reader's until the next arrives, and
+// SES's events can come minutes apart. The scheduler's tick sends the alert
+// once this has passed.
+const SettleAfterEngagement = 2 * time.Minute
+
+// withdraw drops the alerts still waiting to go out whose threshold the
+// score fell back below (the points of a scanner's burst taken back): no
+// alert went out, so the threshold is armed again.
+func (m Model) withdraw(l *lead.Lead, a *lead.Activity, score float64) {
+	for _, t := range m.prog.Thresholds {
+		if score >= float64(t.Score) {
+			continue
+		}
+		n := len(l.PendingAlerts)
+		l.PendingAlerts = slices.DeleteFunc(l.PendingAlerts, func(p lead.PendingAlert) bool {
+			return p.Threshold == t.Name && p.ClaimedUntil.IsZero()
+		})
+		if len(l.PendingAlerts) < n {
+			l.Score.Disarmed = slices.DeleteFunc(l.Score.Disarmed, func(d string) bool { return d == t.Name })
+			a.Why = append(a.Why, fmt.Sprintf("%s alert withdrawn: the score fell back below %d", t.Name, t.Score))
+		}
+	}
 }
 
 // rearm makes a threshold alert again once the score fell its margin below.
@@ -160,9 +187,11 @@ func (m Model) cross(l *lead.Lead, a *lead.Activity, score float64, at time.Time
 			continue
 		}
 		l.Score.Disarmed = append(l.Score.Disarmed, t.Name)
-		l.PendingAlerts = append(l.PendingAlerts, lead.PendingAlert{
-			ID: alertID(l.ID, a.Key, t.Name), Threshold: t.Name, Score: round(score), At: at,
-		})
+		p := lead.PendingAlert{ID: alertID(l.ID, a.Key, t.Name), Threshold: t.Name, Score: round(score), At: at}
+		if a.Kind == lead.KindClick || a.Kind == lead.KindOpen {
+			p.NotBefore = at.Add(SettleAfterEngagement)
+		}
+		l.PendingAlerts = append(l.PendingAlerts, p)
 		crossed = append(crossed, t)
 	}
 	return crossed

@@ -124,3 +124,37 @@ func TestApply_recordsTheLedgerInTheActivity(t *testing.T) {
 		t.Fatalf("out-of-order event: score %+v, after %.1f", l.Score, b.ScoreAfter)
 	}
 }
+
+// A crossing a click or an open caused waits for the settle time; one an
+// answer caused does not. Points taken back before the alert went out
+// withdraw it and arm the threshold again; a claimed alert (being sent)
+// stays.
+func TestApply_clickCrossingWaits_takeBackWithdrawsUnsentAlert(t *testing.T) {
+	m, p := model(t)
+	mql := p.Thresholds[0]
+	l := &lead.Lead{ID: "l3", Score: lead.Score{Activity: float64(mql.Score - 1), At: t0}}
+	click := lead.Activity{Key: "c1", Kind: lead.KindClick, AssetID: p.Assets[0].ID, At: t0}
+	if crossed := m.Apply(l, &click); len(crossed) != 1 {
+		t.Fatalf("the click should cross %s: %+v", mql.Name, l.Score)
+	}
+	if p0 := l.PendingAlerts[0]; !p0.NotBefore.Equal(t0.Add(SettleAfterEngagement)) || !p0.SendAt().Equal(p0.NotBefore) {
+		t.Fatalf("pending %+v: want it held back %v", p0, SettleAfterEngagement)
+	}
+	burst := lead.Activity{Key: "c2", Kind: lead.KindClick, Machine: true, Adjust: -click.Earned, At: t0.Add(time.Second)}
+	m.Apply(l, &burst)
+	if len(l.PendingAlerts) != 0 || len(l.Score.Disarmed) != 0 || !strings.Contains(strings.Join(burst.Why, "; "), "withdrawn") {
+		t.Fatalf("after the take-back: pending %+v, disarmed %v, why %q", l.PendingAlerts, l.Score.Disarmed, burst.Why)
+	}
+
+	answer := lead.Activity{Key: "a1", Kind: lead.KindAnswer, Detail: "role=executive", At: t0.Add(time.Minute)}
+	m.Apply(l, &answer)
+	if len(l.PendingAlerts) != 1 || !l.PendingAlerts[0].NotBefore.IsZero() {
+		t.Fatalf("an answer's crossing alerts at once: %+v", l.PendingAlerts)
+	}
+	l.PendingAlerts[0].ClaimedUntil = t0.Add(time.Hour) // a sender has it
+	again := lead.Activity{Key: "c3", Kind: lead.KindClick, Machine: true, Adjust: -100, At: t0.Add(2 * time.Minute)}
+	m.Apply(l, &again)
+	if len(l.PendingAlerts) != 1 {
+		t.Fatal("an alert being sent cannot be withdrawn")
+	}
+}

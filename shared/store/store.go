@@ -218,8 +218,8 @@ func (s *Store) putLead(ctx context.Context, l *lead.Lead, prevVersion int64, ex
 		due = l.Nurture.DueAt
 	}
 	for _, p := range l.PendingAlerts {
-		if due.IsZero() || p.At.Before(due) {
-			due = p.At
+		if at := p.SendAt(); due.IsZero() || at.Before(due) {
+			due = at
 		}
 	}
 	if !due.IsZero() {
