@@ -235,7 +235,6 @@ func TestEverySampleDecodesToItsEventWithTagsAndOwnTimestamp(t *testing.T) {
 				"track":                 "cloud-cost-track",
 				"step":                  "0",
 				"asset":                 "finops-maturity-checklist",
-				"claim":                 "9c1e2b7a4d5f6e8a0b",
 				"kind":                  "nurture",
 				"ses:configuration-set": "nurture-prod",
 				"ses:from-domain":       "acme.example",
