@@ -152,7 +152,7 @@ func start(ctx context.Context, sp spec) (*Server, error) {
 			}
 			lastErr = fmt.Errorf("port %d answers, but %s does not listen on it", sp.port, sp.name)
 		}
-		if portTaken(&exitError{report: out.String()}) {
+		if bindFailed(out.String()) {
 			// Taken by another process: DynamoDB Local says so and stays up.
 			_ = s.Stop()
 			return nil, &exitError{report: s.exitReport()}
@@ -182,10 +182,12 @@ func (e *exitError) Error() string { return "exited before it was ready: " + e.r
 // with a picked port means another process got there first: worth a retry.
 func portTaken(err error) bool {
 	var ee *exitError
-	if !errors.As(err, &ee) {
-		return false
-	}
-	r := strings.ToLower(ee.report)
+	return errors.As(err, &ee) && bindFailed(ee.report)
+}
+
+// bindFailed tells whether a server's output says its port was taken.
+func bindFailed(output string) bool {
+	r := strings.ToLower(output)
 	return strings.Contains(r, "address already in use") || strings.Contains(r, "eaddrinuse") || strings.Contains(r, "bindexception")
 }
 
