@@ -34,11 +34,17 @@ const maxLeadJSON = 4 << 20
 // characters).
 const appliedKeyBytes = 8
 
-// Writers are pooled: a flate.Writer allocates about 1 MB of tables.
-var writers = sync.Pool{New: func() any {
-	w, _ := flate.NewWriterDict(nil, flate.BestCompression, []byte(dictionaryV1))
-	return w
-}}
+// Writers and readers are pooled: a flate.Writer allocates about 1 MB of
+// tables, a reader 40 KB, and every lead update reads and writes one.
+var (
+	writers = sync.Pool{New: func() any {
+		w, _ := flate.NewWriterDict(nil, flate.BestCompression, []byte(dictionaryV1))
+		return w
+	}}
+	readers = sync.Pool{New: func() any {
+		return flate.NewReaderDict(bytes.NewReader(nil), []byte(dictionaryV1))
+	}}
+)
 
 // encodeLead returns the lead's body, and its applied keys packed 8 bytes
 // each (random hex does not deflate). ID and Version live in the item's
@@ -80,8 +86,11 @@ func decodeLead(body, applied []byte) (*lead.Lead, error) {
 	if body[0] != formatV1 {
 		return nil, fmt.Errorf("unknown body format %d", body[0])
 	}
-	r := flate.NewReaderDict(bytes.NewReader(body[1:]), []byte(dictionaryV1))
-	defer r.Close()
+	r := readers.Get().(io.ReadCloser)
+	defer readers.Put(r)
+	if err := r.(flate.Resetter).Reset(bytes.NewReader(body[1:]), []byte(dictionaryV1)); err != nil {
+		return nil, fmt.Errorf("inflate: %w", err)
+	}
 	raw, err := io.ReadAll(io.LimitReader(r, maxLeadJSON+1))
 	if err != nil {
 		return nil, fmt.Errorf("inflate: %w", err)

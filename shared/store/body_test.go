@@ -33,3 +33,31 @@ func TestDecodeLead_formatV1ReadsBack(t *testing.T) {
 		t.Errorf("decoded\n%+v\nwant\n%+v", got, want)
 	}
 }
+
+// Every lead update decodes and encodes the lead once per attempt.
+func BenchmarkLeadBody(b *testing.B) {
+	body, err := hex.DecodeString(storedV1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := decodeLead(body, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := decodeLead(body, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := encodeLead(l); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
