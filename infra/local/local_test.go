@@ -29,6 +29,30 @@ import (
 	"github.com/leadnurture/nurture/shared/token"
 )
 
+// The stack's clock starts at fixed instants in the program's time zone, in
+// and out of its send window (weekdays 09:00-17:00 Berlin), so every test
+// behaves the same whatever the real hour and weekday.
+var (
+	berlin         = mustZone("Europe/Berlin")
+	tuesdayMorning = time.Date(2026, 12, 1, 10, 0, 0, 0, berlin)
+	saturdayNight  = time.Date(2026, 12, 5, 3, 0, 0, 0, berlin)
+	sundayNight    = time.Date(2026, 12, 6, 2, 0, 0, 0, berlin)
+)
+
+func mustZone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+// inSendWindow tells whether t is within the default program's window.
+func inSendWindow(t time.Time) bool {
+	b := t.In(berlin)
+	return b.Weekday() >= time.Monday && b.Weekday() <= time.Friday && b.Hour() >= 9 && b.Hour() < 17
+}
+
 // stack is a running `make run`: the real binary with its own servers.
 type stack struct {
 	api, dynamo, ses string
@@ -48,8 +72,9 @@ func freePort(t *testing.T) int {
 }
 
 // startStack builds and starts the local stack on free ports, as a person
-// running `make run` would, and waits until it prints its URLs.
-func startStack(t *testing.T) *stack {
+// running `make run` would, and waits until it prints its URLs. Its clock
+// starts at start (LOCAL_CLOCK), so no test depends on the hour it runs.
+func startStack(t *testing.T, start time.Time) *stack {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "local")
@@ -61,7 +86,7 @@ func startStack(t *testing.T) *stack {
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),
 		"PORT="+strconv.Itoa(apiPort), "DYNAMODB_PORT="+strconv.Itoa(dynamoPort), "SES_PORT="+strconv.Itoa(sesPort),
-		"LOCAL_DATA_DIR="+filepath.Join(dir, "data"), "TICK_INTERVAL=0")
+		"LOCAL_DATA_DIR="+filepath.Join(dir, "data"), "TICK_INTERVAL=0", "LOCAL_CLOCK="+start.Format(time.RFC3339))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -124,6 +149,25 @@ func (s *stack) stop(t *testing.T) {
 	}
 }
 
+// now is the stack's clock.
+func (s *stack) now(t *testing.T) time.Time {
+	t.Helper()
+	resp, err := http.Get(s.api + "/_local/clock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var clock struct{ Now string }
+	if err := json.NewDecoder(resp.Body).Decode(&clock); err != nil {
+		t.Fatalf("GET /_local/clock: %v", err)
+	}
+	now, err := time.Parse(time.RFC3339, clock.Now)
+	if err != nil {
+		t.Fatalf("GET /_local/clock: %v", err)
+	}
+	return now
+}
+
 func (s *stack) post(t *testing.T, path, body string) *http.Response {
 	t.Helper()
 	resp, err := http.Post(s.api+path, "application/json", strings.NewReader(body))
@@ -158,11 +202,12 @@ func browser(t *testing.T) context.Context {
 }
 
 // TestLocalStack_browserSubmitsDemoForm_leadStored_mailShownInViewer is the
-// walk a new user takes: make run, open the demo page, fill in a form, see
-// the lead in DynamoDB Local, let the clock run, and read the nurture email
-// in the SES viewer.
+// README's walk: make run, open the demo page, fill in a form, see the lead
+// in DynamoDB Local, press "Send the next email" and read the nurture email
+// in the SES viewer. It starts on a Saturday at 03:00 in Berlin, outside
+// the send window, where a person trying the product at night would.
 func TestLocalStack_browserSubmitsDemoForm_leadStored_mailShownInViewer(t *testing.T) {
-	s := startStack(t)
+	s := startStack(t, saturdayNight)
 	prog, err := program.Default()
 	if err != nil {
 		t.Fatal(err)
@@ -236,24 +281,20 @@ func TestLocalStack_browserSubmitsDemoForm_leadStored_mailShownInViewer(t *testi
 		t.Fatalf("stored lead = %+v", l)
 	}
 
-	// Let the local clock run a day at a time until the first step goes out.
-	var sent int
-	for day := 0; day < 10 && sent == 0; day++ {
-		resp := s.post(t, "/_local/clock", `{"advance":"24h"}`)
-		resp.Body.Close()
-		resp = s.post(t, "/_local/tick", "")
-		var rep struct{ Sent int }
-		_ = json.NewDecoder(resp.Body).Decode(&rep)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("tick answered %d", resp.StatusCode)
-		}
-		sent = rep.Sent
+	// "Send the next email" on the demo page, as the README says.
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.api+"/"), chromedp.Click("#send-next")); err != nil {
+		t.Fatalf("press Send the next email: %v", err)
 	}
-	if sent != 1 {
-		t.Fatalf("no nurture email within 10 days\n%s", s.output)
+	for try := 0; try < 40 && len(l.Nurture.Sent) == 0; try++ {
+		_ = chromedp.Do(ctx, chromedp.Sleep(250*time.Millisecond))
+		l, _, _ = st.GetLead(context.Background(), l.ID)
 	}
-	l, _, _ = st.GetLead(context.Background(), l.ID)
+	if len(l.Nurture.Sent) != 1 {
+		t.Fatalf("Send the next email sent %d emails, want 1\n%s", len(l.Nurture.Sent), s.output)
+	}
+	if sentAt := l.Nurture.Sent[0].At; !inSendWindow(sentAt) {
+		t.Errorf("the email went out %s, outside the send window", sentAt.In(berlin).Format("Mon 15:04"))
+	}
 	first, _ := prog.Asset(l.Nurture.Sent[0].AssetID)
 
 	// The SES viewer shows the mail, and its HTML renders.
@@ -331,7 +372,7 @@ func TestLocalStack_browserSubmitsDemoForm_leadStored_mailShownInViewer(t *testi
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("browser: %v", err)
 	}
-	acts, err := st.Activities(context.Background(), l.ID, time.Now().Add(2*time.Hour))
+	acts, err := st.Activities(context.Background(), l.ID, s.now(t).Add(2*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,15 +390,28 @@ func TestLocalStack_browserSubmitsDemoForm_leadStored_mailShownInViewer(t *testi
 }
 
 func TestLocalStack_localRoutes(t *testing.T) {
-	s := startStack(t)
+	s := startStack(t, tuesdayMorning)
 	defer s.stop(t)
 
-	resp := s.post(t, "/_local/clock", `{"advance":"168h"}`)
+	if now := s.now(t); now.Before(tuesdayMorning) || now.After(tuesdayMorning.Add(time.Hour)) {
+		t.Fatalf("LOCAL_CLOCK=%s: the stack's clock says %s", tuesdayMorning.Format(time.RFC3339), now)
+	}
+	resp := s.post(t, "/_local/next", "")
+	var next struct {
+		Sent    int
+		Message string
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&next)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || next.Sent != 0 || !strings.Contains(next.Message, "no nurture email is scheduled") {
+		t.Fatalf("send the next email with no leads: %d %+v", resp.StatusCode, next)
+	}
+	resp = s.post(t, "/_local/clock", `{"advance":"168h"}`)
 	var clock struct{ Now string }
 	_ = json.NewDecoder(resp.Body).Decode(&clock)
 	resp.Body.Close()
 	now, err := time.Parse(time.RFC3339, clock.Now)
-	if resp.StatusCode != http.StatusOK || err != nil || now.Sub(time.Now()) < 167*time.Hour {
+	if resp.StatusCode != http.StatusOK || err != nil || now.Sub(tuesdayMorning) < 168*time.Hour {
 		t.Fatalf("advancing the clock a week: %d %q", resp.StatusCode, clock.Now)
 	}
 	resp = s.post(t, "/_local/clock", `{"advance":"yesterday"}`)
@@ -389,7 +443,7 @@ func TestLocalStack_localRoutes(t *testing.T) {
 // alert: open the dossier link, send the lead back to nurture, open it
 // again and accept it, in a browser that runs no JavaScript at all.
 func TestLocalStack_dossierPage_inChromium(t *testing.T) {
-	s := startStack(t)
+	s := startStack(t, tuesdayMorning)
 	defer s.stop(t)
 	prog, err := program.Default()
 	if err != nil {
@@ -418,7 +472,7 @@ func TestLocalStack_dossierPage_inChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := signer.Sign(token.Claims{Purpose: token.PurposeDossier, LeadID: id, Expires: time.Now().Add(30 * 24 * time.Hour)})
+	tok := signer.Sign(token.Claims{Purpose: token.PurposeDossier, LeadID: id, Expires: tuesdayMorning.Add(30 * 24 * time.Hour)})
 	page := s.api + "/s/" + tok
 
 	db, err := localstack.DynamoClient(context.Background(), s.dynamo)
@@ -502,5 +556,42 @@ func TestLocalStack_dossierPage_inChromium(t *testing.T) {
 	}
 	if l.Nurture.Status != lead.NurtureStopped || l.Nurture.Due() {
 		t.Fatalf("accepting should stop nurture: %+v", l.Nurture)
+	}
+}
+
+// TestLocalStack_sendNextEmail_fromSundayNight: make test and the README
+// walk started at 02:00 on a Sunday in Berlin. Each "send the next email"
+// sends the next step at the send window's next opening, on a weekday.
+func TestLocalStack_sendNextEmail_fromSundayNight(t *testing.T) {
+	s := startStack(t, sundayNight)
+	defer s.stop(t)
+	prog, err := program.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := s.post(t, "/forms/"+prog.Forms[0].ID, `{"email":"katherine.johnson@example.com","name":"Katherine Johnson","companySize":"51-500","consent":true}`)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("capture answered %d\n%s", resp.StatusCode, s.output)
+	}
+	last := sundayNight
+	for step := 1; step <= 2; step++ {
+		resp := s.post(t, "/_local/next", "")
+		var rep struct {
+			Now     string
+			Sent    int
+			Message string
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&rep)
+		resp.Body.Close()
+		now, err := time.Parse(time.RFC3339, rep.Now)
+		if resp.StatusCode != http.StatusOK || err != nil || rep.Sent != 1 {
+			t.Fatalf("send the next email (step %d): %d %+v\n%s", step, resp.StatusCode, rep, s.output)
+		}
+		if !inSendWindow(now) || !now.After(last) {
+			t.Errorf("step %d went out %s, want later than %s and inside the send window",
+				step, now.In(berlin).Format("Mon 2 Jan 15:04"), last.In(berlin).Format("Mon 2 Jan 15:04"))
+		}
+		last = now
 	}
 }

@@ -73,6 +73,10 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	start, err := localClock()
+	if err != nil {
+		return err
+	}
 	prog, err := program.Default()
 	if err != nil {
 		return err
@@ -125,6 +129,9 @@ func run(ctx context.Context) error {
 		return err
 	}
 	clk := &clock.Offset{}
+	if start != nil {
+		clk.Set(*start)
+	}
 	st := store.New(db, cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention()})
 	apiURL := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	signer, err := localSigner(dataDir)
@@ -172,11 +179,11 @@ func run(ctx context.Context) error {
 	links := &httpapi.Links{Engagement: eng, Signer: signer, Program: prog, Clock: clk, Log: log}
 	sales := &httpapi.Sales{Sales: &alert.Sales{Program: prog, Store: st, Window: win}, Store: st, Program: prog, Signer: signer, Clock: clk, Log: log}
 	linkRoutes := &httpapi.LinkRoutes{Links: links, Sales: sales} // /u, /a and the sales page /s
-	tick := func(ctx context.Context, at time.Time) (any, error) { return sched.Tick(ctx, at) }
 	handler := server.New(server.Options{
 		Program:   prog,
 		Clock:     clk,
-		Tick:      tick,
+		Tick:      sched.Tick,
+		NextDue:   st.NextDue,
 		SESEvent:  handleEvent,
 		Tracking:  tracker.Handler(),
 		Functions: map[string]server.Handler{"capture": capture.Handle, "links": linkRoutes.Handle},
@@ -197,9 +204,9 @@ func run(ctx context.Context) error {
 		"  Demo page (website forms):  %s/\n"+
 		"  Sent mail (SES local):      %s\n"+
 		"  DynamoDB Local:             %s  (table %s, data in %s)\n"+
-		"  Local routes:               POST %s/_local/tick, POST %s/_local/clock {\"advance\":\"168h\"}, POST %s/_local/ses-events\n"+
+		"  Local routes:               POST %s/_local/next (send the next email), POST %s/_local/tick, POST %s/_local/clock {\"advance\":\"168h\"}, POST %s/_local/ses-events\n"+
 		"  Clicks and opens in mail:   %s/_local/click, %s/_local/open (tracked as SES would)\n\n",
-		apiURL, sesServer.Endpoint(), dynamo.Endpoint(), cfg.TableName, dataDir, apiURL, apiURL, apiURL, apiURL, apiURL)
+		apiURL, sesServer.Endpoint(), dynamo.Endpoint(), cfg.TableName, dataDir, apiURL, apiURL, apiURL, apiURL, apiURL, apiURL)
 
 	select {
 	case <-ctx.Done():
@@ -220,6 +227,21 @@ func run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// localClock is where the local clock starts (LOCAL_CLOCK, RFC 3339, e.g.
+// 2026-12-05T03:00:00+01:00 for a Saturday night in Berlin); unset, it
+// starts at the real time. Time flows on from there either way.
+func localClock() (*time.Time, error) {
+	v := os.Getenv("LOCAL_CLOCK")
+	if v == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return nil, fmt.Errorf("LOCAL_CLOCK=%q: want an RFC 3339 time such as 2026-12-05T03:00:00+01:00", v)
+	}
+	return &t, nil
 }
 
 // tickInterval is how often make run ticks the scheduler by itself

@@ -33,6 +33,15 @@ func (o *Offset) Now() time.Time {
 	return time.Now().UTC().Add(o.offset)
 }
 
+// Set moves the clock to t; time flows on from there. The local stack
+// starts at a chosen instant with it (LOCAL_CLOCK), so a demo or a test
+// behaves the same at any hour of the real day.
+func (o *Offset) Set(t time.Time) {
+	o.mu.Lock()
+	o.offset = time.Until(t)
+	o.mu.Unlock()
+}
+
 // Advance moves the clock forward by d (negative d is ignored: time in the
 // stack never runs backwards) and returns the new time.
 func (o *Offset) Advance(d time.Duration) time.Time {

@@ -378,6 +378,41 @@ func (s *Store) DueLeads(ctx context.Context, now time.Time, limit int) ([]strin
 	return ids, nil
 }
 
+// NextDue returns when the earliest scheduled nurture step is due, due or
+// not, and false when no lead has one. The local stack's "send the next
+// email" control jumps the clock there; it reads one index entry a shard.
+func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var next string
+	for i := 0; i < s.opts.DueShards; i++ {
+		out, err := s.client.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 aws.String(s.table),
+			IndexName:                 aws.String(IndexDue),
+			KeyConditionExpression:    aws.String("dueShard = :s"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: prefixDue + strconv.Itoa(i)}},
+			Limit:                     aws.Int32(1),
+			ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+		})
+		if err != nil {
+			return time.Time{}, false, fmt.Errorf("query next due step: %w", err)
+		}
+		s.usage.addRead(out.ConsumedCapacity)
+		if len(out.Items) == 0 {
+			continue
+		}
+		if at, ok := out.Items[0][AttrDueAt].(*types.AttributeValueMemberS); ok && (next == "" || at.Value < next) {
+			next = at.Value
+		}
+	}
+	if next == "" {
+		return time.Time{}, false, nil
+	}
+	t, err := time.Parse(dueLayout, next)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next due step: bad due time %q: %w", next, err)
+	}
+	return t, true, nil
+}
+
 type dueKey struct{ id, at string }
 
 func (s *Store) dueInShard(ctx context.Context, shard string, now time.Time, limit int) ([]dueKey, error) {

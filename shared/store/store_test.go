@@ -441,10 +441,28 @@ func TestDueLeads(t *testing.T) {
 		}
 	})
 
+	t.Run("the next due time is the earliest scheduled step, past or future", func(t *testing.T) {
+		// The last lead is the most overdue: due total minutes ago.
+		got, ok, err := st.NextDue(t.Context())
+		if err != nil || !ok {
+			t.Fatalf("NextDue = %v, %v, %v; want a time", got, ok, err)
+		}
+		if want := now.Add(-total * time.Minute).Truncate(time.Second); !got.Equal(want) {
+			t.Errorf("NextDue = %v, want %v (the most overdue lead's due time)", got, want)
+		}
+	})
+
 	t.Run("nothing is due before the earliest due time", func(t *testing.T) {
 		ids, err := st.DueLeads(t.Context(), now.Add(-24*time.Hour), 1000)
 		if err != nil || len(ids) != 0 {
 			t.Errorf("DueLeads = %v, %v; want none", ids, err)
+		}
+	})
+
+	t.Run("no next due time on a table without scheduled steps", func(t *testing.T) {
+		empty := newStore(t, store.Options{DueShards: 4})
+		if got, ok, err := empty.NextDue(t.Context()); err != nil || ok {
+			t.Errorf("NextDue on an empty table = %v, %v, %v; want none", got, ok, err)
 		}
 	})
 

@@ -76,6 +76,8 @@ button{margin-top:.75rem;padding:.5rem 1rem;font:inherit;background:#0b5cad;colo
 {{end}}
 </main>
 <section class="controls"><h2>Local stack</h2>
+<p class="meta">"Send the next email" moves the clock to the next scheduled nurture step (and on to the send window's opening, if it falls at night or on a weekend) and sends it.</p>
+<form method="post" action="/_local/next"><button type="submit" id="send-next">Send the next email</button></form>
 <form method="post" action="/_local/tick"><button type="submit">Run a scheduler tick</button></form>
 <form method="post" action="/_local/clock"><input type="hidden" name="advance" value="168h"><button type="submit">Advance the clock a week</button></form>
 <ul>{{range .Links}}<li><a href="{{.URL}}">{{.Name}}</a>: {{.URL}}</li>{{end}}</ul>

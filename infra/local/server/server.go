@@ -12,6 +12,7 @@ import (
 
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/httpapi"
+	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
 )
 
@@ -25,7 +26,10 @@ type Options struct {
 	// Functions serve the public routes, by function name (see httpapi.Routes).
 	Functions map[string]Handler
 	// Tick runs one scheduler tick; nil answers 501 until the scheduler exists.
-	Tick func(ctx context.Context, at time.Time) (any, error)
+	Tick func(ctx context.Context, at time.Time) (nurture.Report, error)
+	// NextDue tells when the earliest scheduled nurture step is due
+	// (store.NextDue); POST /_local/next jumps the clock there.
+	NextDue func(ctx context.Context) (time.Time, bool, error)
 	// SESEvent hands one SES event (EventBridge envelope) to the engagement
 	// handler; nil answers 501 until the engagement handler exists.
 	SESEvent func(ctx context.Context, event json.RawMessage) error
@@ -50,6 +54,7 @@ func New(o Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.demo)
 	mux.HandleFunc("POST /_local/tick", s.tick)
+	mux.HandleFunc("POST /_local/next", s.next)
 	mux.HandleFunc("GET /_local/clock", s.clock)
 	mux.HandleFunc("POST /_local/clock", s.clock)
 	mux.HandleFunc("POST /_local/ses-events", s.sesEvent)
@@ -149,6 +154,75 @@ func (s *srv) tick(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// nextJumps bounds POST /_local/next: a step due outside its send window
+// takes two jumps (to its due time, where the tick moves it to the window's
+// opening, then there); more means nothing can go out.
+const nextJumps = 4
+
+// NextReport says what POST /_local/next did.
+type NextReport struct {
+	Now     string `json:"now"`
+	Sent    int    `json:"sent"`
+	Ticks   int    `json:"ticks"`
+	Message string `json:"message"`
+}
+
+// next sends the next nurture email whatever the hour: it ticks, and while
+// nothing went out it moves the clock to the earliest scheduled step and
+// ticks again. A tick outside the send window moves a due step to the
+// window's next opening, so the following jump lands inside the window; a
+// walk started on a Saturday night thus reaches Monday morning, which
+// whole-week jumps never do.
+func (s *srv) next(w http.ResponseWriter, r *http.Request) {
+	if s.o.Tick == nil || s.o.NextDue == nil {
+		writeJSON(w, http.StatusNotImplemented, map[string]string{"error": "the scheduler is not built yet"})
+		return
+	}
+	ctx := r.Context()
+	var rep NextReport
+	for rep.Ticks < nextJumps && rep.Sent == 0 {
+		res, err := s.o.Tick(ctx, s.o.Clock.Now())
+		if err != nil {
+			s.o.Log.Error("tick failed", "error", err.Error())
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "tick failed; see the server log"})
+			return
+		}
+		rep.Ticks++
+		rep.Sent = res.Sent + res.Uncertain
+		if rep.Sent > 0 {
+			break
+		}
+		at, ok, err := s.o.NextDue(ctx)
+		if err != nil {
+			s.o.Log.Error("next due step", "error", err.Error())
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "could not read the schedule; see the server log"})
+			return
+		}
+		if !ok {
+			break
+		}
+		// The index keeps whole seconds and the lead its exact due time:
+		// land a second later so the step is due by both.
+		if d := at.Add(time.Second).Sub(s.o.Clock.Now()); d > 0 {
+			s.o.Clock.Advance(d)
+		}
+	}
+	rep.Now = s.o.Clock.Now().Format(time.RFC3339)
+	switch {
+	case rep.Sent == 1:
+		rep.Message = "sent 1 nurture email"
+	case rep.Sent > 1:
+		rep.Message = fmt.Sprintf("sent %d nurture emails", rep.Sent)
+	default:
+		rep.Message = "no nurture email is scheduled: fill in a form first"
+	}
+	if wantsPage(r) {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
 }
 
 func (s *srv) sesEvent(w http.ResponseWriter, r *http.Request) {
