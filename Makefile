@@ -5,7 +5,8 @@
 #   make deps    only install the local servers (idempotent)
 #   make bench   benchmarks and the monthly cost model on the local stack
 #
-# Needs Java 17, Node.js/npm, Go and make. Everything downloaded goes to
+# Needs Node.js/npm, Python 3, Go and make; Java 17 and chromium are
+# installed from Debian when missing. Everything downloaded goes to
 # $(CACHE), which git ignores.
 
 SHELL := /bin/bash
@@ -57,7 +58,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
 
 .PHONY: deps
-deps: $(DYNAMODB_STAMP) $(NODE_STAMP) $(CHROMIUM) ## install the local servers and chromium, only what is missing
+deps: java $(DYNAMODB_STAMP) $(NODE_STAMP) $(CHROMIUM) ## install Java, the local servers and chromium, only what is missing
 
 # Unpacked next to the target and moved into place at the end, so an
 # interrupted download never leaves a half-installed emulator behind.
@@ -83,6 +84,17 @@ $(NODE_STAMP): $(NODE_SRC)/package.json $(NODE_SRC)/package-lock.json
 	rm -rf "$(NODE_DIR)"
 	mv "$(NODE_DIR).tmp" "$(NODE_DIR)"
 	touch "$@"
+
+# Java 17 or later runs DynamoDB Local. It comes from Debian too, and only
+# when `java` is missing or older: openjdk-17 on Debian 12, openjdk-21 where
+# 17 is no longer packaged (Debian 13).
+JAVA_MAJOR := $(shell java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1)
+.PHONY: java
+java:
+	@if [ "$(JAVA_MAJOR)" -ge 17 ] 2>/dev/null; then exit 0; fi; \
+	echo "==> Java 17 (Debian package; found: $(or $(JAVA_MAJOR),no java))"; \
+	$(APT_GET) update; \
+	$(APT_GET) install -y --no-install-recommends openjdk-17-jre-headless || $(APT_GET) install -y --no-install-recommends openjdk-21-jre-headless
 
 $(CHROMIUM):
 	@echo "==> chromium (Debian package)"
@@ -129,7 +141,7 @@ test: deps vet validate lint-infra sam-build ## vet, validate the program, lint 
 BENCH_DIR := $(CACHE_DIR)/bench
 
 .PHONY: bench
-bench: $(DYNAMODB_STAMP) $(NODE_STAMP) ## benchmarks and cost model on the local stack (BENCH_SCALE=0.1 for a quick run)
+bench: java $(DYNAMODB_STAMP) $(NODE_STAMP) ## benchmarks and cost model on the local stack (BENCH_SCALE=0.1 for a quick run)
 	@mkdir -p "$(BENCH_DIR)"
 	@if [ -f "$(BENCH_DIR)/results.txt" ]; then mv "$(BENCH_DIR)/results.txt" "$(BENCH_DIR)/results.old.txt"; fi
 	$(GO) test -tags bench -count=1 -timeout 30m -run '^$$' -bench . -benchtime 1x ./infra/bench | tee "$(BENCH_DIR)/results.txt"

@@ -138,7 +138,7 @@ func (s *Sales) resume(l *lead.Lead, at time.Time) {
 		return
 	}
 	n.Status, n.StopReason = lead.NurtureActive, ""
-	n.DueAt = s.Window.Next(at.Add(track.Steps[n.NextStep].Wait.Duration), l.TimeZone)
+	n.DueAt = s.Window.Next(at.Add(track.Steps[n.NextStep].Wait.Duration), l.Zone(s.Program))
 }
 
 // decide applies one decision and records it as a "sales" activity keyed by

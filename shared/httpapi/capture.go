@@ -24,6 +24,7 @@ const (
 	FieldSubmission = "submission" // a nonce rendered into the form
 	FieldPage       = "page"       // the page the form is on
 	FieldReferrer   = "referrer"   // document.referrer, when the page sets it
+	FieldTimeZone   = "tz"         // the browser's IANA time zone, set by the form script
 )
 
 // Capture serves POST /forms/{formId}.
@@ -125,6 +126,7 @@ func submission(formID string, v map[string]string, req Request, now time.Time) 
 		Honeypot:     v[FieldHoneypot],
 		SubmissionID: clip(v[FieldSubmission], 64),
 		Touch:        touch,
+		TimeZone:     clip(v[FieldTimeZone], 64),
 		IP:           req.RequestContext.HTTP.SourceIP,
 		ReceivedAt:   received,
 	}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -390,4 +391,43 @@ func FuzzCapture(f *testing.F) {
 			t.Fatalf("status %d err %v for %q %q", resp.StatusCode, err, contentType, body)
 		}
 	})
+}
+
+func TestCapture_timeZone_browserElseCountryElseProgram(t *testing.T) {
+	f := newFixture(t)
+	form, ok := f.prog.Form("cost-of-nines") // the form that asks for the country
+	if !ok || !slices.Contains(form.Fields, "country") {
+		t.Fatal("the default program's cost-of-nines form should ask for the country")
+	}
+	// Each post an hour after the last, so none is taken for a double-click.
+	at := f.clock.Now()
+	post := func(email, country, tz string) *lead.Lead {
+		t.Helper()
+		at = at.Add(time.Hour)
+		v := validValues(f, form, email)
+		v.Set("country", country)
+		if tz != "" {
+			v.Set(httpapi.FieldTimeZone, tz)
+		}
+		if resp := f.handle(t, formPost(form.ID, v, at)); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("capture answered %d: %s", resp.StatusCode, resp.Body)
+		}
+		l, _ := f.lead(t, email)
+		return l
+	}
+
+	if l := post("ada@example.com", "GB", "America/Los_Angeles"); l.TimeZone != "America/Los_Angeles" || l.Zone(f.prog) != "America/Los_Angeles" {
+		t.Errorf("the browser's zone wins: stored %q, zone %q", l.TimeZone, l.Zone(f.prog))
+	}
+	for _, bad := range []string{"Local", "Mars/Olympus", "../../etc/passwd", "Europe/Berlin\r\nX-Injected: 1", strings.Repeat("Europe/", 40)} {
+		if l := post("grace@example.com", "GB", bad); l.TimeZone != "" || l.Zone(f.prog) != "Europe/London" {
+			t.Errorf("tz=%q: stored %q, zone %q; want it dropped and the country's zone used", bad, l.TimeZone, l.Zone(f.prog))
+		}
+	}
+	if l := post("ada@example.com", "GB", "Mars/Olympus"); l.TimeZone != "America/Los_Angeles" {
+		t.Errorf("a later post with a bad zone must keep the known one, stored %q", l.TimeZone)
+	}
+	if l := post("alan@example.com", "other", ""); l.Zone(f.prog) != f.prog.Schedule.TimeZone {
+		t.Errorf("no browser zone and a country without one: zone %q, want the program's", l.Zone(f.prog))
+	}
 }

@@ -53,8 +53,11 @@ type Submission struct {
 	// double-clicked post from a second, deliberate one exactly.
 	SubmissionID string
 	Touch        Attribution
-	IP           string
-	ReceivedAt   time.Time
+	// TimeZone is the browser's IANA zone, as the form script reports it;
+	// anything else is ignored.
+	TimeZone   string
+	IP         string
+	ReceivedAt time.Time
 }
 
 // Outcome is what a capture did.
@@ -313,6 +316,11 @@ func (c *Capturer) applyCapture(l *Lead, email string, fields map[string]string,
 	set(&l.CompanySize, "companySize")
 	set(&l.Country, "country")
 	set(&l.Timeline, "timeline")
+	// The browser knows where the person is now; a valid zone replaces an
+	// older one, anything else is dropped.
+	if program.ValidTimeZone(s.TimeZone) {
+		l.TimeZone = s.TimeZone
+	}
 
 	if s.Consent || !form.Consent.Required {
 		consent := &Consent{Version: form.Consent.Version, At: now, FormID: form.ID, SourcePage: s.Touch.SourcePage}

@@ -38,6 +38,15 @@ func (l *Lead) Suppress(reason string, at time.Time) bool {
 	return true
 }
 
+// Zone is the time zone the lead's send window and dates are in: the one
+// their browser reported, else their country answer's, else the program's.
+func (l *Lead) Zone(p *program.Program) string {
+	if l.TimeZone != "" {
+		return l.TimeZone
+	}
+	return p.Zone(l.Country)
+}
+
 // Answer records a one-click answer: the profile field the question fills,
 // and the answer itself, so later steps pick assets that fit.
 func (l *Lead) Answer(q program.Question, value string) error {

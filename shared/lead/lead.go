@@ -22,7 +22,7 @@ type Lead struct {
 	CompanySize string `json:",omitempty"`
 	Country     string `json:",omitempty"`
 	Timeline    string `json:",omitempty"`
-	TimeZone    string `json:",omitempty"` // IANA name when known; the program's zone otherwise
+	TimeZone    string `json:",omitempty"` // IANA name the browser reported; see Zone
 
 	CreatedAt time.Time `json:",omitzero"`
 	UpdatedAt time.Time `json:",omitzero"`

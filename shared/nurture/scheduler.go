@@ -228,7 +228,7 @@ func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace
 		}
 		// Due, but outside the lead's send window (a step set at capture
 		// time can fall on a weekend): move it to the next opening.
-		if next := s.Window.Next(now, l.TimeZone); next.After(now) {
+		if next := s.Window.Next(now, l.Zone(s.Program)); next.After(now) {
 			l.Nurture.DueAt = next
 			result = outRescheduled
 			return nil
@@ -343,7 +343,7 @@ func (s *Scheduler) scheduleNext(l *lead.Lead, after time.Time) {
 		l.Nurture.Status, l.Nurture.DueAt = lead.NurtureFinished, time.Time{}
 		return
 	}
-	l.Nurture.DueAt = s.Window.Next(after.Add(track.Steps[l.Nurture.NextStep].Wait.Duration), l.TimeZone)
+	l.Nurture.DueAt = s.Window.Next(after.Add(track.Steps[l.Nurture.NextStep].Wait.Duration), l.Zone(s.Program))
 }
 
 // unclaim undoes a claim SES refused: the step is no longer listed as sent,

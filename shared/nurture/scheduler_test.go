@@ -471,6 +471,45 @@ func TestScheduler_dueOnAWeekend_waitsForMondayMorning(t *testing.T) {
 	}
 }
 
+func TestScheduler_leadsZone_browserElseCountry_setsTheirWindow(t *testing.T) {
+	w := newWorld(t)
+	berlin, _ := time.LoadLocation(w.prog.Schedule.TimeZone)
+	newYork, _ := time.LoadLocation("America/New_York")
+	mondayNY8am := time.Date(2026, 12, 7, 8, 0, 0, 0, newYork) // 14:00 in Berlin
+	for _, tc := range []struct {
+		name string
+		set  func(l *lead.Lead)
+	}{
+		{"browser zone", func(l *lead.Lead) { l.TimeZone = "America/New_York" }},
+		{"country answer", func(l *lead.Lead) { l.Country = "US" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := w.capture("zone-"+strings.ReplaceAll(tc.name, " ", "-"), 0, nil)
+			if _, err := w.store.UpdateLead(context.Background(), id, func(l *lead.Lead, _ bool) error {
+				tc.set(l)
+				l.Nurture.DueAt = mondayNY8am
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			// Monday 08:30 in New York (14:30 Berlin): Berlin's window is
+			// open, the lead's is not yet.
+			w.clock.Set(time.Date(2026, 12, 7, 8, 30, 0, 0, newYork))
+			if rep := w.tick(); rep.Sent != 0 || rep.Rescheduled != 1 {
+				t.Fatalf("08:30 in the lead's zone: %+v, want the step moved, not sent", rep)
+			}
+			if due := w.lead(id).Nurture.DueAt; !due.Equal(time.Date(2026, 12, 7, 9, 0, 0, 0, newYork)) {
+				t.Fatalf("step moved to %v, want 09:00 New York", due.In(newYork))
+			}
+			// 17:30 Berlin is 11:30 New York: sent though Berlin is closed.
+			w.clock.Set(time.Date(2026, 12, 7, 17, 30, 0, 0, berlin))
+			if rep := w.tick(); rep.Sent != 1 {
+				t.Fatalf("11:30 in New York: %+v, want the step sent", rep)
+			}
+		})
+	}
+}
+
 // flakyMailer puts the real SES mailer behind failures SES can answer with.
 type flakyMailer struct {
 	Mailer

@@ -223,8 +223,18 @@ func TestParse_mistakeInDefault_pointsAtLineColumnAndPath(t *testing.T) {
 		},
 		{
 			name: "unknown time zone",
-			edit: edit{"timeZone: Europe/Berlin", "timeZone: Europe/Berln"},
+			edit: edit{"timeZone: Europe/Berlin\n", "timeZone: Europe/Berln\n"},
 			at:   "Europe/Berln", path: "schedule.timeZone", msg: `"Europe/Berln" is not a time zone`,
+		},
+		{
+			name: "country answer with an unknown time zone",
+			edit: edit{"timeZone: America/New_York }", "timeZone: America/Nowhere }"},
+			at:   "America/Nowhere", path: "questions[4].options[6].timeZone", msg: `"America/Nowhere" is not a time zone`,
+		},
+		{
+			name: "time zone on an answer that is not a country",
+			edit: edit{`{ value: researching, label: "Just researching" }`, `{ value: researching, label: "Just researching", timeZone: UTC }`},
+			at:   "UTC", path: "questions[3].options[3].timeZone", msg: "only a country question's options set a time zone",
 		},
 		{
 			name: "unknown day",
@@ -477,7 +487,7 @@ func TestParse_duplicateKey_isRejected(t *testing.T) {
 func TestParse_manyMistakes_allReportedAtOnceInFileOrder(t *testing.T) {
 	data := defaultFile
 	for _, e := range []edit{
-		{"timeZone: Europe/Berlin", "timeZone: Mars/Olympus"},
+		{"timeZone: Europe/Berlin\n", "timeZone: Mars/Olympus\n"},
 		{"format: report", "format: pdf"},
 		{"asset: slo-primer", "asset: slo-primmer"},
 		{"stage: decision\n        formats: [guide, case-study]", "stage: decison\n        formats: [guide, case-study]"},

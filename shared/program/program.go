@@ -198,6 +198,24 @@ func (p *Program) TrackForTopic(topic string) (Track, bool) {
 	return find(p.Tracks, p.index().topics, topic, func(t Track) string { return t.Topic })
 }
 
+// Zone is the time zone of a lead whose browser did not say: the zone of
+// their country answer, else the program's.
+func (p *Program) Zone(country string) string {
+	if country != "" {
+		for _, q := range p.Questions {
+			if q.Field != "country" {
+				continue
+			}
+			for _, o := range q.Options {
+				if o.Value == country && o.TimeZone != "" {
+					return o.TimeZone
+				}
+			}
+		}
+	}
+	return p.Schedule.TimeZone
+}
+
 // ActivityRetention is how long activity history is kept; zero keeps it.
 func (p *Program) ActivityRetention() time.Duration {
 	return time.Duration(p.Retention.ActivityDays) * 24 * time.Hour

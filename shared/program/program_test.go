@@ -171,3 +171,41 @@ func readTestdata(t testing.TB, name string) []byte {
 	}
 	return data
 }
+
+func TestProgram_Zone_isTheCountryAnswersElseTheSchedules(t *testing.T) {
+	p, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for country, want := range map[string]string{
+		"US":    "America/New_York",
+		"GB":    "Europe/London",
+		"other": "Europe/Berlin", // an answer without a zone
+		"":      "Europe/Berlin",
+		"XX":    "Europe/Berlin", // not an answer at all
+	} {
+		if got := p.Zone(country); got != want {
+			t.Errorf("Zone(%q) = %q, want %q", country, got, want)
+		}
+	}
+}
+
+func TestValidTimeZone_acceptsIANANamesOnly(t *testing.T) {
+	for name, want := range map[string]bool{
+		"America/New_York":                   true,
+		"Asia/Kolkata":                       true,
+		"UTC":                                true,
+		"Etc/GMT+5":                          true,
+		"":                                   false,
+		"Local":                              false, // the machine's zone: differs between Lambda and a laptop
+		"Mars/Olympus":                       false,
+		"../../etc/passwd":                   false,
+		"/etc/localtime":                     false,
+		"Europe/Berlin\x00":                  false,
+		"America/" + strings.Repeat("A", 80): false,
+	} {
+		if got := ValidTimeZone(name); got != want {
+			t.Errorf("ValidTimeZone(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -104,6 +104,10 @@ var ProfileFields = []string{"industry", "companySize", "role", "timeline", "cou
 type Option struct {
 	Value string `yaml:"value"`
 	Label string `yaml:"label"`
+	// TimeZone, on a country question's options, is the IANA zone of a
+	// lead who answers it and whose browser did not say: their send window
+	// is in that zone.
+	TimeZone string `yaml:"timeZone,omitempty"`
 }
 
 // Track nurtures the leads of one topic through ordered steps.

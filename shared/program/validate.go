@@ -241,6 +241,13 @@ func (v *validator) questionList() {
 			if strings.TrimSpace(o.Label) == "" {
 				v.add(op+".label", "add the label the email shows on the answer's button")
 			}
+			switch {
+			case o.TimeZone == "":
+			case q.Field != "country":
+				v.add(op+".timeZone", "only a country question's options set a time zone; remove it here")
+			case !ValidTimeZone(o.TimeZone):
+				v.add(op+".timeZone", "%q is not a time zone; use an IANA name such as Europe/Berlin or America/New_York", o.TimeZone)
+			}
 			if slices.Contains(ProfileFields, q.Field) && o.Value != "" && !slices.Contains(v.options[q.Field], o.Value) {
 				v.options[q.Field] = append(v.options[q.Field], o.Value)
 			}
@@ -629,4 +636,21 @@ func sortedKeys[M ~map[string]V, V any](m M) []string {
 	ks := keys(m)
 	slices.Sort(ks)
 	return ks
+}
+
+// ValidTimeZone tells whether name is an IANA time zone that means the same
+// everywhere: "Local" and "" depend on the machine, and a name is short
+// and made of the characters IANA uses (the database is compiled in, so
+// Lambda and a laptop agree).
+func ValidTimeZone(name string) bool {
+	if name == "" || name == "Local" || len(name) > 64 {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/_+-", r)) {
+			return false
+		}
+	}
+	_, err := time.LoadLocation(name)
+	return err == nil
 }
