@@ -11,6 +11,7 @@ import (
 
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/link"
 	"github.com/leadnurture/nurture/shared/mail"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/token"
@@ -265,9 +266,8 @@ func (a *Alerter) release(ctx context.Context, leadID string, p lead.PendingAler
 // page with Accept or Return preselected. Each token is bound to its
 // purpose, names the lead and the alert (Ref), and works for LinkTTL.
 func (a *Alerter) Links(leadID, alertID string, now time.Time) AlertLinks {
-	base := strings.TrimRight(a.BaseURL, "/") + "/s/"
 	sign := func(purpose string) string {
-		return base + a.Signer.Sign(token.Claims{Purpose: purpose, LeadID: leadID, Ref: alertID, Expires: now.Add(LinkTTL)})
+		return link.Sales.URL(a.BaseURL, a.Signer.Sign(token.Claims{Purpose: purpose, LeadID: leadID, Ref: alertID, Expires: now.Add(LinkTTL)}))
 	}
 	return AlertLinks{
 		Dossier: sign(token.PurposeDossier),

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/link"
 	"github.com/leadnurture/nurture/shared/mail"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/token"
@@ -417,7 +418,7 @@ func (s *Scheduler) compose(l *lead.Lead, track program.Track, claim lead.SentSt
 		Asset:          choice.Asset,
 		AssetURL:       assetURL(choice.Asset, track.ID, claim.Step),
 		Reason:         choice.Reason,
-		UnsubscribeURL: s.BaseURL + "/u/" + unsub,
+		UnsubscribeURL: link.Unsubscribe.URL(s.BaseURL, unsub),
 	}
 	if e.Subject == "" {
 		e.Subject = choice.Asset.Title
@@ -431,7 +432,7 @@ func (s *Scheduler) compose(l *lead.Lead, track program.Track, claim lead.SentSt
 		block := &mail.QuestionBlock{Text: q.Text}
 		for _, o := range q.Options {
 			tok := s.Signer.Sign(token.Claims{Purpose: token.PurposeAnswer, LeadID: l.ID, Track: track.ID, Step: claim.Step, Ref: q.ID + "=" + o.Value, Expires: now.Add(answerTTL)})
-			block.Answers = append(block.Answers, mail.AnswerLink{Label: o.Label, URL: s.BaseURL + "/a/" + tok})
+			block.Answers = append(block.Answers, mail.AnswerLink{Label: o.Label, URL: link.Answer.URL(s.BaseURL, tok)})
 		}
 		e.Question = block
 	}
