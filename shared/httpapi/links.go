@@ -10,6 +10,7 @@ import (
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/engagement"
 	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/link"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/token"
 )
@@ -35,15 +36,6 @@ type Links struct {
 	Log        *slog.Logger
 }
 
-// Route kinds, the first path segment; each kind verifies its own purpose.
-const (
-	linkUnsubscribe = "u"
-	linkAnswer      = "a"
-)
-
-// InvalidLinkStatus is the one status every bad link is answered with.
-const InvalidLinkStatus = http.StatusNotFound
-
 // oneClickField and oneClickValue are the body of an RFC 8058 one-click post;
 // the confirm button posts the same.
 const (
@@ -51,102 +43,47 @@ const (
 	oneClickValue = "One-Click"
 )
 
+func (h *Links) site() linkSite {
+	return linkSite{Signer: h.Signer, Program: h.Program, Clock: h.Clock, Log: h.Log}
+}
+
 // Handle answers one link request.
 func (h *Links) Handle(ctx context.Context, req Request) (Response, error) {
-	method, kind := linkRoute(req)
-	tok := req.PathParameters["token"]
-	log := h.Log.With("requestId", req.RequestContext.RequestID, "route", method+" /"+kind+"/{token}")
-
-	if kind == "" {
-		log.Info("link rejected", "reason", "unknown route")
-		return h.invalid(), nil
-	}
-	if method != http.MethodGet && method != http.MethodPost {
-		resp := linkPage(http.StatusMethodNotAllowed, Page{Title: "Method not allowed", Lead: "Open the link from the email in your browser.", Company: h.company()})
-		resp.Headers["allow"] = "GET, POST"
+	r, resp, ok := h.site().open(req, link.Unsubscribe, link.Answer)
+	if !ok {
 		return resp, nil
 	}
-	oneClick := false
-	if method == http.MethodPost {
+	log := r.Log.With("track", safeID(r.Claims.Track), "step", r.Claims.Step)
+
+	switch r.Kind {
+	case link.Unsubscribe:
+		if r.Method == http.MethodGet {
+			return h.ifLeadExists(ctx, log, r.Claims.LeadID, h.unsubscribePage(r.Action))
+		}
 		// What a post carries does not matter, only that it is a post: mail
 		// clients send List-Unsubscribe=One-Click, urlencoded or multipart.
-		// Only the cap applies, checked before the token so that the answer
-		// says nothing about it.
-		values, err := formValues(req)
-		if errors.Is(err, errTooLarge) {
-			log.Info("link rejected", "reason", "body too large")
-			return linkPage(http.StatusRequestEntityTooLarge, Page{Title: "Too much data", Lead: "The request carried more data than this link accepts.", Company: h.company()}), nil
-		}
-		oneClick = values[oneClickField] == oneClickValue
-	}
-
-	purpose := token.PurposeUnsubscribe
-	if kind == linkAnswer {
-		purpose = token.PurposeAnswer
-	}
-	now := h.Clock.Now()
-	claims, err := h.Signer.Verify(tok, purpose, now)
-	if err != nil {
-		log.Info("link rejected", "reason", "invalid or expired token")
-		return h.invalid(), nil
-	}
-	log = log.With("leadId", claims.LeadID, "track", safeID(claims.Track), "step", claims.Step)
-	action := formAction(req, kind, tok)
-
-	switch kind {
-	case linkUnsubscribe:
-		if method == http.MethodGet {
-			return h.ifLeadExists(ctx, log, claims.LeadID, h.unsubscribePage(action))
-		}
-		err := h.Engagement.Unsubscribe(ctx, claims.LeadID, now)
+		err := h.Engagement.Unsubscribe(ctx, r.Claims.LeadID, r.Now)
 		if err == nil {
-			log.Info("unsubscribed", "oneClick", oneClick)
+			log.Info("unsubscribed", "oneClick", r.Form[oneClickField] == oneClickValue)
 		}
 		return h.outcome(log, err, h.unsubscribedPage()), nil
 
-	default: // linkAnswer
-		q, opt, ok := h.answerOf(claims)
+	default: // link.Answer
+		q, opt, ok := h.answerOf(r.Claims)
 		if !ok {
 			log.Info("link rejected", "reason", "unknown question or answer")
-			return h.invalid(), nil
+			return h.site().invalid(), nil
 		}
 		log = log.With("question", safeID(q.ID))
-		if method == http.MethodGet {
-			return h.ifLeadExists(ctx, log, claims.LeadID, h.answerPage(action, q, opt))
+		if r.Method == http.MethodGet {
+			return h.ifLeadExists(ctx, log, r.Claims.LeadID, h.answerPage(r.Action, q, opt))
 		}
-		err := h.Engagement.Answer(ctx, claims.LeadID, claims.Track, claims.Step, q.ID, opt.Value, now)
+		err := h.Engagement.Answer(ctx, r.Claims.LeadID, r.Claims.Track, r.Claims.Step, q.ID, opt.Value, r.Now)
 		if err == nil {
 			log.Info("answered")
 		}
 		return h.outcome(log, err, h.answeredPage(opt)), nil
 	}
-}
-
-// linkRoute tells the route from API Gateway's route key, or from the
-// method and path of an event without one ($default route, hand-made).
-func linkRoute(req Request) (method, kind string) {
-	method, path, ok := strings.Cut(req.RouteKey, " ")
-	if !ok {
-		method, path = req.RequestContext.HTTP.Method, req.RawPath
-	}
-	switch {
-	case path == "/u/{token}" || strings.HasPrefix(path, "/u/"):
-		return method, linkUnsubscribe
-	case path == "/a/{token}" || strings.HasPrefix(path, "/a/"):
-		return method, linkAnswer
-	}
-	return method, ""
-}
-
-// formAction is where the confirm button posts: the link's own path. The
-// request path is kept when it ends with it (a stage or a custom domain's
-// base path before it); the token was verified, so it is URL-safe.
-func formAction(req Request, kind, tok string) string {
-	own := "/" + kind + "/" + tok
-	if p := req.RawPath; strings.HasSuffix(p, own) && strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") {
-		return p
-	}
-	return own
 }
 
 // answerOf finds the question and option the token's Ref ("questionId=value")
@@ -195,39 +132,16 @@ func (h *Links) outcome(log *slog.Logger, err error, ok Response) Response {
 		return ok
 	case errors.Is(err, engagement.ErrUnknownLead):
 		log.Info("link rejected", "reason", "unknown lead")
-		return h.invalid()
+		return h.site().invalid()
 	case errors.Is(err, engagement.ErrUnknownQuestion), errors.Is(err, lead.ErrUnknownAnswer):
 		log.Info("link rejected", "reason", "unknown question or answer")
-		return h.invalid()
+		return h.site().invalid()
 	default:
-		log.Error("link failed", "error", err.Error())
-		return unavailablePage("We could not complete this just now. Please open the link again in a minute.", h.company())
+		return h.site().unavailable(log, err, "We could not complete this just now. Please open the link again in a minute.")
 	}
 }
 
-// unavailablePage answers an infrastructure failure behind a link with a
-// retryable 503 that names no internal error.
-func unavailablePage(text, company string) Response {
-	resp := linkPage(http.StatusServiceUnavailable, Page{Title: "Please try again", Lead: text, Company: company})
-	resp.Headers["retry-after"] = "5"
-	return resp
-}
-
 func (h *Links) company() string { return h.Program.Sender.Company }
-
-// invalid is the one page for every bad link: the same status and body
-// whatever the reason, and nothing taken from the request.
-func (h *Links) invalid() Response {
-	return linkPage(InvalidLinkStatus, Page{
-		Title: "This link does not work",
-		Lead:  "It may be incomplete or too old. Nothing was changed.",
-		Items: []string{
-			"If you copied the link, check that you copied all of it.",
-			"To stop our emails, use the unsubscribe link in the latest one, or reply to it and ask.",
-		},
-		Company: h.company(),
-	})
-}
 
 func (h *Links) unsubscribePage(action string) Response {
 	return linkPage(http.StatusOK, Page{
@@ -267,14 +181,4 @@ func (h *Links) answeredPage(o program.Option) Response {
 		Lead:    "You answered: " + o.Label,
 		Company: h.company(),
 	})
-}
-
-// linkPage is an HTML page that is never stored (the security headers say
-// no-store) and never indexed: its URL holds a token.
-func linkPage(status int, p Page) Response {
-	resp := htmlResponse(status, p)
-	if resp.Headers != nil {
-		resp.Headers["x-robots-tag"] = "noindex, nofollow"
-	}
-	return resp
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"embed"
 	"encoding/json"
 	"html/template"
 	"net/http"
@@ -52,23 +53,32 @@ type PageForm struct {
 // PageField is a hidden form field.
 type PageField struct{ Name, Value string }
 
-var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{{.Title}}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1d2330;line-height:1.5}h1{font-size:1.5rem}li{margin:.25rem 0}a{color:#0b5cad}button{font:inherit;padding:.5rem 1.25rem;border:0;border-radius:.375rem;background:#0b5cad;color:#fff;cursor:pointer}</style>
-</head><body><main>
-<h1>{{.Title}}</h1>
-{{with .Lead}}<p>{{.}}</p>{{end}}
-{{with .Items}}<ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}
-{{if .Back}}<p>Use your browser's Back button to correct the form and send it again; nothing you entered was stored.</p>{{end}}
-{{with .Form}}<form method="post" action="{{.Action}}">{{range .Hidden}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">{{end}}<button type="submit">{{.Button}}</button></form>{{end}}
-{{with .Company}}<footer><p><small>{{.}}</small></p></footer>{{end}}
-</main></body></html>`))
+// The pages' templates and styles. The CSP loads no stylesheet, so a page
+// inlines its style: the .css file is parsed with it, as a template named
+// after the file.
+var (
+	//go:embed *.html.tmpl *.css
+	pageFiles embed.FS
 
-func htmlResponse(status int, p Page) Response {
+	pageTemplate    = parsePage("page.html.tmpl", "page.css")
+	noticeTemplate  = parsePage("notice.html.tmpl", "page.css")
+	dossierTemplate = parsePage("dossier.html.tmpl", "dossier.css")
+)
+
+// parsePage parses a page's template and the templates it calls; the page
+// is the first.
+func parsePage(files ...string) *template.Template {
+	return template.Must(template.ParseFS(pageFiles, files...))
+}
+
+// htmlResponse renders a simple page.
+func htmlResponse(status int, p Page) Response { return render(status, pageTemplate, p) }
+
+// render answers with the page t makes of data.
+func render(status int, t *template.Template, data any) Response {
 	var buf bytes.Buffer
 	// Executing a parsed template into a buffer fails only on a template bug.
-	if err := pageTemplate.Execute(&buf, p); err != nil {
+	if err := t.Execute(&buf, data); err != nil {
 		return Response{StatusCode: http.StatusInternalServerError, Body: "internal error"}
 	}
 	return Response{StatusCode: status, Headers: securityHeaders("text/html; charset=utf-8"), Body: buf.String()}

@@ -1,5 +1,12 @@
 package httpapi
 
+import (
+	"context"
+	"net/http"
+
+	"github.com/leadnurture/nurture/shared/link"
+)
+
 // Route is one route of the HTTP API and the function that serves it. The
 // SAM template and the local server are both checked against this list.
 type Route struct {
@@ -12,17 +19,36 @@ type Route struct {
 func (r Route) RouteKey() string { return r.Method + " " + r.Path }
 
 // Routes lists every public route.
-var Routes = []Route{
+var Routes = append([]Route{
 	{Method: "POST", Path: "/forms/{formId}", Function: "capture"},
-	// The links in nurture emails: a GET shows a page with a confirm
-	// button, only a POST (the button, or a mail client's RFC 8058
-	// one-click unsubscribe) changes anything.
-	{Method: "GET", Path: "/u/{token}", Function: "links"},
-	{Method: "POST", Path: "/u/{token}", Function: "links"},
-	{Method: "GET", Path: "/a/{token}", Function: "links"},
-	{Method: "POST", Path: "/a/{token}", Function: "links"},
-	// The links in sales alerts: a GET shows the lead's dossier with
-	// Accept and Return-to-nurture forms, only a POST records a decision.
-	{Method: "GET", Path: "/s/{token}", Function: "links"},
-	{Method: "POST", Path: "/s/{token}", Function: "links"},
+}, linkRoutes()...)
+
+// linkRoutes are the routes of every kind of link, all served by the links
+// function. A GET shows a page (with a confirm button, or the dossier with
+// its forms); only a POST (the button, or a mail client's RFC 8058
+// one-click unsubscribe) changes anything.
+func linkRoutes() []Route {
+	var rs []Route
+	for _, k := range link.Kinds {
+		for _, m := range []string{http.MethodGet, http.MethodPost} {
+			rs = append(rs, Route{Method: m, Path: k.Route(), Function: "links"})
+		}
+	}
+	return rs
+}
+
+// LinkRoutes is the links function: it hands each kind of link to its
+// handler, Sales for the sales page and Links for the rest (which answers
+// an unknown path with the invalid-link page).
+type LinkRoutes struct {
+	Links *Links
+	Sales *Sales
+}
+
+// Handle dispatches one request by its path.
+func (h *LinkRoutes) Handle(ctx context.Context, req Request) (Response, error) {
+	if _, kind, _ := linkRoute(req); kind == link.Sales && h.Sales != nil {
+		return h.Sales.Handle(ctx, req)
+	}
+	return h.Links.Handle(ctx, req)
 }

@@ -459,3 +459,42 @@ func TestLinkRoutes_dispatch(t *testing.T) {
 		t.Fatalf("/s on the $default route: %d", r.StatusCode)
 	}
 }
+
+// A path that is no link gets the one invalid-link page, 404, whatever
+// token rides along; nothing is looked up or changed.
+func TestLinkRoutes_unknownPath_theInvalidLinkPage(t *testing.T) {
+	f := newSalesFixture(t)
+	id := f.newLead(t, "ada@example.com")
+	before := f.mustLead(t, id)
+	want := handleLink(t, f.links, linkEvent(t, "unsubscribe-page.json", "not-a-token"))
+	if want.StatusCode != http.StatusNotFound {
+		t.Fatalf("the invalid-link page answered %d, want 404", want.StatusCode)
+	}
+	for _, c := range []struct{ routeKey, rawPath, tok string }{
+		{"GET /x/{token}", "/x/" + f.unsubToken(id), f.unsubToken(id)},
+		{"POST /forms/{formId}", "/forms/" + f.unsubToken(id), f.unsubToken(id)},
+		{"$default", "/x/" + f.unsubToken(id), f.unsubToken(id)},
+		{"$default", "/U/" + f.unsubToken(id), f.unsubToken(id)},
+		{"$default", "/u", f.unsubToken(id)},
+		{"$default", "/", f.token(token.PurposeDossier, id)},
+		{"$default", "/prod/s/" + f.token(token.PurposeDossier, id), f.token(token.PurposeDossier, id)},
+		{"$default", "", f.token(token.PurposeDossier, id)},
+	} {
+		req := linkEvent(t, "unsubscribe-one-click.json", c.tok)
+		req.RouteKey, req.RawPath = c.routeKey, c.rawPath
+		if got := f.do(t, req); !sameResponse(got, want) {
+			t.Errorf("%s %q: %d\n%s", c.routeKey, c.rawPath, got.StatusCode, got.Body)
+		}
+	}
+	// Without the sales page, its links are unknown too.
+	alone := &httpapi.LinkRoutes{Links: f.links}
+	if got, _ := alone.Handle(context.Background(), linkEvent(t, "dossier-page.json", f.token(token.PurposeDossier, id))); !sameResponse(got, want) {
+		t.Errorf("/s without the sales page: %d", got.StatusCode)
+	}
+	if l := f.mustLead(t, id); l.Version != before.Version || !l.Mailable() {
+		t.Fatal("an unknown path changed the lead")
+	}
+	if !strings.Contains(f.logs.String(), "unknown route") {
+		t.Error("the log should give the reason")
+	}
+}

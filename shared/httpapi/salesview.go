@@ -1,0 +1,159 @@
+package httpapi
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/leadnurture/nurture/shared/alert"
+	"github.com/leadnurture/nurture/shared/httpapi/chart"
+	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/token"
+)
+
+// dossierPage is what dossier.html.tmpl shows: the dossier with every
+// value in words, dates in the program's zone.
+type dossierPage struct {
+	D        alert.Dossier
+	Focus    string // "accept" or "return": the form the alert's link asked for
+	Action   string // where the forms post
+	Reasons  []alert.ReturnReason
+	Decision string // the current sales decision, in words
+	Alerted  string // the alert the link came from, in words
+	Score    string
+	Points   []pointRow
+	Events   []eventRow // newest first
+	Chart    chart.Chart
+	Zone     string
+	Company  string
+}
+
+type pointRow struct{ Why, Points string }
+
+type eventRow struct {
+	When, ISO, What, Title, Detail, Points string
+	Machine                                bool
+}
+
+// salesNotice is what notice.html.tmpl shows: a short page after a
+// decision, or about a bad form.
+type salesNotice struct {
+	Title, Lead, Name string
+	Back              string // the dossier's path
+	Company           string
+}
+
+// dateTime is how the page writes a moment in full.
+const dateTime = "Mon 2 Jan 2006 15:04 MST"
+
+func newDossierPage(prog *program.Program, d alert.Dossier, l *lead.Lead, c token.Claims, action string, now time.Time) dossierPage {
+	loc := location(prog)
+	v := dossierPage{
+		D: d, Action: action, Reasons: alert.ReturnReasons, Score: number(d.Score),
+		Zone: loc.String(), Company: prog.Sender.Company,
+	}
+	switch c.Purpose {
+	case token.PurposeAccept:
+		v.Focus = salesAccept
+	case token.PurposeReturn:
+		v.Focus = salesReturn
+	}
+	if s := d.Sales; s != nil {
+		when := s.At.In(loc).Format(dateTime)
+		switch s.Status {
+		case lead.SalesAccepted:
+			v.Decision = "Accepted by sales on " + when + "."
+		case lead.SalesReturned:
+			label := s.Reason
+			if r, ok := alert.ReturnReasonFor(s.Reason); ok {
+				label = r.Label
+			}
+			v.Decision = "Returned to nurture on " + when + ": " + label + "."
+		}
+	}
+	for _, a := range l.Alerts {
+		if c.Ref != "" && a.ID == c.Ref {
+			v.Alerted = fmt.Sprintf("Alert “%s” sent %s at a score of %s.", a.Threshold, a.At.In(loc).Format(dateTime), number(a.Score))
+		}
+	}
+	for _, r := range d.Reasons {
+		v.Points = append(v.Points, pointRow{Why: r.Why, Points: signed(r.Points)})
+	}
+	for i := len(d.Events) - 1; i >= 0; i-- { // newest first
+		e := d.Events[i]
+		row := eventRow{
+			When: e.At.In(loc).Format("2 Jan 2006 15:04"), ISO: e.At.UTC().Format(time.RFC3339),
+			What: eventWords(e.Kind), Title: e.Title, Detail: e.Detail, Machine: e.Machine,
+		}
+		if e.Points != 0 {
+			row.Points = signed(e.Points)
+		}
+		if e.Kind == alert.KindSales {
+			row.Detail = decisionWords(e.Detail)
+		}
+		v.Events = append(v.Events, row)
+	}
+	series := chart.Series(d.Series, l.CreatedAt, prog.ActivityRetention(), d.Score, now)
+	v.Chart = chart.New(series, prog.Thresholds, loc)
+	return v
+}
+
+// location is the zone dates are shown in: the program's.
+func location(prog *program.Program) *time.Location {
+	if loc, err := time.LoadLocation(prog.Schedule.TimeZone); err == nil && prog.Schedule.TimeZone != "" {
+		return loc
+	}
+	return time.UTC
+}
+
+// decisionWords turns a sales activity's detail ("returned: not-ready")
+// into what the page says.
+func decisionWords(detail string) string {
+	status, code, _ := strings.Cut(detail, ": ")
+	switch status {
+	case lead.SalesAccepted:
+		return "Accepted"
+	case lead.SalesReturned:
+		if r, ok := alert.ReturnReasonFor(code); ok {
+			return "Returned to nurture: " + r.Label
+		}
+		return "Returned to nurture"
+	}
+	return detail
+}
+
+var eventNames = map[string]string{
+	lead.KindDownload:        "Downloaded",
+	"email":                  "Nurture email sent",
+	lead.KindDelivered:       "Email delivered",
+	lead.KindOpen:            "Opened an email",
+	lead.KindClick:           "Clicked",
+	lead.KindAnswer:          "Answered",
+	lead.KindBounce:          "Bounced",
+	lead.KindComplaint:       "Complained",
+	lead.KindRejected:        "Rejected by the mail service",
+	lead.KindDelayed:         "Delivery delayed",
+	lead.KindRenderingFailed: "Email could not be rendered",
+	lead.KindUnsubscribe:     "Unsubscribed",
+	alert.KindSales:          "Sales decision",
+}
+
+func eventWords(kind string) string {
+	if w, ok := eventNames[kind]; ok {
+		return w
+	}
+	return kind
+}
+
+// number shows a score: one decimal at most.
+func number(f float64) string { return strconv.FormatFloat(math.Round(f*10)/10, 'f', -1, 64) }
+
+func signed(f float64) string {
+	if f > 0 {
+		return "+" + number(f)
+	}
+	return strings.Replace(number(f), "-", "−", 1)
+}
