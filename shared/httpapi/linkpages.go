@@ -43,9 +43,9 @@ type linkRequest struct {
 // link of one of kinds (else the invalid-link page), the method GET or POST
 // (405), a POST's body within the cap (413; checked before the token, so
 // that the answer says nothing about the token), and the token must verify
-// for one of the kind's purposes (the invalid-link page). What a body
-// holds beyond the cap is the handler's business. When ok is false, resp is
-// the answer.
+// for one of the kind's purposes (the invalid-link page). What the fields
+// of a post mean is the handler's business; a body that cannot be read has
+// none. When ok is false, resp is the answer.
 func (s linkSite) open(req Request, kinds ...link.Kind) (r linkRequest, resp Response, ok bool) {
 	method, kind, known := linkRoute(req)
 	log := s.Log.With("requestId", req.RequestContext.RequestID)
