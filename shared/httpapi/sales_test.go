@@ -498,3 +498,31 @@ func TestLinkRoutes_unknownPath_theInvalidLinkPage(t *testing.T) {
 		t.Error("the log should give the reason")
 	}
 }
+
+func TestSales_dossierPage_showsTimesInTheLeadsZone(t *testing.T) {
+	f := newSalesFixture(t)
+	id := f.newLead(t, "ada@example.com")
+	if _, err := f.store.UpdateLead(context.Background(), id, func(l *lead.Lead, _ bool) error {
+		l.TimeZone = "America/New_York"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resp := f.do(t, linkEvent(t, "dossier-page.json", f.token(token.PurposeDossier, id)))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /s answered %d", resp.StatusCode)
+	}
+	created := f.mustLead(t, id).CreatedAt.In(mustLoad(t, "America/New_York")).Format("15:04")
+	if !strings.Contains(resp.Body, "times in America/New_York") || !strings.Contains(resp.Body, created) {
+		t.Errorf("the dossier should show times in the lead's zone (capture at %s New York):\n%s", created, resp.Body)
+	}
+}
+
+func mustLoad(t *testing.T, zone string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}

@@ -50,7 +50,7 @@ type salesNotice struct {
 const dateTime = "Mon 2 Jan 2006 15:04 MST"
 
 func newDossierPage(prog *program.Program, d alert.Dossier, l *lead.Lead, c token.Claims, action string, now time.Time) dossierPage {
-	loc := location(prog)
+	loc := location(l.Zone(prog))
 	v := dossierPage{
 		D: d, Action: action, Reasons: alert.ReturnReasons, Score: number(d.Score),
 		Zone: loc.String(), Company: prog.Sender.Company,
@@ -101,9 +101,10 @@ func newDossierPage(prog *program.Program, d alert.Dossier, l *lead.Lead, c toke
 	return v
 }
 
-// location is the zone dates are shown in: the program's.
-func location(prog *program.Program) *time.Location {
-	if loc, err := time.LoadLocation(prog.Schedule.TimeZone); err == nil && prog.Schedule.TimeZone != "" {
+// location is the zone the dossier shows dates in: the lead's (see
+// lead.Zone), so "opened at 08:10" reads as the lead's morning.
+func location(zone string) *time.Location {
+	if loc, err := time.LoadLocation(zone); err == nil && zone != "" {
 		return loc
 	}
 	return time.UTC
