@@ -154,7 +154,7 @@ bench: java $(DYNAMODB_STAMP) $(NODE_STAMP) ## benchmarks and cost model on the 
 #   make build        every function for Lambda into $(CACHE)/build/<name>/bootstrap
 #   make lint-infra   cfn-lint and checkov on infra/template.yaml
 #   make sam-build    sam build of infra/template.yaml (no Docker)
-#   make deploy       sam deploy (guided the first time), see README "Deploy to AWS"
+#   make deploy       sam deploy (guided the first time), see docs/deploy.md
 #
 # The Python tools (SAM CLI, cfn-lint, checkov) come from PyPI into venvs
 # under $(CACHE)/venv, installed once from the frozen lists in infra/deploy:
@@ -265,7 +265,7 @@ deploy: token-keys sam-build ## deploy to AWS with SAM (guided the first time; s
 
 # The link signing keys live in SSM Parameter Store as a SecureString, never
 # in the template. Creates one random 256-bit key if the parameter is
-# missing; an existing parameter is left alone (rotation: README).
+# missing; an existing parameter is left alone (rotation: docs/deploy.md).
 define TOKEN_KEYS_PY
 import base64, datetime, os, sys
 import boto3
@@ -305,7 +305,7 @@ run: deps ## the whole stack on this machine (see README)
 # Privacy
 # ---------------------------------------------------------------------------
 #
-# A person's data requests (README "Operating it"). With TABLE_NAME set
+# A person's data requests (docs/deploy.md, "Operating it"). With TABLE_NAME set
 # (the stack's TableName output) they work on that table in AWS with your
 # credentials; without it, on the table of a running `make run`.
 
