@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -264,12 +265,7 @@ func (c *Capturer) questionFor(field string) (program.Question, bool) {
 }
 
 func hasOption(q program.Question, v string) bool {
-	for _, o := range q.Options {
-		if o.Value == v {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(q.Options, func(o program.Option) bool { return o.Value == v })
 }
 
 // submissionKey identifies a submission for deduplication. With a rendered

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"time"
 )
@@ -303,19 +304,10 @@ func shortHash(s string) string {
 func (l *Lead) Mailable() bool { return l.Suppression == nil }
 
 // HasDownloaded reports whether the lead already has the asset.
-func (l *Lead) HasDownloaded(assetID string) bool { return contains(l.Downloaded, assetID) }
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
+func (l *Lead) HasDownloaded(assetID string) bool { return slices.Contains(l.Downloaded, assetID) }
 
 func appendOnce(list []string, s string) []string {
-	if s == "" || contains(list, s) {
+	if s == "" || slices.Contains(list, s) {
 		return list
 	}
 	return append(list, s)

@@ -5,6 +5,7 @@ package nurture
 import (
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/program"
+	"slices"
 )
 
 // Choice is what one nurture step sends a lead.
@@ -54,7 +55,7 @@ func fit(a program.Asset, l *lead.Lead, topic string, step program.Step) (int, b
 	if step.Asset != "" {
 		return 0, a.ID == step.Asset
 	}
-	if !contains(a.Topics, topic) {
+	if !slices.Contains(a.Topics, topic) {
 		return 0, false
 	}
 	score := 0
@@ -71,7 +72,7 @@ func fit(a program.Asset, l *lead.Lead, topic string, step program.Step) (int, b
 	// for another industry is never sent to a lead whose industry is known.
 	if len(a.Industries) > 0 {
 		switch {
-		case l.Industry != "" && contains(a.Industries, l.Industry):
+		case l.Industry != "" && slices.Contains(a.Industries, l.Industry):
 			score -= 20
 		case l.Industry != "":
 			return 0, false
@@ -80,7 +81,7 @@ func fit(a program.Asset, l *lead.Lead, topic string, step program.Step) (int, b
 		}
 	}
 	if len(step.Formats) > 0 {
-		rank := index(step.Formats, a.Format)
+		rank := slices.Index(step.Formats, a.Format)
 		if rank < 0 {
 			rank = len(step.Formats) + 1
 		}
@@ -92,12 +93,12 @@ func fit(a program.Asset, l *lead.Lead, topic string, step program.Step) (int, b
 // reason names the latest asset of the topic the lead engaged with.
 func reason(p *program.Program, l *lead.Lead, topic string) string {
 	for i := len(l.Downloaded) - 1; i >= 0; i-- {
-		if a, ok := p.Asset(l.Downloaded[i]); ok && contains(a.Topics, topic) {
+		if a, ok := p.Asset(l.Downloaded[i]); ok && slices.Contains(a.Topics, topic) {
 			return "Because you downloaded “" + a.Title + "”"
 		}
 	}
 	for i := len(l.Nurture.Sent) - 1; i >= 0; i-- {
-		if a, ok := p.Asset(l.Nurture.Sent[i].AssetID); ok && contains(a.Topics, topic) {
+		if a, ok := p.Asset(l.Nurture.Sent[i].AssetID); ok && slices.Contains(a.Topics, topic) {
 			return "A next step after “" + a.Title + "”"
 		}
 	}
@@ -130,15 +131,4 @@ func profileValue(l *lead.Lead, field string) string {
 	return ""
 }
 
-func stageIndex(s string) int { return index(program.Stages, s) }
-
-func index(list []string, s string) int {
-	for i, v := range list {
-		if v == s {
-			return i
-		}
-	}
-	return -1
-}
-
-func contains(list []string, s string) bool { return index(list, s) >= 0 }
+func stageIndex(s string) int { return slices.Index(program.Stages, s) }

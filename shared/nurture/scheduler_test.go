@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -182,7 +183,7 @@ func TestScheduler_capturedLead_getsStep1_thenADifferentFittingStep2AWeekLater(t
 	if second.ID == first.ID || l.HasDownloaded(second.ID) {
 		t.Fatalf("step 2 offered %s again", second.ID)
 	}
-	if !contains(second.Topics, track.Topic) {
+	if !slices.Contains(second.Topics, track.Topic) {
 		t.Fatalf("step 2 asset %s is off the track's topic %s", second.ID, track.Topic)
 	}
 }
