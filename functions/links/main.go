@@ -10,10 +10,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/leadnurture/nurture/shared/alert"
 	"github.com/leadnurture/nurture/shared/app"
 	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/httpapi"
+	"github.com/leadnurture/nurture/shared/sales"
 )
 
 func main() {
@@ -30,9 +30,7 @@ func build(ctx context.Context) (*httpapi.LinkRoutes, error) {
 		return nil, err
 	}
 	links := &httpapi.Links{Engagement: a.Engagement(), Signer: a.Signer, Program: a.Program, Clock: a.Clock, Log: a.Log}
-	sales := &httpapi.Sales{
-		Sales: &alert.Sales{Program: a.Program, Store: a.Store, Window: a.Window},
-		Store: a.Store, Program: a.Program, Signer: a.Signer, Clock: a.Clock, Log: a.Log,
-	}
-	return &httpapi.LinkRoutes{Links: links, Sales: sales}, nil
+	desk := &sales.Desk{Program: a.Program, Store: a.Store, Window: a.Window}
+	page := &httpapi.Sales{Desk: desk, Signer: a.Signer, Clock: a.Clock, Log: a.Log}
+	return &httpapi.LinkRoutes{Links: links, Sales: page}, nil
 }

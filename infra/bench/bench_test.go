@@ -32,7 +32,6 @@ import (
 
 	"github.com/leadnurture/nurture/infra/localstack"
 	"github.com/leadnurture/nurture/infra/localstack/testworld"
-	"github.com/leadnurture/nurture/shared/alert"
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/engagement"
 	"github.com/leadnurture/nurture/shared/httpapi"
@@ -40,6 +39,7 @@ import (
 	"github.com/leadnurture/nurture/shared/mail"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/sales"
 	"github.com/leadnurture/nurture/shared/scoring"
 	"github.com/leadnurture/nurture/shared/store"
 	"github.com/leadnurture/nurture/shared/token"
@@ -78,7 +78,7 @@ type world struct {
 	clock    *clock.Fixed
 	sched    *nurture.Scheduler
 	svc      *engagement.Service
-	alerts   *alert.Alerter
+	alerts   *sales.Alerter
 	capture  *httpapi.Capture
 	rate     float64
 	mailer   *timedMailer
@@ -191,10 +191,10 @@ func setup() (func(), error) {
 		mailer: &timedMailer{next: ses1}}
 	w.sched = &nurture.Scheduler{Program: prog, Store: st, Signer: signer, Window: win, Mailer: w.mailer,
 		BaseURL: "https://api.acme.example", ConfigurationSet: "nurture-bench", Rate: rate, Log: log}
-	w.alerts = &alert.Alerter{Program: prog, Store: st, Mailer: ses1, Signer: signer, BaseURL: "https://api.acme.example", Clock: w.clock, Log: log}
-	w.svc = &engagement.Service{Program: prog, Store: st, Log: log, Scorer: scoring.New(prog), Alerts: w.alerts}
+	w.alerts = &sales.Alerter{Program: prog, Store: st, Mailer: ses1, Signer: signer, BaseURL: "https://api.acme.example", Clock: w.clock, Log: log}
+	w.svc = &engagement.Service{Program: prog, Store: st, Log: log, Scorer: scoring.New(prog), Alerter: w.alerts}
 	w.capture = &httpapi.Capture{
-		Capturer: &lead.Capturer{Program: prog, Store: st, Clock: w.clock, Scorer: scoring.New(prog), Alerts: w.alerts},
+		Capturer: &lead.Capturer{Program: prog, Store: st, Clock: w.clock, Scorer: scoring.New(prog), Alerter: w.alerts},
 		Log:      log,
 	}
 	return stop, nil

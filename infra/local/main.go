@@ -25,7 +25,6 @@ import (
 	"github.com/leadnurture/nurture/infra/local/server"
 	"github.com/leadnurture/nurture/infra/local/sestrack"
 	"github.com/leadnurture/nurture/infra/localstack"
-	"github.com/leadnurture/nurture/shared/alert"
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/engagement"
@@ -34,6 +33,7 @@ import (
 	"github.com/leadnurture/nurture/shared/mail"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/sales"
 	"github.com/leadnurture/nurture/shared/scoring"
 	"github.com/leadnurture/nurture/shared/store"
 	"github.com/leadnurture/nurture/shared/token"
@@ -140,15 +140,15 @@ func run(ctx context.Context) error {
 	}
 	// Sales alerts go straight to SES local (not through the tracking
 	// stand-in: sales reading an alert is not the lead's engagement).
-	alerts := &alert.Alerter{
+	alerts := &sales.Alerter{
 		Program: prog, Store: st, Mailer: mail.NewSES(cfg.SES(awsCfg), ""), Signer: signer, BaseURL: apiURL, Clock: clk, Log: log,
 	}
 	if u := os.Getenv("WEBHOOK_URL"); u != "" {
-		alerts.Webhook = &alert.Webhook{URL: u}
+		alerts.Webhook = &sales.Webhook{URL: u}
 	}
 	scorer := scoring.New(prog)
 	capture := &httpapi.Capture{
-		Capturer: &lead.Capturer{Program: prog, Store: st, Clock: clk, MinFillTime: cfg.MinFillTime, Scorer: scorer, Alerts: alerts, Suppressions: st},
+		Capturer: &lead.Capturer{Program: prog, Store: st, Clock: clk, MinFillTime: cfg.MinFillTime, Scorer: scorer, Alerter: alerts, Suppressions: st},
 		Log:      log,
 	}
 	win, err := nurture.NewWindow(prog.Schedule)
@@ -161,7 +161,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	// The engagement handler takes SES's events.
-	eng := &engagement.Service{Program: prog, Store: st, Log: log, Scorer: scorer, Alerts: alerts}
+	eng := &engagement.Service{Program: prog, Store: st, Log: log, Scorer: scorer, Alerter: alerts}
 	handleEvent := func(ctx context.Context, raw json.RawMessage) error {
 		_, err := eng.HandleEvent(ctx, raw)
 		return err
@@ -174,11 +174,11 @@ func run(ctx context.Context) error {
 	}
 	sched := &nurture.Scheduler{
 		Program: prog, Store: st, Mailer: tracker, Signer: signer, Window: win,
-		BaseURL: apiURL, ConfigurationSet: "nurture-local", Rate: rate, Log: log, Alerts: alerts,
+		BaseURL: apiURL, ConfigurationSet: "nurture-local", Rate: rate, Log: log, Alerter: alerts,
 	}
 	links := &httpapi.Links{Engagement: eng, Signer: signer, Program: prog, Clock: clk, Log: log}
-	sales := &httpapi.Sales{Sales: &alert.Sales{Program: prog, Store: st, Window: win}, Store: st, Program: prog, Signer: signer, Clock: clk, Log: log}
-	linkRoutes := &httpapi.LinkRoutes{Links: links, Sales: sales} // /u, /a and the sales page /s
+	salesPage := &httpapi.Sales{Desk: &sales.Desk{Program: prog, Store: st, Window: win}, Signer: signer, Clock: clk, Log: log}
+	linkRoutes := &httpapi.LinkRoutes{Links: links, Sales: salesPage} // /u, /a and the sales page /s
 	handler := server.New(server.Options{
 		Program:   prog,
 		Clock:     clk,

@@ -61,7 +61,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	tw := testworld.New(t, testworld.Options{Name: "privacy", Logs: logs, StoreOptions: store.Options{ActivityRetention: prog.ActivityRetention()}})
-	tw.Scheduler.Alerts = tw.Alerter
+	tw.Scheduler.Alerter = tw.Alerter
 	return &world{
 		World:   tw,
 		logs:    logs,

@@ -8,7 +8,6 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/leadnurture/nurture/shared/alert"
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/engagement"
@@ -16,6 +15,7 @@ import (
 	"github.com/leadnurture/nurture/shared/mail"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/sales"
 	"github.com/leadnurture/nurture/shared/scoring"
 	"github.com/leadnurture/nurture/shared/store"
 	"github.com/leadnurture/nurture/shared/token"
@@ -83,16 +83,16 @@ func (a *App) Scorer() lead.Scorer { return scoring.New(a.Program) }
 // Alerter sends sales alerts at once; it needs link keys and the public
 // URL the links point at. Without them crossings stay pending on the lead
 // and the scheduler's next tick sends them.
-func (a *App) Alerter() lead.Alerts {
+func (a *App) Alerter() lead.Alerter {
 	if a.Signer == nil || a.Config.PublicBaseURL == "" {
 		return nil
 	}
-	al := &alert.Alerter{
+	al := &sales.Alerter{
 		Program: a.Program, Store: a.Store, Mailer: a.SES, Signer: a.Signer, BaseURL: a.Config.PublicBaseURL,
 		Clock: a.Clock, Log: a.Log,
 	}
 	if a.Config.WebhookURL != "" {
-		al.Webhook = &alert.Webhook{URL: a.Config.WebhookURL}
+		al.Webhook = &sales.Webhook{URL: a.Config.WebhookURL}
 	}
 	return al
 }
@@ -102,7 +102,7 @@ func (a *App) Scheduler() *nurture.Scheduler {
 	return &nurture.Scheduler{
 		Program: a.Program, Store: a.Store, Mailer: a.SES, Signer: a.Signer, Window: a.Window,
 		BaseURL: a.Config.PublicBaseURL, ConfigurationSet: a.Config.ConfigurationSet, Log: a.Log,
-		Alerts: a.Alerter(),
+		Alerter: a.Alerter(),
 	}
 }
 
@@ -111,7 +111,7 @@ func (a *App) Scheduler() *nurture.Scheduler {
 func (a *App) Engagement() *engagement.Service {
 	return &engagement.Service{
 		Program: a.Program, Store: a.Store, Log: a.Log, BotWindow: a.Config.BotWindow,
-		Scorer: a.Scorer(), Alerts: a.Alerter(),
+		Scorer: a.Scorer(), Alerter: a.Alerter(),
 	}
 }
 
@@ -119,6 +119,6 @@ func (a *App) Engagement() *engagement.Service {
 func (a *App) Capturer() *lead.Capturer {
 	return &lead.Capturer{
 		Program: a.Program, Store: a.Store, Clock: a.Clock, MinFillTime: a.Config.MinFillTime,
-		Scorer: a.Scorer(), Alerts: a.Alerter(), Suppressions: a.Store,
+		Scorer: a.Scorer(), Alerter: a.Alerter(), Suppressions: a.Store,
 	}
 }

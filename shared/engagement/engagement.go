@@ -35,9 +35,9 @@ type Service struct {
 	Log     *slog.Logger
 	// BotWindow: a click this soon after delivery is a scanner's.
 	BotWindow time.Duration
-	// Scorer and Alerts are optional: without them nothing is scored.
-	Scorer lead.Scorer
-	Alerts lead.Alerts
+	// Scorer and Alerter are optional: without them nothing is scored.
+	Scorer  lead.Scorer
+	Alerter lead.Alerter
 }
 
 // DefaultBotWindow is how soon after delivery a click counts as a
@@ -109,10 +109,10 @@ func (s *Service) applyOnce(ctx context.Context, leadID, key string, act *lead.A
 	if _, err := s.Store.AddActivity(ctx, leadID, *act); err != nil {
 		return false, fmt.Errorf("record %s: %w", act.Kind, err)
 	}
-	if s.Alerts != nil && len(l.PendingAlerts) > 0 {
+	if s.Alerter != nil && len(l.PendingAlerts) > 0 {
 		// An error here makes the event's delivery fail and come again: the
 		// event changes nothing the second time, and the alert goes out.
-		if err := s.Alerts.Flush(ctx, leadID); err != nil {
+		if err := s.Alerter.Flush(ctx, leadID); err != nil {
 			return false, fmt.Errorf("send alert: %w", err)
 		}
 	}

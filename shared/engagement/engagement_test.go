@@ -16,9 +16,9 @@ import (
 	"github.com/leadnurture/nurture/infra/localstack"
 	"github.com/leadnurture/nurture/infra/localstack/testenv"
 	"github.com/leadnurture/nurture/infra/localstack/testworld"
-	"github.com/leadnurture/nurture/shared/alert"
 	"github.com/leadnurture/nurture/shared/engagement"
 	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/sales"
 	"github.com/leadnurture/nurture/shared/scoring"
 	"github.com/leadnurture/nurture/shared/sesevent"
 )
@@ -468,7 +468,7 @@ func TestJourney_downloadTwoClicksAndAnAnswer_crossMQL_salesGetsOneAlertWithTheS
 		t.Fatalf("want exactly one alert, got %d emails, %d recorded, %d pending (score %.1f)", len(alerts), len(l.Alerts), len(l.PendingAlerts), scoring.New(w.Program).Value(l.Score, w.Clock.Now()))
 	}
 	a := alerts[0]
-	if a.To[0] != alert.Route(w.Program, l) || a.To[0] == w.Program.Routing.Default {
+	if a.To[0] != sales.Route(w.Program, l) || a.To[0] == w.Program.Routing.Default {
 		t.Errorf("a finance lead's alert goes to the finance route, went to %v", a.To)
 	}
 	downloaded, _ := w.Program.Asset(l.Downloaded[0])
@@ -546,7 +546,7 @@ func TestAlert_200ConcurrentScoreEventsAtThresholdMinusOne_exactlyOneAlert(t *te
 	// each recorded as sent (the alert activity; the lead's own list may
 	// catch up on its next flush when 200 writers keep it busy).
 	perThreshold := map[string]int{}
-	sent := kinds(w.Activities(l.ID))[alert.KindAlert]
+	sent := kinds(w.Activities(l.ID))[sales.KindAlert]
 	for _, a := range sent {
 		perThreshold[strings.Fields(a.Detail)[0]]++
 	}
@@ -596,7 +596,7 @@ func TestAlert_burstWhoseFirstClickCrossed_alertWithdrawnNeverSent(t *testing.T)
 	w := newWorld(t)
 	l := w.Nurtured("burst", nil)
 	w.atThresholdMinusOne(l)
-	w.Scheduler.Alerts = w.Alerter
+	w.Scheduler.Alerter = w.Alerter
 	asset, _ := w.Program.Asset(l.Nurture.Sent[0].AssetID)
 	w.handle(w.click(l, time.Hour, asset.URL, chrome, map[string][]string{"link": {"asset"}}))
 	if got := w.Lead(l.ID); len(got.PendingAlerts) != 1 || len(w.alertsFor(l)) != 0 {
@@ -637,12 +637,12 @@ func TestAlert_leftPending_sentByTheNextSchedulerTick(t *testing.T) {
 	w.atThresholdMinusOne(l)
 	// The function that saw the crossing could not send the alert (in AWS:
 	// capture without the API's URL, or SES failing at that moment).
-	w.Engagement.Alerts = nil
+	w.Engagement.Alerter = nil
 	w.handle(w.humanClick(l, 0, time.Hour))
 	if got := w.Lead(l.ID); len(got.PendingAlerts) != 1 || len(w.alertsFor(l)) != 0 {
 		t.Fatalf("want one pending alert and no email yet: %+v", got.PendingAlerts)
 	}
-	w.Scheduler.Alerts = w.Alerter
+	w.Scheduler.Alerter = w.Alerter
 	w.Clock.Advance(2 * time.Hour) // the click was an hour after the send
 	if _, err := w.Scheduler.Tick(context.Background(), w.Clock.Now()); err != nil {
 		t.Fatal(err)

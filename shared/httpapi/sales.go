@@ -5,21 +5,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"time"
 
-	"github.com/leadnurture/nurture/shared/alert"
 	"github.com/leadnurture/nurture/shared/clock"
-	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/link"
-	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/sales"
 	"github.com/leadnurture/nurture/shared/token"
 )
-
-// SalesStore is what the sales page reads of the lead store.
-type SalesStore interface {
-	GetLead(ctx context.Context, id string) (*lead.Lead, bool, error)
-	Activities(ctx context.Context, leadID string, now time.Time) ([]lead.Activity, error)
-}
 
 // Sales serves the links in sales alerts, each carrying a signed token for
 // one lead (and the alert in its Ref):
@@ -33,12 +24,10 @@ type SalesStore interface {
 // link gets the very page Links answers, and the page works without
 // JavaScript: the CSP allows none, so the score chart is server-drawn SVG.
 type Sales struct {
-	Sales   *alert.Sales
-	Store   SalesStore
-	Program *program.Program
-	Signer  *token.Signer
-	Clock   clock.Clock
-	Log     *slog.Logger
+	Desk   *sales.Desk
+	Signer *token.Signer
+	Clock  clock.Clock
+	Log    *slog.Logger
 }
 
 // Form fields and values of the sales page's forms.
@@ -50,7 +39,7 @@ const (
 )
 
 func (h *Sales) site() linkSite {
-	return linkSite{Signer: h.Signer, Program: h.Program, Clock: h.Clock, Log: h.Log}
+	return linkSite{Signer: h.Signer, Program: h.Desk.Program, Clock: h.Clock, Log: h.Log}
 }
 
 // Handle answers one sales link request.
@@ -68,7 +57,7 @@ func (h *Sales) Handle(ctx context.Context, req Request) (Response, error) {
 
 // dossier renders the lead's page; it only reads.
 func (h *Sales) dossier(ctx context.Context, log *slog.Logger, r linkRequest) Response {
-	l, found, err := h.Store.GetLead(ctx, r.Claims.LeadID)
+	l, found, err := h.Desk.Store.GetLead(ctx, r.Claims.LeadID)
 	if err != nil {
 		return h.unavailable(log, err)
 	}
@@ -76,12 +65,12 @@ func (h *Sales) dossier(ctx context.Context, log *slog.Logger, r linkRequest) Re
 		log.Info("link rejected", "reason", "unknown lead")
 		return h.site().invalid()
 	}
-	acts, err := h.Store.Activities(ctx, r.Claims.LeadID, r.Now)
+	acts, err := h.Desk.Store.Activities(ctx, r.Claims.LeadID, r.Now)
 	if err != nil {
 		return h.unavailable(log, err)
 	}
-	d := alert.Build(h.Program, l, acts, r.Now)
-	return linkHTML(http.StatusOK, dossierTemplate, newDossierPage(h.Program, d, l, r.Claims, r.Action, r.Now))
+	d := sales.Build(h.Desk.Program, l, acts, r.Now)
+	return linkHTML(http.StatusOK, dossierTemplate, newDossierPage(h.Desk.Program, d, l, r.Claims, r.Action, r.Now))
 }
 
 // decide records the decision a form posted.
@@ -93,18 +82,18 @@ func (h *Sales) decide(ctx context.Context, log *slog.Logger, r linkRequest) Res
 	c, action := r.Claims, r.Form[salesFieldAction]
 	switch action {
 	case salesAccept:
-		err = h.Sales.Accept(ctx, c.LeadID, r.Now)
+		err = h.Desk.Accept(ctx, c.LeadID, r.Now)
 		notice = salesNotice{
 			Title: "Accepted",
 			Lead:  "The lead is yours. Nurture emails to them have stopped.",
 		}
 	case salesReturn:
-		reason, ok := alert.ReturnReasonFor(r.Form[salesFieldReason])
+		reason, ok := sales.ReturnReasonFor(r.Form[salesFieldReason])
 		if !ok {
 			log.Info("sales decision rejected", "reason", "unknown return reason")
 			return h.chooseReason(r.Action)
 		}
-		err = h.Sales.Return(ctx, c.LeadID, reason.Code, r.Now)
+		err = h.Desk.Return(ctx, c.LeadID, reason.Code, r.Now)
 		notice = salesNotice{
 			Title: "Returned to nurture",
 			Lead:  "The lead goes on with nurture emails. Reason: " + reason.Label + ".",
@@ -114,10 +103,10 @@ func (h *Sales) decide(ctx context.Context, log *slog.Logger, r linkRequest) Res
 		return h.badRequest("Choose Accept or Return to nurture", "The form sent no decision. Nothing was changed.", r.Action)
 	}
 	switch {
-	case errors.Is(err, alert.ErrUnknownLead):
+	case errors.Is(err, sales.ErrUnknownLead):
 		log.Info("link rejected", "reason", "unknown lead")
 		return h.site().invalid()
-	case errors.Is(err, alert.ErrUnknownReason):
+	case errors.Is(err, sales.ErrUnknownReason):
 		return h.chooseReason(r.Action)
 	case err != nil:
 		return h.unavailable(log, err)
@@ -125,7 +114,7 @@ func (h *Sales) decide(ctx context.Context, log *slog.Logger, r linkRequest) Res
 	log.Info("sales decision", "decision", action, "returnReason", safeID(r.Form[salesFieldReason]))
 	// The name only makes the page friendlier; a failed read does not
 	// undo the decision, so it is left out then.
-	if l, found, err := h.Store.GetLead(ctx, c.LeadID); err == nil && found {
+	if l, found, err := h.Desk.Store.GetLead(ctx, c.LeadID); err == nil && found {
 		notice.Name = l.Name
 		if notice.Name == "" {
 			notice.Name = l.Email

@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/leadnurture/nurture/infra/localstack/testenv"
-	"github.com/leadnurture/nurture/shared/alert"
 	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/nurture"
+	"github.com/leadnurture/nurture/shared/sales"
 	"github.com/leadnurture/nurture/shared/scoring"
 	"github.com/leadnurture/nurture/shared/store"
 	"github.com/leadnurture/nurture/shared/token"
@@ -45,12 +45,10 @@ func (f *linksFixture) salesWith(t testing.TB, st *store.Store) *httpapi.Sales {
 		t.Fatal(err)
 	}
 	return &httpapi.Sales{
-		Sales:   &alert.Sales{Program: f.prog, Store: st, Window: win},
-		Store:   st,
-		Program: f.prog,
-		Signer:  f.signer,
-		Clock:   f.clock,
-		Log:     slog.New(slog.NewJSONHandler(f.logs, nil)),
+		Desk:   &sales.Desk{Program: f.prog, Store: st, Window: win},
+		Signer: f.signer,
+		Clock:  f.clock,
+		Log:    slog.New(slog.NewJSONHandler(f.logs, nil)),
 	}
 }
 
@@ -133,7 +131,7 @@ func TestSales_dossierPage_showsTheLead_changesNothing(t *testing.T) {
 		codes = append(codes, m[1])
 	}
 	want := []string{""}
-	for _, r := range alert.ReturnReasons {
+	for _, r := range sales.ReturnReasons {
 		want = append(want, r.Code)
 		if !strings.Contains(body, ">"+escaped(r.Label)+"</option>") {
 			t.Errorf("no option labelled %q", r.Label)
@@ -147,7 +145,7 @@ func TestSales_dossierPage_showsTheLead_changesNothing(t *testing.T) {
 	if m == nil || len(strings.Fields(m[1])) < 2 {
 		t.Fatalf("no polyline with points in the chart")
 	}
-	d := alert.Build(f.prog, before, actsBefore, f.clock.Now())
+	d := sales.Build(f.prog, before, actsBefore, f.clock.Now())
 	if got := len(strings.Fields(m[1])); got != len(d.Series)+1 {
 		t.Errorf("the line has %d points, want the %d of the series and the start at 0", got, len(d.Series))
 	}
@@ -228,7 +226,7 @@ func TestSales_acceptThenReturn_throughTheForms(t *testing.T) {
 	// The page now says so.
 	page := f.do(t, linkEvent(t, "dossier-page.json", f.token(token.PurposeDossier, id)))
 	if !strings.Contains(page.Body, `<p class="decision" id="current-decision">Accepted by sales on `) ||
-		!strings.Contains(page.Body, escaped("nurture stopped: "+alert.StopAccepted)) {
+		!strings.Contains(page.Body, escaped("nurture stopped: "+sales.StopAccepted)) {
 		t.Fatalf("the page should show the decision:\n%s", page.Body)
 	}
 
@@ -260,7 +258,7 @@ func TestSales_acceptThenReturn_throughTheForms(t *testing.T) {
 		t.Fatalf("accepted again: %+v %+v", l.Sales, l.Nurture)
 	}
 	var details []string
-	for _, a := range f.activities(t, id, alert.KindSales) {
+	for _, a := range f.activities(t, id, sales.KindDecision) {
 		details = append(details, a.Detail)
 	}
 	if strings.Join(details, "|") != "accepted|returned: not-ready|accepted" {
@@ -354,7 +352,7 @@ func TestSales_badLinks_theLinksInvalidPage(t *testing.T) {
 	if l.Version != before.Version || l.Sales != nil || !l.Mailable() {
 		t.Fatalf("a bad link changed the lead: version %d -> %d", before.Version, l.Version)
 	}
-	if len(f.activities(t, id, alert.KindSales)) != 0 {
+	if len(f.activities(t, id, sales.KindDecision)) != 0 {
 		t.Fatal("a bad link recorded a decision")
 	}
 	if _, found, _ := f.store.GetLead(context.Background(), ghost); found {

@@ -7,20 +7,20 @@ import (
 	"strings"
 	"time"
 
-	"github.com/leadnurture/nurture/shared/alert"
 	"github.com/leadnurture/nurture/shared/httpapi/chart"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/sales"
 	"github.com/leadnurture/nurture/shared/token"
 )
 
 // dossierPage is what dossier.html.tmpl shows: the dossier with every
 // value in words, dates in the program's zone.
 type dossierPage struct {
-	D        alert.Dossier
+	D        sales.Dossier
 	Focus    string // "accept" or "return": the form the alert's link asked for
 	Action   string // where the forms post
-	Reasons  []alert.ReturnReason
+	Reasons  []sales.ReturnReason
 	Decision string // the current sales decision, in words
 	Alerted  string // the alert the link came from, in words
 	Score    string
@@ -49,10 +49,10 @@ type salesNotice struct {
 // dateTime is how the page writes a moment in full.
 const dateTime = "Mon 2 Jan 2006 15:04 MST"
 
-func newDossierPage(prog *program.Program, d alert.Dossier, l *lead.Lead, c token.Claims, action string, now time.Time) dossierPage {
+func newDossierPage(prog *program.Program, d sales.Dossier, l *lead.Lead, c token.Claims, action string, now time.Time) dossierPage {
 	loc := location(l.Zone(prog))
 	v := dossierPage{
-		D: d, Action: action, Reasons: alert.ReturnReasons, Score: number(d.Score),
+		D: d, Action: action, Reasons: sales.ReturnReasons, Score: number(d.Score),
 		Zone: loc.String(), Company: prog.Sender.Company,
 	}
 	switch c.Purpose {
@@ -68,7 +68,7 @@ func newDossierPage(prog *program.Program, d alert.Dossier, l *lead.Lead, c toke
 			v.Decision = "Accepted by sales on " + when + "."
 		case lead.SalesReturned:
 			label := s.Reason
-			if r, ok := alert.ReturnReasonFor(s.Reason); ok {
+			if r, ok := sales.ReturnReasonFor(s.Reason); ok {
 				label = r.Label
 			}
 			v.Decision = "Returned to nurture on " + when + ": " + label + "."
@@ -91,7 +91,7 @@ func newDossierPage(prog *program.Program, d alert.Dossier, l *lead.Lead, c toke
 		if e.Points != 0 {
 			row.Points = signed(e.Points)
 		}
-		if e.Kind == alert.KindSales {
+		if e.Kind == sales.KindDecision {
 			row.Detail = decisionWords(e.Detail)
 		}
 		v.Events = append(v.Events, row)
@@ -118,7 +118,7 @@ func decisionWords(detail string) string {
 	case lead.SalesAccepted:
 		return "Accepted"
 	case lead.SalesReturned:
-		if r, ok := alert.ReturnReasonFor(code); ok {
+		if r, ok := sales.ReturnReasonFor(code); ok {
 			return "Returned to nurture: " + r.Label
 		}
 		return "Returned to nurture"
@@ -139,7 +139,7 @@ var eventNames = map[string]string{
 	lead.KindDelayed:         "Delivery delayed",
 	lead.KindRenderingFailed: "Email could not be rendered",
 	lead.KindUnsubscribe:     "Unsubscribed",
-	alert.KindSales:          "Sales decision",
+	sales.KindDecision:       "Sales decision",
 }
 
 func eventWords(kind string) string {

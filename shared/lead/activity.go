@@ -53,8 +53,8 @@ type Scorer interface {
 	Apply(l *Lead, a *Activity) []program.Threshold
 }
 
-// Alerts sends the alerts pending on a lead.
-type Alerts interface {
+// Alerter sends the alerts pending on a lead (sales.Alerter).
+type Alerter interface {
 	Flush(ctx context.Context, leadID string) error
 }
 

@@ -102,9 +102,9 @@ type Capturer struct {
 	Store       Store
 	Clock       clock.Clock
 	MinFillTime time.Duration
-	// Scorer and Alerts are optional: without them downloads are not scored.
-	Scorer Scorer
-	Alerts Alerts
+	// Scorer and Alerter are optional: without them downloads are not scored.
+	Scorer  Scorer
+	Alerter Alerter
 	// Suppressions, when set, names the addresses whose data was erased on
 	// the person's request. Their posts are answered like any success (the
 	// person gets the asset they asked for) but nothing is stored: the law
@@ -178,10 +178,10 @@ func (c *Capturer) Capture(ctx context.Context, s Submission) (Outcome, error) {
 	if _, err := c.Store.AddActivity(ctx, id, act); err != nil {
 		return out, fmt.Errorf("record download: %w", err)
 	}
-	if c.Alerts != nil && len(l.PendingAlerts) > 0 {
+	if c.Alerter != nil && len(l.PendingAlerts) > 0 {
 		// The crossing is on the lead already; a failed send is retried on
 		// the lead's next event, so the person's download still succeeds.
-		if err := c.Alerts.Flush(ctx, id); err != nil {
+		if err := c.Alerter.Flush(ctx, id); err != nil {
 			out.AlertErr = err
 		}
 	}

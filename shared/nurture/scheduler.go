@@ -74,11 +74,11 @@ type Scheduler struct {
 	Batch int
 	// Workers send in parallel to hide SES's latency; zero derives it from Rate.
 	Workers int
-	// Alerts, when set, sends sales alerts left pending on the leads a tick
+	// Alerter, when set, sends sales alerts left pending on the leads a tick
 	// visits (the due index holds those leads too), so a crossing whose
 	// alert could not go out at once is sent by the next tick.
-	Alerts lead.Alerts
-	Log    *slog.Logger
+	Alerter lead.Alerter
+	Log     *slog.Logger
 
 	// beforeSend runs between the claim and the call to SES; tests use it
 	// to crash there.
@@ -262,8 +262,8 @@ func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace
 		result = outSent
 		return nil
 	})
-	if l != nil && len(l.PendingAlerts) > 0 && s.Alerts != nil {
-		if err := s.Alerts.Flush(ctx, id); err != nil {
+	if l != nil && len(l.PendingAlerts) > 0 && s.Alerter != nil {
+		if err := s.Alerter.Flush(ctx, id); err != nil {
 			s.Log.Error("pending sales alert not sent", "leadId", id, "error", err.Error())
 		}
 	}

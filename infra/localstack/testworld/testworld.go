@@ -16,7 +16,6 @@ import (
 
 	"github.com/leadnurture/nurture/infra/localstack"
 	"github.com/leadnurture/nurture/infra/localstack/testenv"
-	"github.com/leadnurture/nurture/shared/alert"
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/engagement"
 	"github.com/leadnurture/nurture/shared/httpapi"
@@ -24,6 +23,7 @@ import (
 	"github.com/leadnurture/nurture/shared/mail"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/sales"
 	"github.com/leadnurture/nurture/shared/scoring"
 	"github.com/leadnurture/nurture/shared/store"
 	"github.com/leadnurture/nurture/shared/token"
@@ -46,7 +46,7 @@ type World struct {
 	Log        *slog.Logger
 	SES        *mail.SES
 	Scheduler  *nurture.Scheduler
-	Alerter    *alert.Alerter
+	Alerter    *sales.Alerter
 	Engagement *engagement.Service
 }
 
@@ -96,19 +96,19 @@ func New(t *testing.T, o Options) *World {
 		Domain: table + ".example",
 		SES:    mail.NewSES(testenv.SES(t), "nurture-test"),
 	}
-	w.Alerter = &alert.Alerter{Program: prog, Store: st, Mailer: w.SES, Signer: signer, BaseURL: BaseURL, Clock: w.Clock, Log: log}
+	w.Alerter = &sales.Alerter{Program: prog, Store: st, Mailer: w.SES, Signer: signer, BaseURL: BaseURL, Clock: w.Clock, Log: log}
 	w.Scheduler = &nurture.Scheduler{
 		Program: prog, Store: st, Signer: signer, Window: win, Mailer: w.SES,
 		BaseURL: BaseURL, ConfigurationSet: "nurture-test", Rate: 1000, Log: log,
 	}
-	w.Engagement = &engagement.Service{Program: prog, Store: st, Log: log, Scorer: scoring.New(prog), Alerts: w.Alerter}
+	w.Engagement = &engagement.Service{Program: prog, Store: st, Log: log, Scorer: scoring.New(prog), Alerter: w.Alerter}
 	return w
 }
 
 // Capturer is capture as the function builds it: scored, alerting, and
 // honouring erasures.
 func (w *World) Capturer() *lead.Capturer {
-	return &lead.Capturer{Program: w.Program, Store: w.Store, Clock: w.Clock, Scorer: scoring.New(w.Program), Alerts: w.Alerter, Suppressions: w.Store}
+	return &lead.Capturer{Program: w.Program, Store: w.Store, Clock: w.Clock, Scorer: scoring.New(w.Program), Alerter: w.Alerter, Suppressions: w.Store}
 }
 
 // Email is the address of a local part in this world.

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/leadnurture/nurture/shared/alert"
 	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/sales"
 )
 
 // Chart is the score over time, laid out in a Width×Height viewBox.
@@ -44,14 +44,14 @@ const (
 // now. A lead starts at 0, so when its whole history is still kept (it was
 // created within retention; 0 keeps everything) the line starts at 0 on the
 // day it was created. A lead with no history is one point: score, now.
-func Series(scored []alert.Point, created time.Time, retention time.Duration, score float64, now time.Time) []alert.Point {
-	pts := append([]alert.Point(nil), scored...)
+func Series(scored []sales.Point, created time.Time, retention time.Duration, score float64, now time.Time) []sales.Point {
+	pts := append([]sales.Point(nil), scored...)
 	if !created.IsZero() && (len(pts) == 0 || !created.After(pts[0].At)) &&
 		(retention == 0 || created.After(now.Add(-retention))) {
-		pts = append([]alert.Point{{At: created, Score: 0}}, pts...)
+		pts = append([]sales.Point{{At: created, Score: 0}}, pts...)
 	}
 	if len(pts) == 0 {
-		pts = []alert.Point{{At: now, Score: score}}
+		pts = []sales.Point{{At: now, Score: score}}
 	}
 	return pts
 }
@@ -61,7 +61,7 @@ func Series(scored []alert.Point, created time.Time, retention time.Duration, sc
 // point; the score axis runs from 0 (or the lowest score) to above the
 // highest score and threshold, in steps of 1, 2 or 5 times a power of ten.
 // Dates are shown in loc.
-func New(pts []alert.Point, thresholds []program.Threshold, loc *time.Location) Chart {
+func New(pts []sales.Point, thresholds []program.Threshold, loc *time.Location) Chart {
 	if len(pts) == 0 {
 		return Chart{Width: width, Height: height, Label: "No score yet"}
 	}

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadnurture/nurture/shared/alert"
 	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/sales"
 )
 
 // tuesday is a fixed "now" for every test.
@@ -22,7 +22,7 @@ func ticks(ms []Mark, f func(Mark) string) string {
 
 func TestNew_weekOfHistory_spansThePlot(t *testing.T) {
 	start := tuesday.Add(-7 * 24 * time.Hour)
-	c := New([]alert.Point{{At: start, Score: 0}, {At: tuesday, Score: 30}}, nil, time.UTC)
+	c := New([]sales.Point{{At: start, Score: 0}, {At: tuesday, Score: 30}}, nil, time.UTC)
 
 	if c.Width != 640 || c.Height != 240 || c.Left != "48" || c.Right != "624" || c.Top != "14" || c.Base != "206" {
 		t.Fatalf("frame = %d×%d, plot %s..%s × %s..%s", c.Width, c.Height, c.Left, c.Right, c.Top, c.Base)
@@ -50,7 +50,7 @@ func TestNew_weekOfHistory_spansThePlot(t *testing.T) {
 }
 
 func TestNew_lessThanADay_widenedToADayEndingAtTheLastPoint(t *testing.T) {
-	c := New([]alert.Point{{At: tuesday, Score: 5}}, nil, time.UTC)
+	c := New([]sales.Point{{At: tuesday, Score: 5}}, nil, time.UTC)
 	if c.Line != "624,142" {
 		t.Errorf("line = %q: one point, on the right edge at 5 of 15", c.Line)
 	}
@@ -67,7 +67,7 @@ func TestNew_lessThanADay_widenedToADayEndingAtTheLastPoint(t *testing.T) {
 }
 
 func TestNew_thresholdsAboveTheScore_liftTheAxisAndAreDrawn(t *testing.T) {
-	c := New([]alert.Point{{At: tuesday, Score: 12}}, []program.Threshold{{Name: "MQL", Score: 50}, {Name: "SQL", Score: 80}}, time.UTC)
+	c := New([]sales.Point{{At: tuesday, Score: 12}}, []program.Threshold{{Name: "MQL", Score: 50}, {Name: "SQL", Score: 80}}, time.UTC)
 	if got := ticks(c.YTicks, func(m Mark) string { return m.Label }); got != "0 20 40 60 80 100" {
 		t.Errorf("y ticks = %s", got)
 	}
@@ -80,7 +80,7 @@ func TestNew_thresholdsAboveTheScore_liftTheAxisAndAreDrawn(t *testing.T) {
 }
 
 func TestNew_negativeScore_axisGoesBelowZero(t *testing.T) {
-	c := New([]alert.Point{{At: tuesday.Add(-48 * time.Hour), Score: 0}, {At: tuesday, Score: -7}}, nil, time.UTC)
+	c := New([]sales.Point{{At: tuesday.Add(-48 * time.Hour), Score: 0}, {At: tuesday, Score: -7}}, nil, time.UTC)
 	if got := ticks(c.YTicks, func(m Mark) string { return m.Label }); got != "-10 -5 0 5 10 15" {
 		t.Errorf("y ticks = %s", got)
 	}
@@ -92,7 +92,7 @@ func TestNew_negativeScore_axisGoesBelowZero(t *testing.T) {
 func TestNew_datesInTheProgramsZone(t *testing.T) {
 	berlin := time.FixedZone("CET", 3600)
 	late := time.Date(2026, 11, 24, 23, 30, 0, 0, time.UTC)
-	c := New([]alert.Point{{At: late.Add(-10 * 24 * time.Hour), Score: 0}, {At: late, Score: 1}}, nil, berlin)
+	c := New([]sales.Point{{At: late.Add(-10 * 24 * time.Hour), Score: 0}, {At: late, Score: 1}}, nil, berlin)
 	if c.Rows[1].When != "25 Nov 2026 00:30" || c.XTicks[2].Label != "25 Nov 2026" {
 		t.Errorf("row %q, last tick %q: want the next day in CET", c.Rows[1].When, c.XTicks[2].Label)
 	}
@@ -117,20 +117,20 @@ func TestNiceStep_roundsUpTo1_2_5TimesAPowerOfTen(t *testing.T) {
 
 func TestSeries_startsAtZeroOnCreation_whileTheWholeHistoryIsKept(t *testing.T) {
 	created := tuesday.Add(-10 * 24 * time.Hour)
-	scored := []alert.Point{{At: tuesday.Add(-9 * 24 * time.Hour), Score: 12}, {At: tuesday.Add(-time.Hour), Score: 20}}
+	scored := []sales.Point{{At: tuesday.Add(-9 * 24 * time.Hour), Score: 12}, {At: tuesday.Add(-time.Hour), Score: 20}}
 	const month = 30 * 24 * time.Hour
 	for name, c := range map[string]struct {
-		scored    []alert.Point
+		scored    []sales.Point
 		created   time.Time
 		retention time.Duration
-		want      []alert.Point
+		want      []sales.Point
 	}{
-		"whole history kept: starts at 0 on creation":   {scored, created, month, append([]alert.Point{{At: created, Score: 0}}, scored...)},
-		"keep everything (no retention)":                {scored, created, 0, append([]alert.Point{{At: created, Score: 0}}, scored...)},
+		"whole history kept: starts at 0 on creation":   {scored, created, month, append([]sales.Point{{At: created, Score: 0}}, scored...)},
+		"keep everything (no retention)":                {scored, created, 0, append([]sales.Point{{At: created, Score: 0}}, scored...)},
 		"creation older than retention: no start at 0":  {scored, created, 5 * 24 * time.Hour, scored},
 		"creation after the first point: no start at 0": {scored, scored[0].At.Add(time.Minute), month, scored},
-		"nothing scored: the score now":                 {nil, time.Time{}, month, []alert.Point{{At: tuesday, Score: 7}}},
-		"nothing scored since creation: 0 on creation":  {nil, created, month, []alert.Point{{At: created, Score: 0}}},
+		"nothing scored: the score now":                 {nil, time.Time{}, month, []sales.Point{{At: tuesday, Score: 7}}},
+		"nothing scored since creation: 0 on creation":  {nil, created, month, []sales.Point{{At: created, Score: 0}}},
 	} {
 		got := Series(c.scored, c.created, c.retention, 7, tuesday)
 		if len(got) != len(c.want) {

@@ -1,4 +1,4 @@
-package alert_test
+package sales_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadnurture/nurture/shared/alert"
+	"github.com/leadnurture/nurture/shared/sales"
 )
 
 // hook is a webhook receiver that answers with the given statuses in turn
@@ -61,8 +61,8 @@ func (h *hook) posts() [][]byte {
 	return append([][]byte(nil), h.bodies...)
 }
 
-func (h *hook) webhook() *alert.Webhook {
-	return &alert.Webhook{URL: h.srv.URL + "/services/T000/B000/SECRET", Client: h.srv.Client(), Backoff: time.Millisecond}
+func (h *hook) webhook() *sales.Webhook {
+	return &sales.Webhook{URL: h.srv.URL + "/services/T000/B000/SECRET", Client: h.srv.Client(), Backoff: time.Millisecond}
 }
 
 func TestWebhook_succeedsAfterTwo503s(t *testing.T) {
@@ -80,7 +80,7 @@ func TestWebhook_givesUpAfterAttempts(t *testing.T) {
 	w := h.webhook()
 	w.Attempts = 3
 	err := w.Post(context.Background(), sampleDossier(), testLinks)
-	var werr *alert.WebhookError
+	var werr *sales.WebhookError
 	if !errors.As(err, &werr) || werr.Status != 500 || werr.Body != "invalid_payload" {
 		t.Fatalf("err = %v, want the last 500", err)
 	}
@@ -103,7 +103,7 @@ func TestWebhook_defaultsToFourAttempts(t *testing.T) {
 func TestWebhook_noRetryOn400(t *testing.T) {
 	h := newHook(t, 400, 200)
 	err := h.webhook().Post(context.Background(), sampleDossier(), testLinks)
-	var werr *alert.WebhookError
+	var werr *sales.WebhookError
 	if !errors.As(err, &werr) || werr.Status != 400 {
 		t.Fatalf("err = %v, want 400", err)
 	}

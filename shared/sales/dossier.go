@@ -1,7 +1,4 @@
-// Package alert hands a sales-ready lead to sales with its story: who they
-// are, what they read, clicked and answered, and why the score is what it
-// is. The same dossier feeds the alert email, the webhook and the page.
-package alert
+package sales
 
 import (
 	"math"

@@ -1,4 +1,4 @@
-package alert_test
+package sales_test
 
 import (
 	"context"
@@ -18,11 +18,11 @@ import (
 
 	"github.com/leadnurture/nurture/infra/localstack"
 	"github.com/leadnurture/nurture/infra/localstack/testenv"
-	"github.com/leadnurture/nurture/shared/alert"
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/mail"
 	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/sales"
 	"github.com/leadnurture/nurture/shared/scoring"
 	"github.com/leadnurture/nurture/shared/store"
 	"github.com/leadnurture/nurture/shared/token"
@@ -39,14 +39,14 @@ type world struct {
 	signer  *token.Signer
 	clock   *clock.Fixed
 	mailer  *recorder
-	alerter *alert.Alerter
+	alerter *sales.Alerter
 	domain  string
 }
 
 // recorder keeps the messages it passes on, for what SES local does not
 // show (tags), and can fail instead of sending.
 type recorder struct {
-	next alert.Mailer
+	next sales.Mailer
 	mu   sync.Mutex
 	sent []mail.Message
 	fail error
@@ -102,7 +102,7 @@ func newWorld(t *testing.T) *world {
 		mailer: &recorder{next: mail.NewSES(testenv.SES(t), "")},
 		domain: domain,
 	}
-	w.alerter = &alert.Alerter{
+	w.alerter = &sales.Alerter{
 		Program: w.prog, Store: w.store, Mailer: w.mailer, Signer: signer, BaseURL: "https://api.acme.example/",
 		Clock: w.clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
@@ -371,13 +371,13 @@ func TestFlush_failedSendLeavesTheClaimToLapse(t *testing.T) {
 		t.Fatalf("err = %v, want the mail error", err)
 	}
 	l := w.lead(id)
-	if len(l.PendingAlerts) != 1 || !l.PendingAlerts[0].ClaimedUntil.Equal(w.clock.Now().Add(alert.DefaultLease)) || len(l.Alerts) != 0 {
+	if len(l.PendingAlerts) != 1 || !l.PendingAlerts[0].ClaimedUntil.Equal(w.clock.Now().Add(sales.DefaultLease)) || len(l.Alerts) != 0 {
 		t.Fatalf("after a failed send: pending %+v, sent %+v", l.PendingAlerts, l.Alerts)
 	}
 
 	// Within the lease the alert is held: a retry now sends nothing.
 	w.mailer.fail = nil
-	w.clock.Advance(alert.DefaultLease - time.Second)
+	w.clock.Advance(sales.DefaultLease - time.Second)
 	if err := w.alerter.Flush(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +472,7 @@ func TestFlush_nothingPendingOrNoLead(t *testing.T) {
 	if calls.Load() != 0 {
 		t.Fatal("sent for a lead that does not exist")
 	}
-	if err := (&alert.Alerter{}).Flush(context.Background(), "x"); err == nil || !strings.Contains(err.Error(), "Program") {
+	if err := (&sales.Alerter{}).Flush(context.Background(), "x"); err == nil || !strings.Contains(err.Error(), "Program") {
 		t.Fatalf("an unconfigured alerter: %v", err)
 	}
 }
@@ -499,7 +499,7 @@ func TestFlush_sentButUnrecordedAlert_isRecordedNotResent(t *testing.T) {
 	w := newWorld(t)
 	id, p := w.pendingLead("ada", nil)
 	if _, err := w.store.AddActivity(context.Background(), id, lead.Activity{
-		Key: "alert-" + p.ID, Kind: alert.KindAlert, At: w.clock.Now(), MessageID: "ses-earlier", Detail: p.Threshold + " to sales@" + w.domain,
+		Key: "alert-" + p.ID, Kind: sales.KindAlert, At: w.clock.Now(), MessageID: "ses-earlier", Detail: p.Threshold + " to sales@" + w.domain,
 	}); err != nil {
 		t.Fatal(err)
 	}

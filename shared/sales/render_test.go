@@ -1,4 +1,4 @@
-package alert_test
+package sales_test
 
 import (
 	"html"
@@ -6,28 +6,28 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadnurture/nurture/shared/alert"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/sales"
 )
 
 var (
 	testSender = program.Sender{From: "Acme Cloud Insights <insights@acme.example>", ReplyTo: "insights@acme.example", Company: "Acme Cloud, Inc."}
-	testLinks  = alert.AlertLinks{
+	testLinks  = sales.AlertLinks{
 		Dossier: "https://api.acme.example/s/dossier-token",
 		Accept:  "https://api.acme.example/s/accept-token",
 		Return:  "https://api.acme.example/s/return-token",
 	}
 )
 
-func sampleDossier() alert.Dossier {
+func sampleDossier() sales.Dossier {
 	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	return alert.Dossier{
+	return sales.Dossier{
 		LeadID: "lead1", Name: "Ada Lovelace", Email: "ada@engines.example", Company: "Analytical Engines",
 		Role: "CTO, VP or other executive", Industry: "Financial services", CompanySize: "501–5,000", Country: "GB",
 		Timeline: "This quarter", Score: 53.8, Threshold: "mql",
-		Reasons: []alert.Reason{{Points: 15, Why: "fit: timeline now"}, {Points: 7.8, Why: "downloaded “Paying for Nines”"}, {Points: -10, Why: "fit: free mail address"}},
-		Events: []alert.Event{
+		Reasons: []sales.Reason{{Points: 15, Why: "fit: timeline now"}, {Points: 7.8, Why: "downloaded “Paying for Nines”"}, {Points: -10, Why: "fit: free mail address"}},
+		Events: []sales.Event{
 			{At: at, Kind: lead.KindDownload, Title: "Paying for Nines", Points: 30},
 			{At: at.Add(time.Hour), Kind: lead.KindDelivered, Title: "SLOs in Plain Language"},
 			{At: at.Add(time.Hour), Kind: "email", Title: "SLOs in Plain Language", Detail: "nurture step 1"},
@@ -38,13 +38,13 @@ func sampleDossier() alert.Dossier {
 		},
 		Topics:        []string{"reliability", "cloud-cost"},
 		TalkingPoints: []string{"Paying for Nines: A model for weighing redundancy spend"},
-		Answers:       []alert.Answer{{Question: "When are you planning to act on this?", Answer: "This quarter"}},
+		Answers:       []sales.Answer{{Question: "When are you planning to act on this?", Answer: "This quarter"}},
 		Nurture:       "in nurture, next step due 8 Dec 2026",
 	}
 }
 
 func TestRenderAlert_subjectPartsLinksAndTags(t *testing.T) {
-	m, err := alert.RenderAlert(sampleDossier(), testLinks, testSender, "finance@acme.example")
+	m, err := sales.RenderAlert(sampleDossier(), testLinks, testSender, "finance@acme.example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestRenderAlert_escapesEverythingFromTheLead(t *testing.T) {
 	d.Company = `"Engines" & <b>Sons</b>`
 	d.Answers[0].Answer = `<img src=x onerror=alert(1)>`
 	d.Events[0].Title = `<a href="https://evil.example">win</a>`
-	m, err := alert.RenderAlert(d, testLinks, testSender, "finance@acme.example")
+	m, err := sales.RenderAlert(d, testLinks, testSender, "finance@acme.example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,8 +137,8 @@ func TestRenderAlert_escapesEverythingFromTheLead(t *testing.T) {
 }
 
 func TestRenderAlert_withoutThresholdOrName(t *testing.T) {
-	d := alert.Dossier{LeadID: "lead2", Email: "x@y.example", Score: -0.3}
-	m, err := alert.RenderAlert(d, testLinks, testSender, "sales@acme.example")
+	d := sales.Dossier{LeadID: "lead2", Email: "x@y.example", Score: -0.3}
+	m, err := sales.RenderAlert(d, testLinks, testSender, "sales@acme.example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,18 +154,18 @@ func TestRenderAlert_refusesWhatCannotBeSent(t *testing.T) {
 	bad := testLinks
 	bad.Accept = "javascript:alert(1)"
 	tests := map[string]func() error{
-		"no recipient": func() error { _, err := alert.RenderAlert(sampleDossier(), testLinks, testSender, ""); return err },
+		"no recipient": func() error { _, err := sales.RenderAlert(sampleDossier(), testLinks, testSender, ""); return err },
 		"recipient with a line break": func() error {
-			_, err := alert.RenderAlert(sampleDossier(), testLinks, testSender, "a@b.example\r\nBcc: c@d.example")
+			_, err := sales.RenderAlert(sampleDossier(), testLinks, testSender, "a@b.example\r\nBcc: c@d.example")
 			return err
 		},
 		"no sender": func() error {
-			_, err := alert.RenderAlert(sampleDossier(), testLinks, program.Sender{}, "a@b.example")
+			_, err := sales.RenderAlert(sampleDossier(), testLinks, program.Sender{}, "a@b.example")
 			return err
 		},
-		"not an http link": func() error { _, err := alert.RenderAlert(sampleDossier(), bad, testSender, "a@b.example"); return err },
+		"not an http link": func() error { _, err := sales.RenderAlert(sampleDossier(), bad, testSender, "a@b.example"); return err },
 		"no lead id": func() error {
-			_, err := alert.RenderAlert(alert.Dossier{}, testLinks, testSender, "a@b.example")
+			_, err := sales.RenderAlert(sales.Dossier{}, testLinks, testSender, "a@b.example")
 			return err
 		},
 	}

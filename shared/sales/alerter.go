@@ -1,4 +1,4 @@
-package alert
+package sales
 
 import (
 	"context"
@@ -38,7 +38,7 @@ type Mailer interface {
 }
 
 // Alerter sends the alerts pending on a lead: an email to the routed sales
-// address and, if configured, a webhook post. It satisfies lead.Alerts.
+// address and, if configured, a webhook post. It satisfies lead.Alerter.
 type Alerter struct {
 	Program *program.Program
 	Store   Store
@@ -61,7 +61,7 @@ type Alerter struct {
 	ConfigurationSet string
 }
 
-var _ lead.Alerts = (*Alerter)(nil)
+var _ lead.Alerter = (*Alerter)(nil)
 
 // Alert defaults.
 const (

@@ -1,11 +1,11 @@
-package alert_test
+package sales_test
 
 import (
 	"testing"
 
-	"github.com/leadnurture/nurture/shared/alert"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/sales"
 )
 
 func TestRoute_firstRuleWhoseEveryConditionMatches_elseDefault(t *testing.T) {
@@ -37,7 +37,7 @@ func TestRoute_firstRuleWhoseEveryConditionMatches_elseDefault(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := alert.Route(p, &tt.lead); got != tt.want {
+			if got := sales.Route(p, &tt.lead); got != tt.want {
 				t.Errorf("Route = %q, want %q", got, tt.want)
 			}
 		})
@@ -46,7 +46,7 @@ func TestRoute_firstRuleWhoseEveryConditionMatches_elseDefault(t *testing.T) {
 
 func TestRoute_ruleWithoutConditionsCatchesAll(t *testing.T) {
 	p := &program.Program{Routing: program.Routing{Default: "sales@acme.example", Rules: []program.Route{{To: "all@acme.example"}}}}
-	if got := alert.Route(p, &lead.Lead{Industry: "retail"}); got != "all@acme.example" {
+	if got := sales.Route(p, &lead.Lead{Industry: "retail"}); got != "all@acme.example" {
 		t.Fatalf("Route = %q", got)
 	}
 }
@@ -64,7 +64,7 @@ func TestRoute_programFile(t *testing.T) {
 		{lead.Lead{Industry: "saas", CompanySize: "5000+"}, "enterprise-sales@acme.example"},
 		{lead.Lead{Industry: "saas", CompanySize: "51-500"}, "sales@acme.example"},
 	} {
-		if got := alert.Route(p, &tt.lead); got != tt.want {
+		if got := sales.Route(p, &tt.lead); got != tt.want {
 			t.Errorf("Route(%+v) = %q, want %q", tt.lead, got, tt.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package alert_test
+package sales_test
 
 import (
 	"testing"

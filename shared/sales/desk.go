@@ -1,4 +1,4 @@
-package alert
+package sales
 
 import (
 	"context"
@@ -12,9 +12,9 @@ import (
 	"github.com/leadnurture/nurture/shared/program"
 )
 
-// KindSales is the activity kind of a sales decision; its Detail is
+// KindDecision is the activity kind of a sales decision; its Detail is
 // "accepted" or "returned: <reason code>".
-const KindSales = "sales"
+const KindDecision = "sales"
 
 // StopAccepted is the nurture stop reason of a lead sales accepted.
 const StopAccepted = "accepted by sales"
@@ -53,26 +53,28 @@ func ReturnReasonFor(code string) (ReturnReason, bool) {
 	return ReturnReason{}, false
 }
 
-// SalesStore is what sales decisions need of the lead store.
-type SalesStore interface {
-	UpdateLead(ctx context.Context, id string, fn func(l *lead.Lead, isNew bool) error) (*lead.Lead, error)
-	AddActivity(ctx context.Context, leadID string, a lead.Activity) (bool, error)
+// DeskStore is what the sales desk needs of the lead store: the lead and
+// its activities for the dossier, and the writes of a decision.
+type DeskStore interface {
+	Store
+	GetLead(ctx context.Context, id string) (*lead.Lead, bool, error)
 }
 
-// Sales records what sales decided about a lead an alert handed them:
-// accepted (nurture stops at once, so the lead gets no more marketing mail
-// while sales works it) or returned to nurture (the lead rejoins its track
-// where it left it, with the reason kept).
-type Sales struct {
+// Desk is where sales meets a lead an alert handed them: the dossier reads
+// the lead through it, and it records what sales decided, accepted (nurture
+// stops at once, so the lead gets no more marketing mail while sales works
+// it) or returned to nurture (the lead rejoins its track where it left it,
+// with the reason kept).
+type Desk struct {
 	Program *program.Program
-	Store   SalesStore
+	Store   DeskStore
 	// Window places the next step of a returned lead inside the send window.
 	Window nurture.Window
 }
 
 // Accept hands the lead to sales: nurture stops at once, whatever step was
 // due or being sent. Accepting an accepted lead changes nothing.
-func (s *Sales) Accept(ctx context.Context, leadID string, at time.Time) error {
+func (s *Desk) Accept(ctx context.Context, leadID string, at time.Time) error {
 	return s.decide(ctx, leadID, func(l *lead.Lead) bool {
 		if l.Sales != nil && l.Sales.Status == lead.SalesAccepted {
 			return false
@@ -92,7 +94,7 @@ func (s *Sales) Accept(ctx context.Context, leadID string, at time.Time) error {
 // finished when no step is left. A lead still in nurture keeps its schedule,
 // and a suppressed lead stays without mail. Returning a returned lead with
 // the same reason changes nothing; another reason replaces the first.
-func (s *Sales) Return(ctx context.Context, leadID, reason string, at time.Time) error {
+func (s *Desk) Return(ctx context.Context, leadID, reason string, at time.Time) error {
 	if _, ok := ReturnReasonFor(reason); !ok {
 		return fmt.Errorf("%w %q", ErrUnknownReason, reason)
 	}
@@ -111,7 +113,7 @@ func (s *Sales) Return(ctx context.Context, leadID, reason string, at time.Time)
 }
 
 // resume puts a lead back on its track after sales returned it.
-func (s *Sales) resume(l *lead.Lead, at time.Time) {
+func (s *Desk) resume(l *lead.Lead, at time.Time) {
 	n := &l.Nurture
 	switch {
 	case !l.Mailable():
@@ -144,7 +146,7 @@ func (s *Sales) resume(l *lead.Lead, at time.Time) {
 // decide applies one decision and records it as a "sales" activity keyed by
 // the decision, so a double click or a retry writes one activity, and a
 // repeat after a crash between the two writes still writes it.
-func (s *Sales) decide(ctx context.Context, leadID string, change func(l *lead.Lead) bool) error {
+func (s *Desk) decide(ctx context.Context, leadID string, change func(l *lead.Lead) bool) error {
 	l, err := s.Store.UpdateLead(ctx, leadID, func(l *lead.Lead, isNew bool) error {
 		if isNew {
 			return ErrUnknownLead
@@ -167,7 +169,7 @@ func (s *Sales) decide(ctx context.Context, leadID string, change func(l *lead.L
 	}
 	act := lead.Activity{
 		Key:    "sales-" + d.Status + "-" + strconv.FormatInt(d.At.UnixNano(), 10),
-		Kind:   KindSales,
+		Kind:   KindDecision,
 		At:     d.At,
 		Detail: detail,
 	}

@@ -1,4 +1,4 @@
-package alert_test
+package sales_test
 
 import (
 	"context"
@@ -14,11 +14,11 @@ import (
 	"time"
 
 	"github.com/leadnurture/nurture/infra/localstack/testenv"
-	"github.com/leadnurture/nurture/shared/alert"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/mail"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/sales"
 	"github.com/leadnurture/nurture/shared/store"
 	"github.com/leadnurture/nurture/shared/token"
 )
@@ -30,7 +30,7 @@ type salesFixture struct {
 	prog   *program.Program
 	store  *store.Store
 	win    nurture.Window
-	sales  *alert.Sales
+	sales  *sales.Desk
 	sched  *nurture.Scheduler
 	mailer *countingMailer
 	track  program.Track
@@ -73,7 +73,7 @@ func newSalesFixture(t *testing.T) *salesFixture {
 	m := &countingMailer{}
 	return &salesFixture{
 		prog: prog, store: st, win: win, track: track, mailer: m,
-		sales: &alert.Sales{Program: prog, Store: st, Window: win},
+		sales: &sales.Desk{Program: prog, Store: st, Window: win},
 		sched: &nurture.Scheduler{
 			Program: prog, Store: st, Mailer: m, Signer: signer, Window: win, BaseURL: "https://go.acme.example",
 			Rate: 100, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
@@ -138,7 +138,7 @@ func (f *salesFixture) salesDetails(t *testing.T, id string) []string {
 	}
 	var out []string
 	for _, a := range acts {
-		if a.Kind == alert.KindSales {
+		if a.Kind == sales.KindDecision {
 			out = append(out, a.Detail)
 		}
 	}
@@ -176,7 +176,7 @@ func TestSales_accept_stopsNurtureAtOnce_schedulerSendsNothing(t *testing.T) {
 		t.Fatalf("sales = %+v", l.Sales)
 	}
 	n := l.Nurture
-	if n.Status != lead.NurtureStopped || n.StopReason != alert.StopAccepted || !n.DueAt.IsZero() || n.Due() {
+	if n.Status != lead.NurtureStopped || n.StopReason != sales.StopAccepted || !n.DueAt.IsZero() || n.Due() {
 		t.Fatalf("nurture = %+v, want stopped by sales, nothing due", n)
 	}
 	if !l.Mailable() {
@@ -349,10 +349,10 @@ func TestSales_returnSuppressedLead_staysUnmailable(t *testing.T) {
 func TestSales_unknownLeadOrReason(t *testing.T) {
 	f := newSalesFixture(t)
 	ghost := lead.IDFor("nobody@example.com")
-	if err := f.sales.Accept(context.Background(), ghost, f.now); !errors.Is(err, alert.ErrUnknownLead) {
+	if err := f.sales.Accept(context.Background(), ghost, f.now); !errors.Is(err, sales.ErrUnknownLead) {
 		t.Fatalf("accept of an unknown lead: %v", err)
 	}
-	if err := f.sales.Return(context.Background(), ghost, "not-ready", f.now); !errors.Is(err, alert.ErrUnknownLead) {
+	if err := f.sales.Return(context.Background(), ghost, "not-ready", f.now); !errors.Is(err, sales.ErrUnknownLead) {
 		t.Fatalf("return of an unknown lead: %v", err)
 	}
 	if _, found, _ := f.store.GetLead(context.Background(), ghost); found {
@@ -361,15 +361,15 @@ func TestSales_unknownLeadOrReason(t *testing.T) {
 	id := f.newLead(t, "ada@example.com", nil)
 	before := f.lead(t, id)
 	for _, code := range []string{"", "Not ready to buy yet", "NOT-READY", "accepted", "other "} {
-		if err := f.sales.Return(context.Background(), id, code, f.now); !errors.Is(err, alert.ErrUnknownReason) {
+		if err := f.sales.Return(context.Background(), id, code, f.now); !errors.Is(err, sales.ErrUnknownReason) {
 			t.Errorf("return with reason %q: %v, want ErrUnknownReason", code, err)
 		}
 	}
 	if l := f.lead(t, id); l.Version != before.Version || l.Sales != nil {
 		t.Fatal("an unknown reason changed the lead")
 	}
-	for _, r := range alert.ReturnReasons {
-		if got, ok := alert.ReturnReasonFor(r.Code); !ok || got != r || r.Label == "" {
+	for _, r := range sales.ReturnReasons {
+		if got, ok := sales.ReturnReasonFor(r.Code); !ok || got != r || r.Label == "" {
 			t.Errorf("reason %+v", r)
 		}
 	}
