@@ -11,7 +11,7 @@ import (
 	"github.com/leadnurture/nurture/shared/app"
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/config"
-	"github.com/leadnurture/nurture/shared/mail"
+	"github.com/leadnurture/nurture/shared/mail/ses"
 	"github.com/leadnurture/nurture/shared/nurture"
 )
 
@@ -31,7 +31,7 @@ func main() {
 
 type handler struct {
 	sched *nurture.Scheduler
-	ses   *mail.SES
+	ses   *ses.Mailer
 	clock clock.Clock
 }
 

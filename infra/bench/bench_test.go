@@ -37,6 +37,7 @@ import (
 	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/mail"
+	"github.com/leadnurture/nurture/shared/mail/ses"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/sales"
@@ -120,16 +121,16 @@ func TestMain(m *testing.M) {
 func setup() (func(), error) {
 	var (
 		wg             sync.WaitGroup
-		dynamo, ses    *localstack.Server
+		dynamo, sesSrv *localstack.Server
 		dynErr, sesErr error
 	)
 	wg.Go(func() { dynamo, dynErr = localstack.StartDynamoDB(benchCtx, localstack.DynamoOptions{}) })
 	wg.Go(func() {
-		ses, sesErr = localstack.StartSES(benchCtx, localstack.SESOptions{MaxSendRate: configuredRate})
+		sesSrv, sesErr = localstack.StartSES(benchCtx, localstack.SESOptions{MaxSendRate: configuredRate})
 	})
 	wg.Wait()
 	stop := func() {
-		for _, s := range []*localstack.Server{dynamo, ses} {
+		for _, s := range []*localstack.Server{dynamo, sesSrv} {
 			if s != nil {
 				_ = s.Stop()
 			}
@@ -147,7 +148,7 @@ func setup() (func(), error) {
 	dyn = dynamodb.New(dyn.Options(), func(o *dynamodb.Options) {
 		o.APIOptions = append(o.APIOptions, countFailedConditions)
 	})
-	sesClient, err := localstack.SESClient(benchCtx, ses.Endpoint())
+	sesClient, err := localstack.SESClient(benchCtx, sesSrv.Endpoint())
 	if err != nil {
 		stop()
 		return nil, err
@@ -178,9 +179,9 @@ func setup() (func(), error) {
 		stop()
 		return nil, err
 	}
-	ses1 := mail.NewSES(sesClient, "nurture-bench")
+	sesMailer := ses.New(sesClient, "nurture-bench")
 	// The rate comes from SES's GetAccount, as the scheduler function does.
-	rate, err := ses1.MaxSendRate(benchCtx)
+	rate, err := sesMailer.MaxSendRate(benchCtx)
 	if err != nil {
 		stop()
 		return nil, err
@@ -188,10 +189,10 @@ func setup() (func(), error) {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	w = &world{prog: prog, dyn: dyn, table: table, store: st, rate: rate, domain: "bench.example",
 		clock:  clock.NewFixed(time.Date(2026, 12, 1, 10, 0, 0, 0, loc)),
-		mailer: &timedMailer{next: ses1}}
+		mailer: &timedMailer{next: sesMailer}}
 	w.sched = &nurture.Scheduler{Program: prog, Store: st, Signer: signer, Window: win, Mailer: w.mailer,
 		BaseURL: "https://api.acme.example", ConfigurationSet: "nurture-bench", Rate: rate, Log: log}
-	w.alerts = &sales.Alerter{Program: prog, Store: st, Mailer: ses1, Signer: signer, BaseURL: "https://api.acme.example", Clock: w.clock, Log: log}
+	w.alerts = &sales.Alerter{Program: prog, Store: st, Mailer: sesMailer, Signer: signer, BaseURL: "https://api.acme.example", Clock: w.clock, Log: log}
 	w.svc = &engagement.Service{Program: prog, Store: st, Log: log, Scorer: scoring.New(prog), Alerter: w.alerts}
 	w.capture = &httpapi.Capture{
 		Capturer: &lead.Capturer{Program: prog, Store: st, Clock: w.clock, Scorer: scoring.New(prog), Alerter: w.alerts},
@@ -243,7 +244,7 @@ func callsSnapshot() map[string]int {
 // timedMailer records how long each SES call took, and the MessageId SES
 // gave each lead's latest email (the events of scenario (c) name it).
 type timedMailer struct {
-	next     *mail.SES
+	next     *ses.Mailer
 	mu       sync.Mutex
 	lat      []time.Duration
 	messages map[string]string // lead tag -> MessageId

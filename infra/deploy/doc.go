@@ -7,6 +7,9 @@
 //     shared/httpapi, the scheduler's input, the SES event types the
 //     engagement function decodes, the table of shared/store, least-privilege
 //     IAM derived from what each function's main calls, alarms and outputs;
+//   - domain_test.go keeps the domain packages (lead, nurture, scoring,
+//     engagement, sales, program, link, token, mail) free of the AWS SDK
+//     and of net/http, which only the adapters may import;
 //   - boot_test.go starts each function's bootstrap as Lambda does, under a
 //     test server speaking the Lambda Runtime API, with exactly the
 //     environment the template gives it, hands it the samples in events/ and

@@ -30,10 +30,11 @@ import (
 	"github.com/leadnurture/nurture/shared/engagement"
 	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/lead"
-	"github.com/leadnurture/nurture/shared/mail"
+	"github.com/leadnurture/nurture/shared/mail/ses"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/sales"
+	"github.com/leadnurture/nurture/shared/sales/slack"
 	"github.com/leadnurture/nurture/shared/scoring"
 	"github.com/leadnurture/nurture/shared/store"
 	"github.com/leadnurture/nurture/shared/token"
@@ -141,10 +142,10 @@ func run(ctx context.Context) error {
 	// Sales alerts go straight to SES local (not through the tracking
 	// stand-in: sales reading an alert is not the lead's engagement).
 	alerts := &sales.Alerter{
-		Program: prog, Store: st, Mailer: mail.NewSES(cfg.SES(awsCfg), ""), Signer: signer, BaseURL: apiURL, Clock: clk, Log: log,
+		Program: prog, Store: st, Mailer: ses.New(cfg.SES(awsCfg), ""), Signer: signer, BaseURL: apiURL, Clock: clk, Log: log,
 	}
 	if u := os.Getenv("WEBHOOK_URL"); u != "" {
-		alerts.Webhook = &sales.Webhook{URL: u}
+		alerts.Webhook = &slack.Webhook{URL: u}
 	}
 	scorer := scoring.New(prog)
 	capture := &httpapi.Capture{
@@ -155,8 +156,8 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ses := mail.NewSES(cfg.SES(awsCfg), "nurture-local")
-	rate, err := ses.MaxSendRate(ctx)
+	mailer := ses.New(cfg.SES(awsCfg), "nurture-local")
+	rate, err := mailer.MaxSendRate(ctx)
 	if err != nil {
 		return err
 	}
@@ -170,7 +171,7 @@ func run(ctx context.Context) error {
 	// pixel, and Send, Delivery, Click and Open events for the engagement
 	// handler.
 	tracker := &sestrack.Tracker{
-		Mailer: ses, BaseURL: apiURL, Publish: handleEvent, ConfigurationSet: "nurture-local", Clock: clk, Log: log,
+		Mailer: mailer, BaseURL: apiURL, Publish: handleEvent, ConfigurationSet: "nurture-local", Clock: clk, Log: log,
 	}
 	sched := &nurture.Scheduler{
 		Program: prog, Store: st, Mailer: tracker, Signer: signer, Window: win,

@@ -12,10 +12,11 @@ import (
 	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/engagement"
 	"github.com/leadnurture/nurture/shared/lead"
-	"github.com/leadnurture/nurture/shared/mail"
+	"github.com/leadnurture/nurture/shared/mail/ses"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/sales"
+	"github.com/leadnurture/nurture/shared/sales/slack"
 	"github.com/leadnurture/nurture/shared/scoring"
 	"github.com/leadnurture/nurture/shared/store"
 	"github.com/leadnurture/nurture/shared/token"
@@ -27,7 +28,7 @@ type App struct {
 	Program *program.Program
 	Window  nurture.Window
 	Store   *store.Store
-	SES     *mail.SES
+	SES     *ses.Mailer
 	// Signer signs and verifies link tokens; nil when no keys are set.
 	Signer *token.Signer
 	Clock  clock.Clock
@@ -65,7 +66,7 @@ func Load(ctx context.Context, required ...string) (*App, error) {
 		Program: prog,
 		Window:  win,
 		Store:   store.New(cfg.DynamoDB(awsCfg), cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention()}),
-		SES:     mail.NewSES(cfg.SES(awsCfg), cfg.ConfigurationSet),
+		SES:     ses.New(cfg.SES(awsCfg), cfg.ConfigurationSet),
 		Clock:   clock.System{},
 		Log:     cfg.Logger(),
 	}
@@ -92,7 +93,7 @@ func (a *App) Alerter() lead.Alerter {
 		Clock: a.Clock, Log: a.Log,
 	}
 	if a.Config.WebhookURL != "" {
-		al.Webhook = &sales.Webhook{URL: a.Config.WebhookURL}
+		al.Webhook = &slack.Webhook{URL: a.Config.WebhookURL}
 	}
 	return al
 }

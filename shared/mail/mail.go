@@ -1,17 +1,27 @@
-// Package mail renders the nurture email and sends messages through SES v2.
+// Package mail is the email the product sends, without the service that
+// sends it.
 //
 // Rendering is pure: RenderNurture turns what the scheduler decided into a
 // Message with an HTML and a plain-text part and the one-click unsubscribe
-// headers. SES is the adapter that sends a Message and sorts SES's failures
-// into three kinds a caller can act on: ErrThrottled, ErrRejected and
-// ErrTransient.
+// headers. A Mailer sends a Message (mail/ses is the one on SES) and sorts
+// its failures into the kinds a caller can act on: ErrThrottled,
+// ErrTransient, ErrUncertain, ErrRejected and ErrAccountPaused.
 package mail
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
+
+// Mailer sends one email and returns the MessageId its events will carry.
+// Its failures wrap one of the errors below.
+type Mailer interface {
+	Send(ctx context.Context, m Message) (string, error)
+}
 
 // Message is one email, ready to send.
 type Message struct {
@@ -32,16 +42,22 @@ type Header struct {
 	Name, Value string
 }
 
-// Failures of Send, to be tested with errors.Is. The wrapped error keeps
-// SES's error code and reason.
+// Failures of Mailer.Send, to be tested with errors.Is; each failure is
+// exactly one of them. The wrapped error keeps the service's own code and
+// reason for the log.
 var (
-	// ErrThrottled means SES refused for rate or quota: slow down and retry.
+	// ErrThrottled means the service refused for rate or quota: slow down
+	// and retry.
 	ErrThrottled = errors.New("mail: throttled")
-	// ErrRejected means this message will never be accepted as it is, or the
-	// account may not send at all: do not retry it.
+	// ErrRejected means this message will never be accepted as it is: do
+	// not retry it.
 	ErrRejected = errors.New("mail: rejected")
-	// ErrTransient is a failure SES reported (5xx, credentials) or a
-	// connection that never opened: the message did not go; retry.
+	// ErrAccountPaused means the account may not send at all (SES paused
+	// or suspended it): no message is at fault and none can go until
+	// someone fixes the account, so keep them for later and stop trying.
+	ErrAccountPaused = errors.New("mail: account cannot send")
+	// ErrTransient is a failure the service reported (5xx, credentials) or
+	// a connection that never opened: the message did not go; retry.
 	ErrTransient = errors.New("mail: transient failure")
 	// ErrUncertain means the request may have reached SES but its answer was
 	// lost (connection dropped, timeout): the message may have gone out, and
@@ -49,8 +65,30 @@ var (
 	ErrUncertain = errors.New("mail: outcome unknown")
 )
 
-// SES limits a message to 15 custom headers.
-const maxHeaders = 15
+// SES's limits: 15 custom headers and 50 tags a message.
+const (
+	maxHeaders = 15
+	maxTags    = 50
+)
+
+// Check reports what makes m unsendable as it is: a line break where it
+// could start a header, more headers or tags than SES takes, a header it
+// refuses, or a tag outside its charset. A Mailer refuses such a message
+// with ErrRejected before it makes any request.
+func (m Message) Check() error {
+	if err := m.checkHeaders(); err != nil {
+		return err
+	}
+	if len(m.Tags) > maxTags {
+		return fmt.Errorf("%d tags: SES allows at most %d", len(m.Tags), maxTags)
+	}
+	for _, name := range slices.Sorted(maps.Keys(m.Tags)) {
+		if value := m.Tags[name]; !validTag(name) || !validTag(value) {
+			return fmt.Errorf("tag %q=%q: names and values must be 1-256 of [A-Za-z0-9_-]; map them with mail.Tag", name, value)
+		}
+	}
+	return nil
+}
 
 // checkHeaders guards against header injection: a CR or LF in the subject or
 // any header value could start a new header or the body, so such a message

@@ -6,59 +6,11 @@ import (
 	"testing"
 
 	"github.com/leadnurture/nurture/shared/mail"
-	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/mail/mailtest"
 )
-
-const (
-	unsubscribeURL = "https://api.acme.example/u/AQJrMdW3x_Qe-9"
-	assetURL       = "https://acme.example/guides/finops?utm_source=nurture&utm_medium=email"
-)
-
-func nurtureEmail() mail.NurtureEmail {
-	return mail.NurtureEmail{
-		To:        "ada@example.com",
-		FirstName: "Ada",
-		Sender: program.Sender{
-			From:          "Acme Insights <insights@acme.example>",
-			ReplyTo:       "team@acme.example",
-			Company:       "Acme Analytics Ltd",
-			PostalAddress: "1 Harbour Street, Bristol BS1 4XX, United Kingdom",
-		},
-		Subject: "Cutting cloud waste in 30 days",
-		Intro:   "Teams that tag early save the most.\n\nThis checklist shows where to start.",
-		Asset: program.Asset{
-			ID:      "cloud-waste-checklist",
-			Title:   "The cloud waste checklist",
-			URL:     "https://acme.example/guides/finops",
-			Format:  "checklist",
-			Summary: "Twelve checks that find idle spend.",
-		},
-		AssetURL: assetURL,
-		Reason:   "Because you read “The FinOps field guide”",
-		Question: &mail.QuestionBlock{
-			Text: "How large is your company?",
-			Answers: []mail.AnswerLink{
-				{Label: "1–50", URL: "https://api.acme.example/a/tokSmall"},
-				{Label: "51–500", URL: "https://api.acme.example/a/tokMid"},
-				{Label: "500+", URL: "https://api.acme.example/a/tokLarge"},
-			},
-		},
-		UnsubscribeURL: unsubscribeURL,
-		Downloaded:     "The FinOps field guide",
-	}
-}
-
-func render(t *testing.T, e mail.NurtureEmail) mail.Message {
-	t.Helper()
-	m, err := mail.RenderNurture(e)
-	if err != nil {
-		t.Fatalf("RenderNurture: %v", err)
-	}
-	return m
-}
 
 func TestRenderNurture_bothParts_showWhatTheReaderNeeds(t *testing.T) {
-	m := render(t, nurtureEmail())
+	m := mailtest.Render(t, mailtest.NurtureEmail())
 	for _, want := range []string{
 		"Hi Ada,",
 		"Teams that tag early save the most.",
@@ -74,7 +26,7 @@ func TestRenderNurture_bothParts_showWhatTheReaderNeeds(t *testing.T) {
 		"https://api.acme.example/a/tokLarge",
 		"You receive this email because you downloaded “The FinOps field guide” from Acme Analytics Ltd.",
 		"Unsubscribe",
-		unsubscribeURL,
+		mailtest.UnsubscribeURL,
 		"Acme Analytics Ltd",
 		"1 Harbour Street, Bristol BS1 4XX, United Kingdom",
 	} {
@@ -86,10 +38,10 @@ func TestRenderNurture_bothParts_showWhatTheReaderNeeds(t *testing.T) {
 		}
 	}
 	// The asset link keeps its campaign parameters (HTML escapes the &).
-	if !strings.Contains(m.Text, "Read the checklist: "+assetURL) {
+	if !strings.Contains(m.Text, "Read the checklist: "+mailtest.AssetURL) {
 		t.Errorf("text part does not spell out the asset link:\n%s", m.Text)
 	}
-	if !strings.Contains(m.HTML, `href="`+strings.ReplaceAll(assetURL, "&", "&amp;")+`"`) {
+	if !strings.Contains(m.HTML, `href="`+strings.ReplaceAll(mailtest.AssetURL, "&", "&amp;")+`"`) {
 		t.Errorf("HTML part does not link the asset:\n%s", m.HTML)
 	}
 }
@@ -100,7 +52,7 @@ func htmlEscaped(s string) string {
 }
 
 func TestRenderNurture_envelopeAndHeaders(t *testing.T) {
-	m := render(t, nurtureEmail())
+	m := mailtest.Render(t, mailtest.NurtureEmail())
 	if m.From != "Acme Insights <insights@acme.example>" || m.To != "ada@example.com" || m.ReplyTo != "team@acme.example" {
 		t.Errorf("from/to/reply-to = %q/%q/%q", m.From, m.To, m.ReplyTo)
 	}
@@ -108,7 +60,7 @@ func TestRenderNurture_envelopeAndHeaders(t *testing.T) {
 		t.Errorf("subject = %q", m.Subject)
 	}
 	want := []mail.Header{
-		{Name: "List-Unsubscribe", Value: "<" + unsubscribeURL + ">"},
+		{Name: "List-Unsubscribe", Value: "<" + mailtest.UnsubscribeURL + ">"},
 		{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"},
 	}
 	if len(m.Headers) != len(want) || m.Headers[0] != want[0] || m.Headers[1] != want[1] {
@@ -117,13 +69,13 @@ func TestRenderNurture_envelopeAndHeaders(t *testing.T) {
 }
 
 func TestRenderNurture_unsubscribeLink_notClickTracked(t *testing.T) {
-	m := render(t, nurtureEmail())
-	if !strings.Contains(m.HTML, `<a ses:no-track href="`+unsubscribeURL+`"`) {
+	m := mailtest.Render(t, mailtest.NurtureEmail())
+	if !strings.Contains(m.HTML, `<a ses:no-track href="`+mailtest.UnsubscribeURL+`"`) {
 		t.Errorf("unsubscribe link lacks ses:no-track:\n%s", m.HTML)
 	}
 	// Our own signed links record themselves; only the asset link (and the
 	// hidden honeypot) go through SES click tracking, tagged.
-	e := nurtureEmail()
+	e := mailtest.NurtureEmail()
 	answers := 0
 	if e.Question != nil {
 		answers = len(e.Question.Answers)
@@ -147,9 +99,9 @@ func TestRenderNurture_greeting(t *testing.T) {
 		{"line breaks folded", "Ada\r\nBcc: x", "Hi Ada Bcc: x,"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := nurtureEmail()
+			e := mailtest.NurtureEmail()
 			e.FirstName = tc.firstName
-			m := render(t, e)
+			m := mailtest.Render(t, e)
 			if !strings.HasPrefix(m.Text, tc.want+"\n") {
 				t.Errorf("text starts %q, want %q", firstLine(m.Text), tc.want)
 			}
@@ -166,11 +118,11 @@ func firstLine(s string) string {
 }
 
 func TestRenderNurture_hostileText_escapedInHTML(t *testing.T) {
-	e := nurtureEmail()
+	e := mailtest.NurtureEmail()
 	e.FirstName = "<script>alert(1)</script>"
 	e.Asset.Title = `Guide "<b>bold</b>" & more`
 	e.Question.Answers[0].Label = `<img src=x onerror=alert(1)>`
-	m := render(t, e)
+	m := mailtest.Render(t, e)
 	for _, bad := range []string{"<script>", "<b>", "<img", "onerror=alert(1)>"} {
 		if strings.Contains(m.HTML, bad) {
 			t.Errorf("HTML contains raw %q", bad)
@@ -188,13 +140,13 @@ func TestRenderNurture_hostileText_escapedInHTML(t *testing.T) {
 }
 
 func TestRenderNurture_optionalPartsLeftOut(t *testing.T) {
-	e := nurtureEmail()
+	e := mailtest.NurtureEmail()
 	e.Question = nil
 	e.Reason = ""
 	e.Downloaded = ""
 	e.AssetURL = ""
 	e.Sender.ReplyTo = ""
-	m := render(t, e)
+	m := mailtest.Render(t, e)
 	for _, part := range []string{m.Text, m.HTML} {
 		if strings.Contains(part, "How large") || strings.Contains(part, "Because you read") {
 			t.Errorf("a left-out part shows:\n%s", part)
@@ -212,10 +164,10 @@ func TestRenderNurture_optionalPartsLeftOut(t *testing.T) {
 }
 
 func TestRenderNurture_preferencesNote_inFooter(t *testing.T) {
-	e := nurtureEmail()
+	e := mailtest.NurtureEmail()
 	e.PreferencesNote = "Reply to tell us which topics you want."
-	m := render(t, e)
-	if !strings.Contains(m.Text, "Reply to tell us which topics you want.\nUnsubscribe: "+unsubscribeURL) {
+	m := mailtest.Render(t, e)
+	if !strings.Contains(m.Text, "Reply to tell us which topics you want.\nUnsubscribe: "+mailtest.UnsubscribeURL) {
 		t.Errorf("text footer:\n%s", m.Text)
 	}
 	if !strings.Contains(m.HTML, "Reply to tell us which topics you want.") {
@@ -231,10 +183,10 @@ func TestRenderNurture_formatLabelsAndButtons(t *testing.T) {
 		{"video", "Video", "Watch the video"},
 		{"webinar", "Webinar", "Watch the webinar"},
 	} {
-		e := nurtureEmail()
+		e := mailtest.NurtureEmail()
 		e.Asset.Format = tc.format
-		m := render(t, e)
-		if !strings.Contains(m.Text, tc.label+": The cloud waste checklist") || !strings.Contains(m.Text, tc.button+": "+assetURL) {
+		m := mailtest.Render(t, e)
+		if !strings.Contains(m.Text, tc.label+": The cloud waste checklist") || !strings.Contains(m.Text, tc.button+": "+mailtest.AssetURL) {
 			t.Errorf("%s: text part:\n%s", tc.format, m.Text)
 		}
 		if !strings.Contains(m.HTML, ">"+tc.button+"</a>") {
@@ -265,7 +217,7 @@ func TestRenderNurture_invalidInput_rejected(t *testing.T) {
 		{"no asset link at all", func(e *mail.NurtureEmail) { e.AssetURL, e.Asset.URL = "", "" }, "no asset URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := nurtureEmail()
+			e := mailtest.NurtureEmail()
 			tc.change(&e)
 			_, err := mail.RenderNurture(e)
 			if err == nil {

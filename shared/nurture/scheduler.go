@@ -27,11 +27,6 @@ type Store interface {
 	UpdateLead(ctx context.Context, id string, fn func(l *lead.Lead, isNew bool) error) (*lead.Lead, error)
 }
 
-// Mailer sends one email and returns SES's MessageId.
-type Mailer interface {
-	Send(ctx context.Context, m mail.Message) (string, error)
-}
-
 // Token lifetimes: an unsubscribe link must keep working as long as anyone
 // may still open the mail; an answer only matters while nurture runs.
 const (
@@ -61,7 +56,7 @@ const (
 type Scheduler struct {
 	Program *program.Program
 	Store   Store
-	Mailer  Mailer
+	Mailer  mail.Mailer
 	Signer  *token.Signer
 	Window  Window
 	// BaseURL is the public API URL the links in emails point at.
@@ -103,9 +98,6 @@ type Report struct {
 	Partial bool `json:"partial"`
 }
 
-// errAccountPaused stops a tick: every further send would fail the same way.
-var errAccountPaused = errors.New("ses account cannot send")
-
 // errClaimed: the lead already holds this attempt's claim.
 var errClaimed = errors.New("claimed by this attempt")
 
@@ -144,7 +136,9 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (Report, error) {
 				out, err := s.sendNext(ctx, id, now, pace)
 				mu.Lock()
 				rep.add(out)
-				if errors.Is(err, errAccountPaused) && abort == nil {
+				// An account that cannot send stops the tick: every
+				// further send would fail the same way.
+				if errors.Is(err, mail.ErrAccountPaused) && abort == nil {
 					abort = err
 				} else if err != nil {
 					s.Log.Error("nurture step failed", "leadId", id, "error", err.Error())
@@ -299,19 +293,13 @@ func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace
 		// SES may have accepted it: sending again could mail it twice.
 		s.Log.Warn("ses answer lost; the step counts as sent", "leadId", id, "step", claim.Step, "error", err.Error())
 		return outUncertain, nil
-	case errors.Is(err, mail.ErrRejected) && accountLevel(err):
-		return outDeferred, errors.Join(errAccountPaused, err, s.release(ctx, id, claim, wasDue))
 	case errors.Is(err, mail.ErrRejected):
 		return outFailed, s.fail(ctx, id, claim, err.Error(), now)
 	default:
+		// Throttled, a transient failure, or an account that cannot send
+		// (which ends the tick): the step is due again.
 		return outDeferred, errors.Join(err, s.release(ctx, id, claim, wasDue))
 	}
-}
-
-// accountLevel tells rejections of the whole account from those of one message.
-func accountLevel(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "SendingPaused") || strings.Contains(msg, "AccountSuspended")
 }
 
 // send paces and sends one message, retrying throttling and failures SES

@@ -17,6 +17,7 @@ import (
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/mail"
+	"github.com/leadnurture/nurture/shared/mail/ses"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/store"
 	"github.com/leadnurture/nurture/shared/token"
@@ -62,7 +63,7 @@ func newWorld(t *testing.T) *world {
 	w := &world{t: t, prog: prog, store: st, table: table, clock: clk, domain: strings.ToLower(table) + ".example"}
 	w.sched = &Scheduler{
 		Program: prog, Store: st, Signer: signer, Window: win,
-		Mailer:  mail.NewSES(testenv.SES(t), "nurture-test"),
+		Mailer:  ses.New(testenv.SES(t), "nurture-test"),
 		BaseURL: "https://api.acme.example", ConfigurationSet: "nurture-test",
 		Rate: 1000, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}
@@ -317,7 +318,7 @@ func TestDrill_dynamoDBFailures_everyLeadGetsItsStepOnce(t *testing.T) {
 
 // lostAnswerMailer sends through SES, then loses the answer, the way a
 // dropped connection does.
-type lostAnswerMailer struct{ Mailer }
+type lostAnswerMailer struct{ mail.Mailer }
 
 func (m lostAnswerMailer) Send(ctx context.Context, msg mail.Message) (string, error) {
 	if _, err := m.Mailer.Send(ctx, msg); err != nil {
@@ -405,7 +406,7 @@ func TestScheduler_finishesTrackAndStops(t *testing.T) {
 
 // pacedMailer records when each send reached the real SES mailer.
 type pacedMailer struct {
-	Mailer
+	mail.Mailer
 	mu    sync.Mutex
 	times []time.Time
 }
@@ -513,7 +514,7 @@ func TestScheduler_leadsZone_browserElseCountry_setsTheirWindow(t *testing.T) {
 
 // flakyMailer puts the real SES mailer behind failures SES can answer with.
 type flakyMailer struct {
-	Mailer
+	mail.Mailer
 	mu     sync.Mutex
 	calls  int
 	reject string // address SES rejects for good
@@ -592,6 +593,51 @@ func TestScheduler_throttledThroughout_lastStepStaysDue(t *testing.T) {
 	}
 	if n := w.lead(id).Nurture; n.Status != lead.NurtureFinished || len(n.Sent) != 1 || len(w.mailTo("laststep")) != 1 {
 		t.Fatalf("after the last step: %+v", n)
+	}
+}
+
+// pausedMailer is SES saying the account may not send at all.
+type pausedMailer struct {
+	mu    sync.Mutex
+	calls int
+}
+
+func (p *pausedMailer) Send(context.Context, mail.Message) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls++
+	return "", fmt.Errorf("%w: ses send email: SendingPausedException: sending is paused for this account", mail.ErrAccountPaused)
+}
+
+// An account SES paused ends the tick at once: no lead's step fails for it,
+// and every step stays due for the tick after the account is fixed.
+func TestScheduler_accountPaused_tickStops_stepsStayDue(t *testing.T) {
+	w := newWorld(t)
+	var ids []string
+	for i := 0; i < 5; i++ {
+		ids = append(ids, w.capture(fmt.Sprintf("paused%d", i), 0, nil))
+	}
+	w.clock.Advance(8 * 24 * time.Hour)
+	real := w.sched.Mailer
+	paused := &pausedMailer{}
+	w.sched.Mailer, w.sched.Workers = paused, 1
+
+	rep, err := w.sched.Tick(context.Background(), w.clock.Now())
+	if !errors.Is(err, mail.ErrAccountPaused) || rep.Sent != 0 || rep.Failed != 0 || !rep.Partial {
+		t.Fatalf("report %+v, err %v; want a partial tick that says the account cannot send", rep, err)
+	}
+	// The worker may have taken one more lead before the tick saw the refusal.
+	if paused.calls >= len(ids) {
+		t.Errorf("%d sends tried after SES said the account cannot send", paused.calls)
+	}
+	for _, id := range ids {
+		if n := w.lead(id).Nurture; n.Status != lead.NurtureActive || !n.Due() || len(n.Sent) != 0 {
+			t.Fatalf("lead %s after the paused tick: %+v; want its step still due", id, n)
+		}
+	}
+	w.sched.Mailer = real
+	if rep := w.tick(); rep.Sent != len(ids) {
+		t.Fatalf("once the account sends again every step goes: %+v", rep)
 	}
 }
 

@@ -32,9 +32,10 @@ const KindAlert = "alert"
 
 func alertKey(id string) string { return "alert-" + id }
 
-// Mailer sends one email and returns its MessageId (mail.SES).
-type Mailer interface {
-	Send(ctx context.Context, m mail.Message) (string, error)
+// Webhook posts an alert beside its email, to a chat channel (slack.Webhook).
+// Its errors must not name its URL, which is a secret.
+type Webhook interface {
+	Post(ctx context.Context, d Dossier, links AlertLinks) error
 }
 
 // Alerter sends the alerts pending on a lead: an email to the routed sales
@@ -42,8 +43,8 @@ type Mailer interface {
 type Alerter struct {
 	Program *program.Program
 	Store   Store
-	Mailer  Mailer
-	Webhook *Webhook // nil: email only
+	Mailer  mail.Mailer
+	Webhook Webhook // nil: email only
 	Signer  *token.Signer
 	BaseURL string // the public base of the link routes, e.g. https://api.acme.example
 	Clock   clock.Clock
@@ -77,10 +78,11 @@ const (
 //     (ClaimedUntil = now + Lease); a concurrent Flush either loses the
 //     write and then sees the claim, or finds nothing to claim.
 //  2. Per claimed alert: the dossier is built, the links signed, the email
-//     sent to the routed address. A failed send is returned. When SES
-//     refused it (ErrThrottled, ErrRejected) the claim is released, so the
-//     caller's retry sends at once; otherwise it may have gone out, and the
-//     claim is left to lapse: a Flush after the lease sends it.
+//     sent to the routed address. A failed send is returned. When the
+//     mailer was refused (throttled, rejected, account paused) the claim
+//     is released, so the caller's retry sends at once; otherwise it may
+//     have gone out, and the claim is left to lapse: a Flush after the
+//     lease sends it.
 //  3. The alert is recorded at once: removed from PendingAlerts and
 //     appended to Alerts with the MessageId.
 //  4. The webhook, if any, is posted; its failure is logged, not returned:
@@ -183,7 +185,7 @@ func (a *Alerter) send(ctx context.Context, l *lead.Lead, acts []lead.Activity, 
 	messageID, err := a.Mailer.Send(ctx, m)
 	if err != nil {
 		log.Error("alert email not sent", "error", err.Error())
-		if errors.Is(err, mail.ErrThrottled) || errors.Is(err, mail.ErrRejected) {
+		if errors.Is(err, mail.ErrThrottled) || errors.Is(err, mail.ErrRejected) || errors.Is(err, mail.ErrAccountPaused) {
 			// SES said no: nothing went out, so the caller's retry may send
 			// at once instead of waiting for the lease.
 			a.release(ctx, l.ID, p, log)

@@ -43,7 +43,7 @@ func RenderAlert(d Dossier, a AlertLinks, sender program.Sender, to string) (mai
 	if err := checkAlert(d, a, sender, to); err != nil {
 		return mail.Message{}, fmt.Errorf("render alert: %w", err)
 	}
-	v := newAlertView(d, a)
+	v := NewAlertView(d, a)
 	v.Footer = alertFooter(sender, v.Level)
 
 	var html bytes.Buffer
@@ -104,10 +104,10 @@ func checkURL(what, s string) error {
 	return nil
 }
 
-// alertView is what the email, its text part and the webhook show, worked
-// out once. Everything from the lead is folded to one line here; escaping is
-// left to each output (html/template, Slack).
-type alertView struct {
+// AlertView is what an alert shows, worked out once for the email, its text
+// part and the webhook post. Everything from the lead is folded to one line
+// here; escaping is left to each output (html/template, Slack).
+type AlertView struct {
 	Subject   string
 	Preheader string
 	Level     string // "MQL", from the threshold's name
@@ -115,24 +115,27 @@ type alertView struct {
 	Name      string // the lead's name, or its email when it gave none
 	Headline  string // "CTO at Analytical Engines"
 	Email     string
-	Profile   []field
+	Profile   []Field
 	Summary   string // what the person did, machines left out
-	Reasons   []reasonLine
-	Answers   []field
-	Events    []eventLine // newest maxAlertEvents, oldest first
+	Reasons   []ReasonLine
+	Answers   []Field
+	Events    []EventLine // newest maxAlertEvents, oldest first
 	Earlier   int         // events left out
 	Topics    string
 	Talking   []string
 	Status    []string
 	Links     AlertLinks
-	Footer    string
+	Footer    string // the email's only
 }
 
-type field struct{ Label, Value string }
+// Field is a label and its value: a line of the profile or an answer.
+type Field struct{ Label, Value string }
 
-type reasonLine struct{ Points, Why string }
+// ReasonLine is one reason for the score: "+15" and why.
+type ReasonLine struct{ Points, Why string }
 
-type eventLine struct {
+// EventLine is one event of the timeline, in words.
+type EventLine struct {
 	Date    string
 	What    string
 	Points  string
@@ -140,8 +143,9 @@ type eventLine struct {
 	Note    string // for a machine's event: whose it was, and why we think so
 }
 
-func newAlertView(d Dossier, a AlertLinks) alertView {
-	v := alertView{
+// NewAlertView works out what the alert of d with links a shows.
+func NewAlertView(d Dossier, a AlertLinks) AlertView {
+	v := AlertView{
 		Level:  "Sales-ready lead",
 		Score:  formatScore(d.Score),
 		Name:   cleanText(d.Name),
@@ -172,7 +176,7 @@ func newAlertView(d Dossier, a AlertLinks) alertView {
 	default:
 		v.Headline = company
 	}
-	v.Profile = []field{
+	v.Profile = []Field{
 		{"Name", cleanText(d.Name)},
 		{"Role", role},
 		{"Company", company},
@@ -182,7 +186,7 @@ func newAlertView(d Dossier, a AlertLinks) alertView {
 		{"Email", v.Email},
 	}
 	if t := cleanText(d.Timeline); t != "" {
-		v.Profile = append(v.Profile, field{"Buying timeline", t})
+		v.Profile = append(v.Profile, Field{"Buying timeline", t})
 	}
 	for i := range v.Profile {
 		if v.Profile[i].Value == "" {
@@ -190,12 +194,12 @@ func newAlertView(d Dossier, a AlertLinks) alertView {
 		}
 	}
 	for _, r := range d.Reasons {
-		v.Reasons = append(v.Reasons, reasonLine{Points: formatPoints(r.Points), Why: cleanText(r.Why)})
+		v.Reasons = append(v.Reasons, ReasonLine{Points: formatPoints(r.Points), Why: cleanText(r.Why)})
 	}
 	for _, ans := range d.Answers {
-		v.Answers = append(v.Answers, field{cleanText(ans.Question), cleanText(ans.Answer)})
+		v.Answers = append(v.Answers, Field{cleanText(ans.Question), cleanText(ans.Answer)})
 	}
-	var events []eventLine
+	var events []EventLine
 	for _, e := range d.Events {
 		if line, ok := describeEvent(e); ok {
 			events = append(events, line)
@@ -239,14 +243,14 @@ func newAlertView(d Dossier, a AlertLinks) alertView {
 // Events of a machine (a scanner following links, a privacy proxy fetching
 // images) are shown as such, never as the person's interest. Deliveries and
 // delays say nothing about the person and are left out.
-func describeEvent(e Event) (eventLine, bool) {
+func describeEvent(e Event) (EventLine, bool) {
 	title := cleanText(e.Title)
 	quoted := ""
 	if title != "" {
 		quoted = " “" + title + "”"
 	}
 	detail := cleanText(e.Detail)
-	l := eventLine{Date: formatTime(e.At), Machine: e.Machine}
+	l := EventLine{Date: formatTime(e.At), Machine: e.Machine}
 	if e.Points != 0 && !e.Machine {
 		l.Points = formatPoints(e.Points)
 	}
@@ -371,7 +375,7 @@ func alertFooter(sender program.Sender, level string) string {
 }
 
 // text is the plain-text part: the same content, URLs written out.
-func (v alertView) text() string {
+func (v AlertView) text() string {
 	var b strings.Builder
 	line := func(s ...string) {
 		b.WriteString(strings.Join(s, ""))

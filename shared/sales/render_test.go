@@ -4,47 +4,16 @@ import (
 	"html"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/sales"
+	"github.com/leadnurture/nurture/shared/sales/salestest"
 )
 
-var (
-	testSender = program.Sender{From: "Acme Cloud Insights <insights@acme.example>", ReplyTo: "insights@acme.example", Company: "Acme Cloud, Inc."}
-	testLinks  = sales.AlertLinks{
-		Dossier: "https://api.acme.example/s/dossier-token",
-		Accept:  "https://api.acme.example/s/accept-token",
-		Return:  "https://api.acme.example/s/return-token",
-	}
-)
-
-func sampleDossier() sales.Dossier {
-	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	return sales.Dossier{
-		LeadID: "lead1", Name: "Ada Lovelace", Email: "ada@engines.example", Company: "Analytical Engines",
-		Role: "CTO, VP or other executive", Industry: "Financial services", CompanySize: "501–5,000", Country: "GB",
-		Timeline: "This quarter", Score: 53.8, Threshold: "mql",
-		Reasons: []sales.Reason{{Points: 15, Why: "fit: timeline now"}, {Points: 7.8, Why: "downloaded “Paying for Nines”"}, {Points: -10, Why: "fit: free mail address"}},
-		Events: []sales.Event{
-			{At: at, Kind: lead.KindDownload, Title: "Paying for Nines", Points: 30},
-			{At: at.Add(time.Hour), Kind: lead.KindDelivered, Title: "SLOs in Plain Language"},
-			{At: at.Add(time.Hour), Kind: "email", Title: "SLOs in Plain Language", Detail: "nurture step 1"},
-			{At: at.Add(time.Hour + 2*time.Second), Kind: lead.KindClick, Title: "Multi-Region or Multi-AZ?", Machine: true, Detail: "scanner user agent"},
-			{At: at.Add(time.Hour + 3*time.Second), Kind: lead.KindOpen, Title: "SLOs in Plain Language", Machine: true, Detail: "privacy proxy (Apple Mail Privacy Protection)"},
-			{At: at.Add(26 * time.Hour), Kind: lead.KindClick, Title: "Multi-Region or Multi-AZ?", Points: 4},
-			{At: at.Add(27 * time.Hour), Kind: lead.KindAnswer, Title: "When are you planning to act on this?", Detail: "This quarter", Points: 20},
-		},
-		Topics:        []string{"reliability", "cloud-cost"},
-		TalkingPoints: []string{"Paying for Nines: A model for weighing redundancy spend"},
-		Answers:       []sales.Answer{{Question: "When are you planning to act on this?", Answer: "This quarter"}},
-		Nurture:       "in nurture, next step due 8 Dec 2026",
-	}
-}
+var testSender = program.Sender{From: "Acme Cloud Insights <insights@acme.example>", ReplyTo: "insights@acme.example", Company: "Acme Cloud, Inc."}
 
 func TestRenderAlert_subjectPartsLinksAndTags(t *testing.T) {
-	m, err := sales.RenderAlert(sampleDossier(), testLinks, testSender, "finance@acme.example")
+	m, err := sales.RenderAlert(salestest.Dossier(), salestest.Links, testSender, "finance@acme.example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +48,7 @@ func TestRenderAlert_subjectPartsLinksAndTags(t *testing.T) {
 			t.Errorf("%s part shows deliveries, which say nothing about the person", part.name)
 		}
 	}
-	for _, u := range []string{testLinks.Dossier, testLinks.Accept, testLinks.Return} {
+	for _, u := range []string{salestest.Links.Dossier, salestest.Links.Accept, salestest.Links.Return} {
 		if !strings.Contains(m.HTML, `<a ses:no-track href="`+u+`"`) {
 			t.Errorf("html lacks untracked link %s", u)
 		}
@@ -104,12 +73,12 @@ func TestRenderAlert_subjectPartsLinksAndTags(t *testing.T) {
 }
 
 func TestRenderAlert_escapesEverythingFromTheLead(t *testing.T) {
-	d := sampleDossier()
+	d := salestest.Dossier()
 	d.Name = "Ada <script>alert(1)</script>\r\nBcc: evil@x.example \u202egnp.exe"
 	d.Company = `"Engines" & <b>Sons</b>`
 	d.Answers[0].Answer = `<img src=x onerror=alert(1)>`
 	d.Events[0].Title = `<a href="https://evil.example">win</a>`
-	m, err := sales.RenderAlert(d, testLinks, testSender, "finance@acme.example")
+	m, err := sales.RenderAlert(d, salestest.Links, testSender, "finance@acme.example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +107,7 @@ func TestRenderAlert_escapesEverythingFromTheLead(t *testing.T) {
 
 func TestRenderAlert_withoutThresholdOrName(t *testing.T) {
 	d := sales.Dossier{LeadID: "lead2", Email: "x@y.example", Score: -0.3}
-	m, err := sales.RenderAlert(d, testLinks, testSender, "sales@acme.example")
+	m, err := sales.RenderAlert(d, salestest.Links, testSender, "sales@acme.example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,21 +120,27 @@ func TestRenderAlert_withoutThresholdOrName(t *testing.T) {
 }
 
 func TestRenderAlert_refusesWhatCannotBeSent(t *testing.T) {
-	bad := testLinks
+	bad := salestest.Links
 	bad.Accept = "javascript:alert(1)"
 	tests := map[string]func() error{
-		"no recipient": func() error { _, err := sales.RenderAlert(sampleDossier(), testLinks, testSender, ""); return err },
+		"no recipient": func() error {
+			_, err := sales.RenderAlert(salestest.Dossier(), salestest.Links, testSender, "")
+			return err
+		},
 		"recipient with a line break": func() error {
-			_, err := sales.RenderAlert(sampleDossier(), testLinks, testSender, "a@b.example\r\nBcc: c@d.example")
+			_, err := sales.RenderAlert(salestest.Dossier(), salestest.Links, testSender, "a@b.example\r\nBcc: c@d.example")
 			return err
 		},
 		"no sender": func() error {
-			_, err := sales.RenderAlert(sampleDossier(), testLinks, program.Sender{}, "a@b.example")
+			_, err := sales.RenderAlert(salestest.Dossier(), salestest.Links, program.Sender{}, "a@b.example")
 			return err
 		},
-		"not an http link": func() error { _, err := sales.RenderAlert(sampleDossier(), bad, testSender, "a@b.example"); return err },
+		"not an http link": func() error {
+			_, err := sales.RenderAlert(salestest.Dossier(), bad, testSender, "a@b.example")
+			return err
+		},
 		"no lead id": func() error {
-			_, err := sales.RenderAlert(sales.Dossier{}, testLinks, testSender, "a@b.example")
+			_, err := sales.RenderAlert(sales.Dossier{}, salestest.Links, testSender, "a@b.example")
 			return err
 		},
 	}

@@ -38,7 +38,6 @@ import (
 
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/mail"
-	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/sesevent"
 )
 
@@ -56,11 +55,11 @@ const (
 	publishWait = 30 * time.Second
 )
 
-// Tracker is a nurture.Mailer that tracks clicks and opens the way an SES
+// Tracker is a mail.Mailer that tracks clicks and opens the way an SES
 // configuration set does, and publishes SES's events for what it sends.
 type Tracker struct {
 	// Mailer sends the rewritten message (the SES local mailer).
-	Mailer nurture.Mailer
+	Mailer mail.Mailer
 	// BaseURL is where Handler is reachable (the local API URL), without a
 	// trailing slash.
 	BaseURL string
@@ -79,7 +78,7 @@ type Tracker struct {
 	sent map[string]*sentMail // by ref
 }
 
-var _ nurture.Mailer = (*Tracker)(nil)
+var _ mail.Mailer = (*Tracker)(nil)
 
 // sentMail is what the Tracker remembers of one message it sent.
 type sentMail struct {

@@ -24,6 +24,7 @@ import (
 	"github.com/leadnurture/nurture/infra/localstack/testworld"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/mail"
+	"github.com/leadnurture/nurture/shared/mail/ses"
 	"github.com/leadnurture/nurture/shared/sesevent"
 )
 
@@ -331,7 +332,7 @@ func TestTracker_pixel_recordsOpen(t *testing.T) {
 func TestTracker_publishFails_mailStillSent(t *testing.T) {
 	var logged bytes.Buffer
 	tr := &sestrack.Tracker{
-		Mailer:  mail.NewSES(testenv.SES(t), "nurture-test"),
+		Mailer:  ses.New(testenv.SES(t), "nurture-test"),
 		BaseURL: "http://localhost:3000",
 		Publish: func(context.Context, json.RawMessage) error { return errors.New("engagement is down") },
 		Log:     slog.New(slog.NewTextHandler(&logged, nil)),

@@ -20,7 +20,7 @@ import (
 	"github.com/leadnurture/nurture/shared/engagement"
 	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/lead"
-	"github.com/leadnurture/nurture/shared/mail"
+	"github.com/leadnurture/nurture/shared/mail/ses"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/sales"
@@ -44,7 +44,7 @@ type World struct {
 	// Domain ends every address of this world, to tell its mail apart.
 	Domain     string
 	Log        *slog.Logger
-	SES        *mail.SES
+	SES        *ses.Mailer
 	Scheduler  *nurture.Scheduler
 	Alerter    *sales.Alerter
 	Engagement *engagement.Service
@@ -94,7 +94,7 @@ func New(t *testing.T, o Options) *World {
 		T: t, Program: prog, Table: table, Store: st, Signer: signer, Window: win, Log: log,
 		Clock:  clock.NewFixed(time.Date(2026, 12, 1, 10, 0, 0, 0, loc)),
 		Domain: table + ".example",
-		SES:    mail.NewSES(testenv.SES(t), "nurture-test"),
+		SES:    ses.New(testenv.SES(t), "nurture-test"),
 	}
 	w.Alerter = &sales.Alerter{Program: prog, Store: st, Mailer: w.SES, Signer: signer, BaseURL: BaseURL, Clock: w.Clock, Log: log}
 	w.Scheduler = &nurture.Scheduler{

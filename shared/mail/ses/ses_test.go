@@ -1,4 +1,4 @@
-package mail_test
+package ses_test
 
 import (
 	"bytes"
@@ -19,6 +19,8 @@ import (
 	"github.com/leadnurture/nurture/infra/localstack"
 	"github.com/leadnurture/nurture/infra/localstack/testenv"
 	"github.com/leadnurture/nurture/shared/mail"
+	"github.com/leadnurture/nurture/shared/mail/mailtest"
+	"github.com/leadnurture/nurture/shared/mail/ses"
 )
 
 // The adapter is tested against the real aws-ses-v2-local, never a fake client.
@@ -38,13 +40,13 @@ func sentByID(t *testing.T, id string) localstack.SentEmail {
 	return localstack.SentEmail{}
 }
 
-func TestSES_send_deliversTheRenderedEmail(t *testing.T) {
+func TestMailer_send_deliversTheRenderedEmail(t *testing.T) {
 	t.Parallel()
-	e := nurtureEmail()
+	e := mailtest.NurtureEmail()
 	e.To = uniqueRecipient()
-	m := render(t, e)
+	m := mailtest.Render(t, e)
 
-	id, err := mail.NewSES(testenv.SES(t), "").Send(t.Context(), m)
+	id, err := ses.New(testenv.SES(t), "").Send(t.Context(), m)
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -57,20 +59,20 @@ func TestSES_send_deliversTheRenderedEmail(t *testing.T) {
 		t.Errorf("subject = %q", got.Subject)
 	}
 	for part, body := range map[string]string{"HTML": got.HTML, "text": got.Text} {
-		for _, want := range []string{"The cloud waste checklist", unsubscribeURL, "1 Harbour Street, Bristol BS1 4XX", "How large is your company?"} {
+		for _, want := range []string{"The cloud waste checklist", mailtest.UnsubscribeURL, "1 Harbour Street, Bristol BS1 4XX", "How large is your company?"} {
 			if !strings.Contains(body, want) {
 				t.Errorf("%s part as sent lacks %q", part, want)
 			}
 		}
 	}
-	if !strings.Contains(got.HTML, `<a ses:no-track href="`+unsubscribeURL+`"`) {
+	if !strings.Contains(got.HTML, `<a ses:no-track href="`+mailtest.UnsubscribeURL+`"`) {
 		t.Error("the unsubscribe link lost ses:no-track on the way")
 	}
 	headers := map[string]string{}
 	for _, h := range got.Headers {
 		headers[h.Name] = h.Value
 	}
-	if v := headers["List-Unsubscribe"]; v != "<"+unsubscribeURL+">" {
+	if v := headers["List-Unsubscribe"]; v != "<"+mailtest.UnsubscribeURL+">" {
 		t.Errorf("List-Unsubscribe = %q", v)
 	}
 	if v := headers["List-Unsubscribe-Post"]; v != "List-Unsubscribe=One-Click" {
@@ -78,12 +80,12 @@ func TestSES_send_deliversTheRenderedEmail(t *testing.T) {
 	}
 }
 
-func TestSES_send_nonASCIISenderName_encoded(t *testing.T) {
+func TestMailer_send_nonASCIISenderName_encoded(t *testing.T) {
 	t.Parallel()
-	e := nurtureEmail()
+	e := mailtest.NurtureEmail()
 	e.To = uniqueRecipient()
 	e.Sender.From = "Zoë at Acme <zoe@acme.example>"
-	id, err := mail.NewSES(testenv.SES(t), "").Send(t.Context(), render(t, e))
+	id, err := ses.New(testenv.SES(t), "").Send(t.Context(), mailtest.Render(t, e))
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -99,7 +101,7 @@ func TestSES_send_nonASCIISenderName_encoded(t *testing.T) {
 
 // aws-ses-v2-local keeps neither tags nor the configuration set, so these
 // tests read them from the request the SDK actually sent.
-func TestSES_send_requestCarriesTagsAndConfigurationSet(t *testing.T) {
+func TestMailer_send_requestCarriesTagsAndConfigurationSet(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name, defaultSet, messageSet, want string
@@ -111,12 +113,12 @@ func TestSES_send_requestCarriesTagsAndConfigurationSet(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			client, requests := recordingClient(t)
-			m := render(t, nurtureEmail())
+			m := mailtest.Render(t, mailtest.NurtureEmail())
 			m.To = uniqueRecipient()
 			m.ConfigurationSet = tc.messageSet
 			m.Tags = map[string]string{"track": "finops", "lead": "k7m2q4x9r1t8w3y6z5a0b2c4", "step": "2", "kind": "nurture"}
 
-			if _, err := mail.NewSES(client, tc.defaultSet).Send(t.Context(), m); err != nil {
+			if _, err := ses.New(client, tc.defaultSet).Send(t.Context(), m); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
 			req := onlyRequest(t, requests)
@@ -131,13 +133,13 @@ func TestSES_send_requestCarriesTagsAndConfigurationSet(t *testing.T) {
 	}
 }
 
-func TestSES_send_noFrom_rejectedBySES(t *testing.T) {
+func TestMailer_send_noFrom_rejectedBySES(t *testing.T) {
 	t.Parallel()
-	m := render(t, nurtureEmail())
+	m := mailtest.Render(t, mailtest.NurtureEmail())
 	m.To = uniqueRecipient()
 	m.From = ""
 
-	_, err := mail.NewSES(testenv.SES(t), "").Send(t.Context(), m)
+	_, err := ses.New(testenv.SES(t), "").Send(t.Context(), m)
 	if !errors.Is(err, mail.ErrRejected) || errors.Is(err, mail.ErrTransient) || errors.Is(err, mail.ErrThrottled) {
 		t.Fatalf("err = %v, want only ErrRejected", err)
 	}
@@ -151,7 +153,7 @@ func TestSES_send_noFrom_rejectedBySES(t *testing.T) {
 	}
 }
 
-func TestSES_send_malformedMessage_rejectedWithoutARequest(t *testing.T) {
+func TestMailer_send_malformedMessage_rejectedWithoutARequest(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name   string
@@ -169,11 +171,11 @@ func TestSES_send_malformedMessage_rejectedWithoutARequest(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			client, requests := recordingClient(t)
-			m := render(t, nurtureEmail())
+			m := mailtest.Render(t, mailtest.NurtureEmail())
 			m.To = uniqueRecipient()
 			tc.change(&m)
 
-			_, err := mail.NewSES(client, "").Send(t.Context(), m)
+			_, err := ses.New(client, "").Send(t.Context(), m)
 			if !errors.Is(err, mail.ErrRejected) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want ErrRejected saying %q", err, tc.want)
 			}
@@ -184,20 +186,20 @@ func TestSES_send_malformedMessage_rejectedWithoutARequest(t *testing.T) {
 	}
 }
 
-func TestSES_send_serverUnreachable_transient(t *testing.T) {
+func TestMailer_send_serverUnreachable_transient(t *testing.T) {
 	t.Parallel()
 	client, err := localstack.SESClient(t.Context(), "http://"+closedAddress(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	client = sesv2.New(client.Options(), func(o *sesv2.Options) { o.RetryMaxAttempts = 1 })
-	m := render(t, nurtureEmail())
+	m := mailtest.Render(t, mailtest.NurtureEmail())
 
-	_, err = mail.NewSES(client, "").Send(t.Context(), m)
+	_, err = ses.New(client, "").Send(t.Context(), m)
 	if !errors.Is(err, mail.ErrTransient) || errors.Is(err, mail.ErrRejected) {
 		t.Errorf("err = %v, want ErrTransient", err)
 	}
-	_, err = mail.NewSES(client, "").MaxSendRate(t.Context())
+	_, err = ses.New(client, "").MaxSendRate(t.Context())
 	if !errors.Is(err, mail.ErrTransient) {
 		t.Errorf("MaxSendRate err = %v, want ErrTransient", err)
 	}
@@ -206,7 +208,7 @@ func TestSES_send_serverUnreachable_transient(t *testing.T) {
 // A connection dropped after the request went out leaves SES's answer
 // unknown: the message may have gone, so it is neither retried by the SDK
 // nor reported as a failure to retry.
-func TestSES_send_answerLost_uncertainAndSentOnce(t *testing.T) {
+func TestMailer_send_answerLost_uncertainAndSentOnce(t *testing.T) {
 	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -231,7 +233,7 @@ func TestSES_send_answerLost_uncertainAndSentOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	_, err = mail.NewSES(client, "").Send(t.Context(), render(t, nurtureEmail()))
+	_, err = ses.New(client, "").Send(t.Context(), mailtest.Render(t, mailtest.NurtureEmail()))
 	if !errors.Is(err, mail.ErrUncertain) || errors.Is(err, mail.ErrTransient) {
 		t.Errorf("err = %v, want ErrUncertain", err)
 	}
@@ -254,7 +256,7 @@ func closedAddress(t *testing.T) string {
 	return addr
 }
 
-func TestSES_maxSendRate_isTheAccountQuota(t *testing.T) {
+func TestMailer_maxSendRate_isTheAccountQuota(t *testing.T) {
 	t.Parallel()
 	// A server of its own, so the value cannot be a default that happens to match.
 	server, err := localstack.StartSES(t.Context(), localstack.SESOptions{MaxSendRate: 3.5})
@@ -270,7 +272,7 @@ func TestSES_maxSendRate_isTheAccountQuota(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rate, err := mail.NewSES(client, "").MaxSendRate(t.Context())
+	rate, err := ses.New(client, "").MaxSendRate(t.Context())
 	if err != nil {
 		t.Fatalf("MaxSendRate: %v", err)
 	}

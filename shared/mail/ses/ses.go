@@ -1,4 +1,6 @@
-package mail
+// Package ses sends mail.Messages with the SES v2 API and sorts SES's
+// failures into mail's errors, so that the domain never reads an SES code.
+package ses
 
 import (
 	"context"
@@ -16,49 +18,50 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/leadnurture/nurture/shared/mail"
 )
 
-// SES sends messages with the SES v2 API.
-type SES struct {
+// Mailer sends messages with the SES v2 API.
+type Mailer struct {
 	client           *sesv2.Client
 	configurationSet string
 }
 
-// NewSES wraps an SES v2 client. configurationSet is the set whose event
+var _ mail.Mailer = (*Mailer)(nil)
+
+// New wraps an SES v2 client. configurationSet is the set whose event
 // destinations publish sends, deliveries, opens, clicks, bounces and
 // complaints; a message's own ConfigurationSet overrides it. Empty means none.
-func NewSES(client *sesv2.Client, configurationSet string) *SES {
-	return &SES{client: client, configurationSet: configurationSet}
+func New(client *sesv2.Client, configurationSet string) *Mailer {
+	return &Mailer{client: client, configurationSet: configurationSet}
 }
-
-// maxTags is SES's limit of message tags per message.
-const maxTags = 50
 
 // charset makes SES encode non-ASCII subjects and bodies properly.
 const charset = "UTF-8"
 
-// Send sends m and returns SES's MessageId. Failures wrap ErrThrottled,
-// ErrRejected, ErrTransient or ErrUncertain; a message that is malformed
-// before it even reaches SES (a line break in a header, a tag outside SES's
-// charset) is ErrRejected, because sending it again would fail the same way.
+// Send sends m and returns SES's MessageId. Failures wrap one of mail's
+// errors; a message that is malformed before it even reaches SES (see
+// mail.Message.Check) is mail.ErrRejected, because sending it again would
+// fail the same way.
 //
 // The SDK's own retries are off for this call: they would resend after a
 // dropped connection, when SES may already have accepted the message. The
 // caller retries what is safe to retry.
-func (s *SES) Send(ctx context.Context, m Message) (string, error) {
+func (s *Mailer) Send(ctx context.Context, m mail.Message) (string, error) {
 	in, err := s.input(m)
 	if err != nil {
-		return "", fmt.Errorf("%w: not sent: %w", ErrRejected, err)
+		return "", fmt.Errorf("%w: not sent: %w", mail.ErrRejected, err)
 	}
 	out, err := s.client.SendEmail(ctx, in, func(o *sesv2.Options) { o.RetryMaxAttempts = 1 })
 	if err != nil {
 		if uncertain(err) {
-			return "", fmt.Errorf("%w: ses send email: %w", ErrUncertain, err)
+			return "", fmt.Errorf("%w: ses send email: %w", mail.ErrUncertain, err)
 		}
 		return "", classify("ses send email", err)
 	}
 	if out.MessageId == nil || *out.MessageId == "" {
-		return "", fmt.Errorf("%w: ses send email: no MessageId in the answer", ErrUncertain)
+		return "", fmt.Errorf("%w: ses send email: no MessageId in the answer", mail.ErrUncertain)
 	}
 	return *out.MessageId, nil
 }
@@ -82,12 +85,8 @@ func uncertain(err error) bool {
 	return true
 }
 
-func (s *SES) input(m Message) (*sesv2.SendEmailInput, error) {
-	if err := m.checkHeaders(); err != nil {
-		return nil, err
-	}
-	tags, err := emailTags(m.Tags)
-	if err != nil {
+func (s *Mailer) input(m mail.Message) (*sesv2.SendEmailInput, error) {
+	if err := m.Check(); err != nil {
 		return nil, err
 	}
 	in := &sesv2.SendEmailInput{
@@ -97,7 +96,7 @@ func (s *SES) input(m Message) (*sesv2.SendEmailInput, error) {
 			Subject: &types.Content{Data: aws.String(m.Subject), Charset: aws.String(charset)},
 			Body:    &types.Body{},
 		}},
-		EmailTags: tags,
+		EmailTags: emailTags(m.Tags),
 	}
 	simple := in.Content.Simple
 	if m.HTML != "" {
@@ -122,26 +121,19 @@ func (s *SES) input(m Message) (*sesv2.SendEmailInput, error) {
 
 // emailTags turns the tag map into SES's list, sorted by name so the same
 // message always makes the same request.
-func emailTags(tags map[string]string) ([]types.MessageTag, error) {
-	if len(tags) > maxTags {
-		return nil, fmt.Errorf("%d tags: SES allows at most %d", len(tags), maxTags)
-	}
+func emailTags(tags map[string]string) []types.MessageTag {
 	var out []types.MessageTag
 	for _, name := range slices.Sorted(maps.Keys(tags)) {
-		value := tags[name]
-		if !validTag(name) || !validTag(value) {
-			return nil, fmt.Errorf("tag %q=%q: names and values must be 1-256 of [A-Za-z0-9_-]; map them with mail.Tag", name, value)
-		}
-		out = append(out, types.MessageTag{Name: aws.String(name), Value: aws.String(value)})
+		out = append(out, types.MessageTag{Name: aws.String(name), Value: aws.String(tags[name])})
 	}
-	return out, nil
+	return out
 }
 
 // encodeAddress writes a display name with non-ASCII characters as an RFC
 // 2047 encoded word, which SES requires ("Zoë <z@x>" would be refused). An
 // address that does not parse is passed on for SES to judge.
 func encodeAddress(s string) string {
-	if printableASCII(s) {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r > '~' }) {
 		return s
 	}
 	a, err := netmail.ParseAddress(s)
@@ -160,13 +152,13 @@ func nonEmpty(s string) *string {
 
 // MaxSendRate is the account's most emails per second; sending faster makes
 // SES drop messages with "Maximum sending rate exceeded".
-func (s *SES) MaxSendRate(ctx context.Context) (float64, error) {
+func (s *Mailer) MaxSendRate(ctx context.Context) (float64, error) {
 	out, err := s.client.GetAccount(ctx, &sesv2.GetAccountInput{})
 	if err != nil {
 		return 0, classify("ses get account", err)
 	}
 	if out.SendQuota == nil {
-		return 0, fmt.Errorf("%w: ses get account: no send quota in the answer", ErrTransient)
+		return 0, fmt.Errorf("%w: ses get account: no send quota in the answer", mail.ErrTransient)
 	}
 	return out.SendQuota.MaxSendRate, nil
 }
@@ -175,14 +167,15 @@ func (s *SES) MaxSendRate(ctx context.Context) (float64, error) {
 // first; the codes cover errors that arrive untyped.
 var (
 	throttleCodes = []string{"TooManyRequestsException", "LimitExceededException", "Throttling", "ThrottlingException", "RequestThrottled"}
-	rejectCodes   = []string{"MessageRejected", "AccountSuspendedException", "SendingPausedException", "MailFromDomainNotVerifiedException", "BadRequestException", "NotFoundException"}
+	rejectCodes   = []string{"MessageRejected", "MailFromDomainNotVerifiedException", "BadRequestException", "NotFoundException"}
+	pausedCodes   = []string{"AccountSuspendedException", "SendingPausedException"}
 	// Credential and signing failures come as 400 or 403 but are fixed by
 	// fixing the deployment, not the message: retry them later.
 	authCodes = []string{"AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException", "IncompleteSignature", "ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId", "MissingAuthenticationTokenException", "SignatureDoesNotMatch"}
 )
 
-// classify wraps err in the sentinel that says what to do about it, keeping
-// SES's code and reason in the message.
+// classify wraps err in the mail error that says what to do about it,
+// keeping SES's code and reason in the message.
 func classify(op string, err error) error {
 	var code string
 	if apiErr, ok := errors.AsType[smithy.APIError](err); ok {
@@ -192,14 +185,16 @@ func classify(op string, err error) error {
 	if respErr, ok := errors.AsType[*awshttp.ResponseError](err); ok {
 		status = respErr.HTTPStatusCode()
 	}
-	kind := ErrTransient
+	kind := mail.ErrTransient
 	switch {
 	case throttled(err, code, status):
-		kind = ErrThrottled
+		kind = mail.ErrThrottled
 	case slices.Contains(authCodes, code):
-		kind = ErrTransient
+		kind = mail.ErrTransient
+	case paused(err, code):
+		kind = mail.ErrAccountPaused
 	case rejected(err, code, status):
-		kind = ErrRejected
+		kind = mail.ErrRejected
 	}
 	return fmt.Errorf("%w: %s: %w", kind, op, err)
 }
@@ -215,14 +210,20 @@ func throttled(err error, code string, status int) bool {
 		strings.Contains(err.Error(), "Maximum sending rate exceeded")
 }
 
-func rejected(err error, code string, status int) bool {
-	if _, ok := errors.AsType[*types.MessageRejected](err); ok {
-		return true
-	}
+// paused tells a refusal of the whole account (or of its configuration
+// set) from one of the message.
+func paused(err error, code string) bool {
 	if _, ok := errors.AsType[*types.AccountSuspendedException](err); ok {
 		return true
 	}
 	if _, ok := errors.AsType[*types.SendingPausedException](err); ok {
+		return true
+	}
+	return slices.Contains(pausedCodes, code)
+}
+
+func rejected(err error, code string, status int) bool {
+	if _, ok := errors.AsType[*types.MessageRejected](err); ok {
 		return true
 	}
 	if _, ok := errors.AsType[*types.MailFromDomainNotVerifiedException](err); ok {

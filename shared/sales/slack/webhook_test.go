@@ -1,4 +1,4 @@
-package sales_test
+package slack_test
 
 import (
 	"context"
@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadnurture/nurture/shared/sales"
+	"github.com/leadnurture/nurture/shared/sales/salestest"
+	"github.com/leadnurture/nurture/shared/sales/slack"
 )
 
 // hook is a webhook receiver that answers with the given statuses in turn
@@ -61,13 +62,13 @@ func (h *hook) posts() [][]byte {
 	return append([][]byte(nil), h.bodies...)
 }
 
-func (h *hook) webhook() *sales.Webhook {
-	return &sales.Webhook{URL: h.srv.URL + "/services/T000/B000/SECRET", Client: h.srv.Client(), Backoff: time.Millisecond}
+func (h *hook) webhook() *slack.Webhook {
+	return &slack.Webhook{URL: h.srv.URL + "/services/T000/B000/SECRET", Client: h.srv.Client(), Backoff: time.Millisecond}
 }
 
 func TestWebhook_succeedsAfterTwo503s(t *testing.T) {
 	h := newHook(t, 503, 503, 200)
-	if err := h.webhook().Post(context.Background(), sampleDossier(), testLinks); err != nil {
+	if err := h.webhook().Post(context.Background(), salestest.Dossier(), salestest.Links); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(h.posts()); n != 3 {
@@ -79,8 +80,8 @@ func TestWebhook_givesUpAfterAttempts(t *testing.T) {
 	h := newHook(t, 500)
 	w := h.webhook()
 	w.Attempts = 3
-	err := w.Post(context.Background(), sampleDossier(), testLinks)
-	var werr *sales.WebhookError
+	err := w.Post(context.Background(), salestest.Dossier(), salestest.Links)
+	var werr *slack.StatusError
 	if !errors.As(err, &werr) || werr.Status != 500 || werr.Body != "invalid_payload" {
 		t.Fatalf("err = %v, want the last 500", err)
 	}
@@ -92,7 +93,7 @@ func TestWebhook_givesUpAfterAttempts(t *testing.T) {
 func TestWebhook_defaultsToFourAttempts(t *testing.T) {
 	h := newHook(t, 502)
 	w := h.webhook()
-	if err := w.Post(context.Background(), sampleDossier(), testLinks); err == nil {
+	if err := w.Post(context.Background(), salestest.Dossier(), salestest.Links); err == nil {
 		t.Fatal("no error")
 	}
 	if n := len(h.posts()); n != 4 {
@@ -102,8 +103,8 @@ func TestWebhook_defaultsToFourAttempts(t *testing.T) {
 
 func TestWebhook_noRetryOn400(t *testing.T) {
 	h := newHook(t, 400, 200)
-	err := h.webhook().Post(context.Background(), sampleDossier(), testLinks)
-	var werr *sales.WebhookError
+	err := h.webhook().Post(context.Background(), salestest.Dossier(), salestest.Links)
+	var werr *slack.StatusError
 	if !errors.As(err, &werr) || werr.Status != 400 {
 		t.Fatalf("err = %v, want 400", err)
 	}
@@ -116,7 +117,7 @@ func TestWebhook_429HonoursRetryAfter(t *testing.T) {
 	h := newHook(t, 429, 200)
 	h.header = http.Header{"Retry-After": {"1"}}
 	start := time.Now()
-	if err := h.webhook().Post(context.Background(), sampleDossier(), testLinks); err != nil {
+	if err := h.webhook().Post(context.Background(), salestest.Dossier(), salestest.Links); err != nil {
 		t.Fatal(err)
 	}
 	if d := time.Since(start); d < time.Second {
@@ -133,7 +134,7 @@ func TestWebhook_retryAfterIsCapped(t *testing.T) {
 	w := h.webhook()
 	w.MaxWait = 20 * time.Millisecond
 	start := time.Now()
-	if err := w.Post(context.Background(), sampleDossier(), testLinks); err != nil {
+	if err := w.Post(context.Background(), salestest.Dossier(), salestest.Links); err != nil {
 		t.Fatal(err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
@@ -148,7 +149,7 @@ func TestWebhook_contextEndsTheWait(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err := w.Post(ctx, sampleDossier(), testLinks)
+	err := w.Post(ctx, salestest.Dossier(), salestest.Links)
 	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
 		t.Fatalf("err = %v after %v", err, time.Since(start))
 	}
@@ -159,7 +160,7 @@ func TestWebhook_networkErrorsAreRetriedAndNeverNameTheURL(t *testing.T) {
 	w := h.webhook()
 	w.Attempts = 2
 	h.srv.Close()
-	err := w.Post(context.Background(), sampleDossier(), testLinks)
+	err := w.Post(context.Background(), salestest.Dossier(), salestest.Links)
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -189,9 +190,9 @@ type slackMsg struct {
 
 func TestWebhook_payload(t *testing.T) {
 	h := newHook(t)
-	d := sampleDossier()
+	d := salestest.Dossier()
 	d.Name = "Ada <script>alert(1)</script> <!channel> & <@U123|boss>"
-	if err := h.webhook().Post(context.Background(), d, testLinks); err != nil {
+	if err := h.webhook().Post(context.Background(), d, salestest.Links); err != nil {
 		t.Fatal(err)
 	}
 	posts := h.posts()
@@ -203,7 +204,7 @@ func TestWebhook_payload(t *testing.T) {
 	if err := json.Unmarshal(posts[0], &msg); err != nil {
 		t.Fatalf("payload is not JSON: %v\n%s", err, raw)
 	}
-	if !strings.HasPrefix(msg.Text, "MQL: Ada &lt;script&gt;") || !strings.Contains(msg.Text, "score 54") || !strings.Contains(msg.Text, "<"+testLinks.Dossier+"|Open the dossier>") {
+	if !strings.HasPrefix(msg.Text, "MQL: Ada &lt;script&gt;") || !strings.Contains(msg.Text, "score 54") || !strings.Contains(msg.Text, "<"+salestest.Links.Dossier+"|Open the dossier>") {
 		t.Errorf("text = %q", msg.Text)
 	}
 	for _, s := range []string{"<script>", "<!channel>", "<@U123"} {
@@ -236,7 +237,7 @@ func TestWebhook_payload(t *testing.T) {
 	if len(msg.Blocks[0].Fields) < 2 || !strings.Contains(msg.Blocks[0].Fields[len(msg.Blocks[0].Fields)-1].Text, "54") {
 		t.Errorf("first section's fields: %+v", msg.Blocks[0].Fields)
 	}
-	want := []string{"dossier=" + testLinks.Dossier, "accept=" + testLinks.Accept, "return=" + testLinks.Return}
+	want := []string{"dossier=" + salestest.Links.Dossier, "accept=" + salestest.Links.Accept, "return=" + salestest.Links.Return}
 	if strings.Join(buttons, " ") != strings.Join(want, " ") {
 		t.Errorf("buttons = %v, want %v", buttons, want)
 	}

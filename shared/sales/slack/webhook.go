@@ -1,4 +1,7 @@
-package sales
+// Package slack posts sales alerts to a Slack incoming webhook, or to
+// anything that speaks its format (Mattermost, Rocket.Chat, Teams
+// workflows ...).
+package slack
 
 import (
 	"bytes"
@@ -12,12 +15,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
+
+	"github.com/leadnurture/nurture/shared/sales"
 )
 
-// Webhook posts alerts to a Slack incoming webhook, or to anything that
-// speaks its format (Mattermost, Rocket.Chat, Teams workflows ...): a
-// "text" that stands alone and Block Kit "blocks" that show the lead.
+// Webhook posts alerts to an incoming webhook: a "text" that stands alone
+// and Block Kit "blocks" that show the lead.
 type Webhook struct {
 	URL    string
 	Client *http.Client // nil: a client with a 10s timeout
@@ -30,22 +35,24 @@ type Webhook struct {
 	MaxWait time.Duration
 }
 
+var _ sales.Webhook = (*Webhook)(nil)
+
 // Webhook defaults.
 const (
-	DefaultWebhookAttempts = 4
-	DefaultWebhookBackoff  = 500 * time.Millisecond
-	DefaultWebhookMaxWait  = 30 * time.Second
+	DefaultAttempts = 4
+	DefaultBackoff  = 500 * time.Millisecond
+	DefaultMaxWait  = 30 * time.Second
 )
 
-var defaultWebhookClient = &http.Client{Timeout: 10 * time.Second}
+var defaultClient = &http.Client{Timeout: 10 * time.Second}
 
-// WebhookError is a post the server refused with an HTTP status.
-type WebhookError struct {
+// StatusError is a post the server refused with an HTTP status.
+type StatusError struct {
 	Status int
 	Body   string // the start of the answer, e.g. Slack's "invalid_blocks"
 }
 
-func (e *WebhookError) Error() string {
+func (e *StatusError) Error() string {
 	s := "webhook answered " + strconv.Itoa(e.Status)
 	if e.Body != "" {
 		s += ": " + e.Body
@@ -58,7 +65,7 @@ func (e *WebhookError) Error() string {
 // server's Retry-After asks, up to MaxWait; any other 4xx gives up at once,
 // since the same payload would be refused again. Errors never contain the
 // webhook URL, which is a secret.
-func (w *Webhook) Post(ctx context.Context, d Dossier, links AlertLinks) error {
+func (w *Webhook) Post(ctx context.Context, d sales.Dossier, links sales.AlertLinks) error {
 	if w.URL == "" {
 		return errors.New("webhook: no URL")
 	}
@@ -68,13 +75,13 @@ func (w *Webhook) Post(ctx context.Context, d Dossier, links AlertLinks) error {
 	}
 	attempts, delay, maxWait := w.Attempts, w.Backoff, w.MaxWait
 	if attempts <= 0 {
-		attempts = DefaultWebhookAttempts
+		attempts = DefaultAttempts
 	}
 	if delay <= 0 {
-		delay = DefaultWebhookBackoff
+		delay = DefaultBackoff
 	}
 	if maxWait <= 0 {
-		maxWait = DefaultWebhookMaxWait
+		maxWait = DefaultMaxWait
 	}
 	var last error
 	for attempt := 1; ; attempt++ {
@@ -114,7 +121,7 @@ func (w *Webhook) post(ctx context.Context, body []byte) (time.Duration, bool, e
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	client := w.Client
 	if client == nil {
-		client = defaultWebhookClient
+		client = defaultClient
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -134,7 +141,7 @@ func (w *Webhook) post(ctx context.Context, body []byte) (time.Duration, bool, e
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return 0, false, nil
 	}
-	werr := &WebhookError{Status: resp.StatusCode, Body: strings.TrimSpace(cleanText(string(snippet)))}
+	werr := &StatusError{Status: resp.StatusCode, Body: oneLine(string(snippet))}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode >= 500:
 		return retryAfter(resp.Header.Get("Retry-After")), true, werr
@@ -210,8 +217,8 @@ func mrkdwn(s string) *slackText { return &slackText{Type: "mrkdwn", Text: s} }
 // slackMessage is the webhook payload of an alert. Everything from the lead
 // is escaped for Slack (&, <, >), so a name cannot mention @channel or
 // smuggle a link in.
-func slackMessage(d Dossier, links AlertLinks) slackPayload {
-	v := newAlertView(d, links)
+func slackMessage(d sales.Dossier, links sales.AlertLinks) slackPayload {
+	v := sales.NewAlertView(d, links)
 	e := func(s string, max int) string { return slackEscape(truncate(s, max)) }
 
 	headline := "*" + e(v.Level, 100) + "* · score *" + v.Score + "*\n*<" + links.Dossier + "|" + e(v.Name, 200) + ">*"
@@ -316,6 +323,12 @@ func slackMessage(d Dossier, links AlertLinks) slackPayload {
 // mention (<@U123>, <!channel>) or an entity.
 func slackEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// oneLine folds an answer's line breaks and control characters to spaces,
+// so it cannot forge lines in a log.
+func oneLine(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
 }
 
 // truncate shortens s to at most max characters, ending in "…" when cut.
