@@ -8,14 +8,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/leadnurture/nurture/shared/app"
-	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/httpapi"
 )
 
 func main() {
 	h, err := build(context.Background())
 	if err != nil {
-		config.InitFailed("capture", err)
+		app.InitFailed("capture", err)
 	}
 	lambda.Start(h.Handle)
 }
@@ -25,5 +24,5 @@ func build(ctx context.Context) (*httpapi.Capture, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &httpapi.Capture{Capturer: a.Capturer(), Log: a.Log}, nil
+	return a.Capture, nil
 }

@@ -10,14 +10,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/leadnurture/nurture/shared/app"
-	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/engagement"
 )
 
 func main() {
 	svc, err := build(context.Background())
 	if err != nil {
-		config.InitFailed("engagement", err)
+		app.InitFailed("engagement", err)
 	}
 	lambda.Start(func(ctx context.Context, raw json.RawMessage) error {
 		_, err := svc.HandleEvent(ctx, raw)
@@ -30,5 +29,5 @@ func build(ctx context.Context) (*engagement.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.Engagement(), nil
+	return a.Engagement, nil
 }

@@ -11,15 +11,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/leadnurture/nurture/shared/app"
-	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/httpapi"
-	"github.com/leadnurture/nurture/shared/sales"
 )
 
 func main() {
 	h, err := build(context.Background())
 	if err != nil {
-		config.InitFailed("links", err)
+		app.InitFailed("links", err)
 	}
 	lambda.Start(h.Handle)
 }
@@ -29,8 +27,5 @@ func build(ctx context.Context) (*httpapi.LinkRoutes, error) {
 	if err != nil {
 		return nil, err
 	}
-	links := &httpapi.Links{Engagement: a.Engagement(), Signer: a.Signer, Program: a.Program, Clock: a.Clock, Log: a.Log}
-	desk := &sales.Desk{Program: a.Program, Store: a.Store, Window: a.Window}
-	page := &httpapi.Sales{Desk: desk, Signer: a.Signer, Clock: a.Clock, Log: a.Log}
-	return &httpapi.LinkRoutes{Links: links, Sales: page}, nil
+	return a.LinkRoutes, nil
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/leadnurture/nurture/shared/app"
 	"github.com/leadnurture/nurture/shared/clock"
-	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/mail/ses"
 	"github.com/leadnurture/nurture/shared/nurture"
 )
@@ -24,7 +23,7 @@ type Input struct {
 func main() {
 	h, err := build(context.Background())
 	if err != nil {
-		config.InitFailed("scheduler", err)
+		app.InitFailed("scheduler", err)
 	}
 	lambda.Start(h.handle)
 }
@@ -40,7 +39,7 @@ func build(ctx context.Context) (*handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &handler{clock: a.Clock, ses: a.SES, sched: a.Scheduler()}, nil
+	return &handler{clock: a.Clock, ses: a.SES, sched: a.Scheduler}, nil
 }
 
 // handle runs one tick. The account's send rate is read every tick: SES

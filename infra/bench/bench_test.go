@@ -31,7 +31,10 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/leadnurture/nurture/infra/localstack"
+	"github.com/leadnurture/nurture/infra/localstack/testenv"
 	"github.com/leadnurture/nurture/infra/localstack/testworld"
+	"github.com/leadnurture/nurture/shared/app"
+	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/engagement"
 	"github.com/leadnurture/nurture/shared/httpapi"
@@ -41,7 +44,6 @@ import (
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/sales"
-	"github.com/leadnurture/nurture/shared/scoring"
 	"github.com/leadnurture/nurture/shared/store"
 	"github.com/leadnurture/nurture/shared/token"
 )
@@ -164,17 +166,7 @@ func setup() (func(), error) {
 		return nil, err
 	}
 	st := store.New(dyn, table, store.Options{})
-	signer, err := token.ParseKeys("k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
-	if err != nil {
-		stop()
-		return nil, err
-	}
-	win, err := nurture.NewWindow(prog.Schedule)
-	if err != nil {
-		stop()
-		return nil, err
-	}
-	loc, err := time.LoadLocation(prog.Schedule.TimeZone)
+	signer, err := token.ParseKeys(testenv.TestTokenKeys)
 	if err != nil {
 		stop()
 		return nil, err
@@ -186,18 +178,21 @@ func setup() (func(), error) {
 		stop()
 		return nil, err
 	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	w = &world{prog: prog, dyn: dyn, table: table, store: st, rate: rate, domain: "bench.example",
-		clock:  clock.NewFixed(time.Date(2026, 12, 1, 10, 0, 0, 0, loc)),
+		clock:  clock.NewFixed(testenv.Tuesday),
 		mailer: &timedMailer{next: sesMailer}}
-	w.sched = &nurture.Scheduler{Program: prog, Store: st, Signer: signer, Window: win, Mailer: w.mailer,
-		BaseURL: "https://api.acme.example", ConfigurationSet: "nurture-bench", Rate: rate, Log: log}
-	w.alerts = &sales.Alerter{Program: prog, Store: st, Mailer: sesMailer, Signer: signer, BaseURL: "https://api.acme.example", Clock: w.clock, Log: log}
-	w.svc = &engagement.Service{Program: prog, Store: st, Log: log, Scorer: scoring.New(prog), Alerter: w.alerts}
-	w.capture = &httpapi.Capture{
-		Capturer: &lead.Capturer{Program: prog, Store: st, Clock: w.clock, Scorer: scoring.New(prog), Alerter: w.alerts},
-		Log:      log,
+	// The product as the functions build it; only the nurture mailer is
+	// wrapped, to time SES.
+	a, err := app.New(app.Parts{
+		Config:  config.Config{TableName: table, PublicBaseURL: "https://api.acme.example", ConfigurationSet: "nurture-bench"},
+		Program: prog, Store: st, Mailer: w.mailer, AlertMailer: sesMailer, Signer: signer, Rate: rate,
+		Clock: w.clock, Log: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		stop()
+		return nil, err
 	}
+	w.sched, w.alerts, w.svc, w.capture = a.Scheduler, a.Alerter, a.Engagement, a.Capture
 	return stop, nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,17 +24,14 @@ import (
 	"github.com/leadnurture/nurture/infra/local/server"
 	"github.com/leadnurture/nurture/infra/local/sestrack"
 	"github.com/leadnurture/nurture/infra/localstack"
+	"github.com/leadnurture/nurture/shared/app"
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/config"
-	"github.com/leadnurture/nurture/shared/engagement"
-	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/mail/ses"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
-	"github.com/leadnurture/nurture/shared/sales"
 	"github.com/leadnurture/nurture/shared/sales/slack"
-	"github.com/leadnurture/nurture/shared/scoring"
 	"github.com/leadnurture/nurture/shared/store"
 	"github.com/leadnurture/nurture/shared/token"
 )
@@ -114,12 +110,19 @@ func run(ctx context.Context) error {
 	}
 	defer sesServer.Stop()
 
+	clk := &clock.Offset{}
+	if start != nil {
+		clk.Set(*start)
+	}
+	apiURL := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	cfg := config.Config{
 		TableName:        envOr("TABLE_NAME", "nurture-local"),
 		DynamoDBEndpoint: dynamo.Endpoint(),
 		SESEndpoint:      sesServer.Endpoint(),
-		DueShards:        8,
+		DueShards:        store.DefaultDueShards,
 		MinFillTime:      lead.DefaultMinFillTime,
+		PublicBaseURL:    apiURL,
+		ConfigurationSet: "nurture-local",
 	}
 	awsCfg, err := cfg.AWS(ctx)
 	if err != nil {
@@ -129,65 +132,48 @@ func run(ctx context.Context) error {
 	if err := store.EnsureTable(ctx, db, cfg.TableName); err != nil {
 		return err
 	}
-	clk := &clock.Offset{}
-	if start != nil {
-		clk.Set(*start)
-	}
-	st := store.New(db, cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention()})
-	apiURL := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	signer, err := localSigner(dataDir)
 	if err != nil {
 		return err
 	}
-	// Sales alerts go straight to SES local (not through the tracking
-	// stand-in: sales reading an alert is not the lead's engagement).
-	alerts := &sales.Alerter{
-		Program: prog, Store: st, Mailer: ses.New(cfg.SES(awsCfg), ""), Signer: signer, BaseURL: apiURL, Clock: clk, Log: log,
-	}
-	if u := os.Getenv("WEBHOOK_URL"); u != "" {
-		alerts.Webhook = &slack.Webhook{URL: u}
-	}
-	scorer := scoring.New(prog)
-	capture := &httpapi.Capture{
-		Capturer: &lead.Capturer{Program: prog, Store: st, Clock: clk, MinFillTime: cfg.MinFillTime, Scorer: scorer, Alerter: alerts, Suppressions: st},
-		Log:      log,
-	}
-	win, err := nurture.NewWindow(prog.Schedule)
-	if err != nil {
-		return err
-	}
-	mailer := ses.New(cfg.SES(awsCfg), "nurture-local")
+	mailer := ses.New(cfg.SES(awsCfg), cfg.ConfigurationSet)
 	rate, err := mailer.MaxSendRate(ctx)
 	if err != nil {
 		return err
 	}
-	// The engagement handler takes SES's events.
-	eng := &engagement.Service{Program: prog, Store: st, Log: log, Scorer: scorer, Alerter: alerts}
-	handleEvent := func(ctx context.Context, raw json.RawMessage) error {
-		_, err := eng.HandleEvent(ctx, raw)
-		return err
-	}
 	// What the configuration set does in AWS: tracked links and the open
 	// pixel, and Send, Delivery, Click and Open events for the engagement
-	// handler.
-	tracker := &sestrack.Tracker{
-		Mailer: mailer, BaseURL: apiURL, Publish: handleEvent, ConfigurationSet: "nurture-local", Clock: clk, Log: log,
+	// handler (Publish, set once the product is built).
+	tracker := &sestrack.Tracker{Mailer: mailer, BaseURL: apiURL, ConfigurationSet: cfg.ConfigurationSet, Clock: clk, Log: log}
+	parts := app.Parts{
+		Config:  cfg,
+		Program: prog,
+		Store:   store.New(db, cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention()}),
+		Mailer:  tracker,
+		// Sales alerts go straight to SES local, not through the tracking
+		// stand-in: sales reading an alert is not the lead's engagement.
+		AlertMailer: ses.New(cfg.SES(awsCfg), ""),
+		Signer:      signer,
+		Rate:        rate,
+		Clock:       clk,
+		Log:         log,
 	}
-	sched := &nurture.Scheduler{
-		Program: prog, Store: st, Mailer: tracker, Signer: signer, Window: win,
-		BaseURL: apiURL, ConfigurationSet: "nurture-local", Rate: rate, Log: log, Alerter: alerts,
+	if u := os.Getenv("WEBHOOK_URL"); u != "" {
+		parts.Webhook = &slack.Webhook{URL: u}
 	}
-	links := &httpapi.Links{Engagement: eng, Signer: signer, Program: prog, Clock: clk, Log: log}
-	salesPage := &httpapi.Sales{Desk: &sales.Desk{Program: prog, Store: st, Window: win}, Signer: signer, Clock: clk, Log: log}
-	linkRoutes := &httpapi.LinkRoutes{Links: links, Sales: salesPage} // /u, /a and the sales page /s
+	a, err := app.New(parts)
+	if err != nil {
+		return err
+	}
+	tracker.Publish = a.HandleSESEvent
 	handler := server.New(server.Options{
 		Program:   prog,
 		Clock:     clk,
-		Tick:      sched.Tick,
-		NextDue:   st.NextDue,
-		SESEvent:  handleEvent,
+		Tick:      a.Scheduler.Tick,
+		NextDue:   a.Store.NextDue,
+		SESEvent:  a.HandleSESEvent,
 		Tracking:  tracker.Handler(),
-		Functions: map[string]server.Handler{"capture": capture.Handle, "links": linkRoutes.Handle},
+		Functions: map[string]server.Handler{"capture": a.Capture.Handle, "links": a.LinkRoutes.Handle},
 		Links: []server.Link{
 			{Name: "Sent mail (aws-ses-v2-local)", URL: sesServer.Endpoint()},
 			{Name: "DynamoDB Local endpoint", URL: dynamo.Endpoint()},
@@ -195,7 +181,7 @@ func run(ctx context.Context) error {
 		Log: log,
 	})
 	if every := tickInterval(); every > 0 {
-		go tickEvery(ctx, every, clk, sched, log)
+		go tickEvery(ctx, every, clk, a.Scheduler, log)
 	}
 	httpServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)

@@ -61,13 +61,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	tw := testworld.New(t, testworld.Options{Name: "privacy", Logs: logs, StoreOptions: store.Options{ActivityRetention: prog.ActivityRetention()}})
-	tw.Scheduler.Alerter = tw.Alerter
-	return &world{
-		World:   tw,
-		logs:    logs,
-		capture: &httpapi.Capture{Capturer: tw.Capturer(), Log: tw.Log},
-		links:   &httpapi.Links{Engagement: tw.Engagement, Signer: tw.Signer, Program: tw.Program, Clock: tw.Clock, Log: tw.Log},
-	}
+	return &world{World: tw, logs: logs, capture: tw.App.Capture, links: tw.App.LinkRoutes.Links}
 }
 
 // post sends the finops-guide form as a browser would; it must answer 303.

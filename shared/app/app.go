@@ -1,17 +1,24 @@
-// Package app builds, once at a function's start, what every function is
-// made of: settings, the nurture program, the store, the mailer, the link
-// signer, and the services on top. Each function's main picks what it
-// serves; the local stack builds the same parts.
+// Package app is the product's one composition root. New wires the product
+// from its edges (Parts: settings, program, store, mailer, signer, clock);
+// Load reads the environment, builds the AWS clients and calls New. The
+// functions, the local stack, the test world and the benchmarks all build
+// the product through New, swapping only the edges: the mailer, the clock,
+// the base URL.
 package app
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/engagement"
+	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/mail"
 	"github.com/leadnurture/nurture/shared/mail/ses"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
@@ -22,21 +29,121 @@ import (
 	"github.com/leadnurture/nurture/shared/token"
 )
 
-// App holds a function's parts.
-type App struct {
+// Parts are the edges the product is built on: what differs between
+// Lambda, the local stack, tests and benchmarks. New decides the rest.
+type Parts struct {
+	// Config holds the settings New reads: PublicBaseURL (where links in
+	// mail point), ConfigurationSet, BotWindow, MinFillTime.
 	Config  config.Config
 	Program *program.Program
-	Window  nurture.Window
 	Store   *store.Store
-	SES     *ses.Mailer
-	// Signer signs and verifies link tokens; nil when no keys are set.
+	// Mailer sends nurture mail: SES, or locally the click and open
+	// tracking stand-in in front of it.
+	Mailer mail.Mailer
+	// AlertMailer sends sales alerts; nil uses Mailer. (Locally alerts skip
+	// the tracking stand-in: sales reading an alert is not engagement.)
+	AlertMailer mail.Mailer
+	// Webhook also receives every alert; nil sends email only.
+	Webhook sales.Webhook
+	// Signer signs and verifies link tokens; without it there are no
+	// links, so no alerts at once and no link routes.
 	Signer *token.Signer
-	Clock  clock.Clock
-	Log    *slog.Logger
+	// Rate is the scheduler's send rate in emails a second; the scheduler
+	// function sets it from SES before every tick.
+	Rate  float64
+	Clock clock.Clock
+	Log   *slog.Logger
 }
 
-// Load reads the environment and builds the parts. required names settings
-// the function cannot start without (e.g. "TOKEN_KEYS").
+// App is the product, wired.
+type App struct {
+	Parts
+	Window nurture.Window
+	Scorer lead.Scorer
+	// Alerter sends sales alerts at once; nil without a Signer or a
+	// PublicBaseURL, and then crossings stay pending on the lead until the
+	// scheduler's next tick sends them.
+	Alerter    *sales.Alerter
+	Scheduler  *nurture.Scheduler
+	Engagement *engagement.Service
+	Capturer   *lead.Capturer
+	Desk       *sales.Desk
+
+	// The HTTP API's handlers: capture, and the links in mail (nil without
+	// a Signer).
+	Capture    *httpapi.Capture
+	LinkRoutes *httpapi.LinkRoutes
+
+	// SES is the mailer Load built (nil from New): the scheduler function
+	// reads the account's send rate from it before every tick.
+	SES *ses.Mailer
+}
+
+// New wires the product from its parts.
+func New(p Parts) (*App, error) {
+	if p.Program == nil || p.Store == nil || p.Mailer == nil {
+		return nil, errors.New("app: Program, Store and Mailer are required")
+	}
+	if p.Clock == nil {
+		p.Clock = clock.System{}
+	}
+	if p.Log == nil {
+		p.Log = slog.New(slog.DiscardHandler)
+	}
+	if p.AlertMailer == nil {
+		p.AlertMailer = p.Mailer
+	}
+	win, err := nurture.NewWindow(p.Program.Schedule)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	a := &App{Parts: p, Window: win, Scorer: scoring.New(p.Program)}
+	cfg := p.Config
+
+	// A nil *sales.Alerter in an interface would not be nil: hand the
+	// services a nil interface when there is no alerter.
+	var alerter lead.Alerter
+	if p.Signer != nil && cfg.PublicBaseURL != "" {
+		a.Alerter = &sales.Alerter{
+			Program: p.Program, Store: p.Store, Mailer: p.AlertMailer, Webhook: p.Webhook, Signer: p.Signer,
+			BaseURL: cfg.PublicBaseURL, Clock: p.Clock, Log: p.Log,
+		}
+		alerter = a.Alerter
+	}
+	a.Scheduler = &nurture.Scheduler{
+		Program: p.Program, Store: p.Store, Mailer: p.Mailer, Signer: p.Signer, Window: win,
+		BaseURL: cfg.PublicBaseURL, ConfigurationSet: cfg.ConfigurationSet, Rate: p.Rate, Log: p.Log,
+		Alerter: alerter,
+	}
+	a.Engagement = &engagement.Service{
+		Program: p.Program, Store: p.Store, Log: p.Log, BotWindow: cfg.BotWindow,
+		Scorer: a.Scorer, Alerter: alerter,
+	}
+	a.Capturer = &lead.Capturer{
+		Program: p.Program, Store: p.Store, Clock: p.Clock, MinFillTime: cfg.MinFillTime,
+		Scorer: a.Scorer, Alerter: alerter, Suppressions: p.Store,
+	}
+	a.Desk = &sales.Desk{Program: p.Program, Store: p.Store, Window: win}
+	a.Capture = &httpapi.Capture{Capturer: a.Capturer, Log: p.Log}
+	if p.Signer != nil {
+		a.LinkRoutes = &httpapi.LinkRoutes{
+			Links: &httpapi.Links{Engagement: a.Engagement, Signer: p.Signer, Program: p.Program, Clock: p.Clock, Log: p.Log},
+			Sales: &httpapi.Sales{Desk: a.Desk, Signer: p.Signer, Clock: p.Clock, Log: p.Log},
+		}
+	}
+	return a, nil
+}
+
+// HandleSESEvent applies one SES event (an EventBridge envelope): the
+// engagement function's handler.
+func (a *App) HandleSESEvent(ctx context.Context, raw json.RawMessage) error {
+	_, err := a.Engagement.HandleEvent(ctx, raw)
+	return err
+}
+
+// Load reads the environment, builds the AWS clients and wires the product
+// with New, for a function's start. required names settings the function
+// cannot start without (e.g. "TOKEN_KEYS").
 func Load(ctx context.Context, required ...string) (*App, error) {
 	cfg, err := config.Load()
 	if err != nil {
@@ -53,73 +160,31 @@ func Load(ctx context.Context, required ...string) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	win, err := nurture.NewWindow(prog.Schedule)
-	if err != nil {
-		return nil, err
-	}
 	awsCfg, err := cfg.AWS(ctx)
 	if err != nil {
 		return nil, err
 	}
-	a := &App{
+	p := Parts{
 		Config:  cfg,
 		Program: prog,
-		Window:  win,
 		Store:   store.New(cfg.DynamoDB(awsCfg), cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention()}),
-		SES:     ses.New(cfg.SES(awsCfg), cfg.ConfigurationSet),
 		Clock:   clock.System{},
 		Log:     cfg.Logger(),
 	}
+	mailer := ses.New(cfg.SES(awsCfg), cfg.ConfigurationSet)
+	p.Mailer = mailer
 	if cfg.TokenKeys != "" {
-		if a.Signer, err = token.ParseKeys(cfg.TokenKeys); err != nil {
+		if p.Signer, err = token.ParseKeys(cfg.TokenKeys); err != nil {
 			return nil, err
 		}
 	}
+	if cfg.WebhookURL != "" {
+		p.Webhook = &slack.Webhook{URL: cfg.WebhookURL}
+	}
+	a, err := New(p)
+	if err != nil {
+		return nil, err
+	}
+	a.SES = mailer
 	return a, nil
-}
-
-// Scorer is the program's scoring model.
-func (a *App) Scorer() lead.Scorer { return scoring.New(a.Program) }
-
-// Alerter sends sales alerts at once; it needs link keys and the public
-// URL the links point at. Without them crossings stay pending on the lead
-// and the scheduler's next tick sends them.
-func (a *App) Alerter() lead.Alerter {
-	if a.Signer == nil || a.Config.PublicBaseURL == "" {
-		return nil
-	}
-	al := &sales.Alerter{
-		Program: a.Program, Store: a.Store, Mailer: a.SES, Signer: a.Signer, BaseURL: a.Config.PublicBaseURL,
-		Clock: a.Clock, Log: a.Log,
-	}
-	if a.Config.WebhookURL != "" {
-		al.Webhook = &slack.Webhook{URL: a.Config.WebhookURL}
-	}
-	return al
-}
-
-// Scheduler sends nurture steps.
-func (a *App) Scheduler() *nurture.Scheduler {
-	return &nurture.Scheduler{
-		Program: a.Program, Store: a.Store, Mailer: a.SES, Signer: a.Signer, Window: a.Window,
-		BaseURL: a.Config.PublicBaseURL, ConfigurationSet: a.Config.ConfigurationSet, Log: a.Log,
-		Alerter: a.Alerter(),
-	}
-}
-
-// Engagement applies SES events and link clicks to leads, scored, with
-// alerts when a threshold is crossed.
-func (a *App) Engagement() *engagement.Service {
-	return &engagement.Service{
-		Program: a.Program, Store: a.Store, Log: a.Log, BotWindow: a.Config.BotWindow,
-		Scorer: a.Scorer(), Alerter: a.Alerter(),
-	}
-}
-
-// Capturer turns form posts into leads.
-func (a *App) Capturer() *lead.Capturer {
-	return &lead.Capturer{
-		Program: a.Program, Store: a.Store, Clock: a.Clock, MinFillTime: a.Config.MinFillTime,
-		Scorer: a.Scorer(), Alerter: a.Alerter(), Suppressions: a.Store,
-	}
 }

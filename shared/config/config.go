@@ -3,13 +3,10 @@
 package config
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -23,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/leadnurture/nurture/shared/store"
 )
 
 // Config holds every setting a function reads from its environment.
@@ -59,7 +58,7 @@ func Load() (Config, error) {
 		TableName:        os.Getenv("TABLE_NAME"),
 		DynamoDBEndpoint: os.Getenv("DYNAMODB_ENDPOINT"),
 		SESEndpoint:      os.Getenv("SES_ENDPOINT"),
-		DueShards:        8,
+		DueShards:        store.DefaultDueShards,
 		MinFillTime:      2 * time.Second,
 	}
 	c.PublicBaseURL = strings.TrimRight(os.Getenv("PUBLIC_BASE_URL"), "/")
@@ -204,40 +203,4 @@ func (c Config) SES(cfg aws.Config) *sesv2.Client {
 			o.BaseEndpoint = aws.String(c.SESEndpoint)
 		}
 	})
-}
-
-// InitFailed reports that a function could not start and exits with status
-// 1. The reason goes to stderr (CloudWatch Logs) and, inside Lambda
-// (AWS_LAMBDA_RUNTIME_API set), to the Runtime API's init/error endpoint, so
-// the invoker and the console see it instead of a bare Runtime.ExitError.
-// Start-up errors name settings, never secret values.
-func InitFailed(function string, err error) {
-	msg := function + ": " + err.Error()
-	fmt.Fprintln(os.Stderr, msg)
-	if api := os.Getenv("AWS_LAMBDA_RUNTIME_API"); api != "" {
-		if err := postInitError(api, msg); err != nil {
-			fmt.Fprintln(os.Stderr, function+": report init error: "+err.Error())
-		}
-	}
-	os.Exit(1)
-}
-
-// postInitError is the Runtime API's "initialization error" call.
-func postInitError(api, msg string) error {
-	body, _ := json.Marshal(map[string]any{"errorMessage": msg, "errorType": "Runtime.InitError", "stackTrace": []string{}})
-	req, err := http.NewRequest(http.MethodPost, "http://"+api+"/2018-06-01/runtime/init/error", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Lambda-Runtime-Function-Error-Type", "Runtime.InitError")
-	resp, err := (&http.Client{Timeout: 2 * time.Second}).Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		return fmt.Errorf("runtime api answered %s", resp.Status)
-	}
-	return nil
 }

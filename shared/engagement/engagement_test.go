@@ -596,7 +596,6 @@ func TestAlert_burstWhoseFirstClickCrossed_alertWithdrawnNeverSent(t *testing.T)
 	w := newWorld(t)
 	l := w.Nurtured("burst", nil)
 	w.atThresholdMinusOne(l)
-	w.Scheduler.Alerter = w.Alerter
 	asset, _ := w.Program.Asset(l.Nurture.Sent[0].AssetID)
 	w.handle(w.click(l, time.Hour, asset.URL, chrome, map[string][]string{"link": {"asset"}}))
 	if got := w.Lead(l.ID); len(got.PendingAlerts) != 1 || len(w.alertsFor(l)) != 0 {
@@ -642,7 +641,6 @@ func TestAlert_leftPending_sentByTheNextSchedulerTick(t *testing.T) {
 	if got := w.Lead(l.ID); len(got.PendingAlerts) != 1 || len(w.alertsFor(l)) != 0 {
 		t.Fatalf("want one pending alert and no email yet: %+v", got.PendingAlerts)
 	}
-	w.Scheduler.Alerter = w.Alerter
 	w.Clock.Advance(2 * time.Hour) // the click was an hour after the send
 	if _, err := w.Scheduler.Tick(context.Background(), w.Clock.Now()); err != nil {
 		t.Fatal(err)

@@ -81,10 +81,15 @@ func (u *Usage) addRead(c *types.ConsumedCapacity) {
 	}
 }
 
+// DefaultDueShards is how many partitions the due index is spread over
+// unless DUE_SHARDS says otherwise; every writer and reader of one table
+// must agree on it.
+const DefaultDueShards = 8
+
 // New returns a store on an existing table.
 func New(client *dynamodb.Client, table string, opts Options) *Store {
 	if opts.DueShards <= 0 {
-		opts.DueShards = 8
+		opts.DueShards = DefaultDueShards
 	}
 	return &Store{client: client, table: table, opts: opts}
 }

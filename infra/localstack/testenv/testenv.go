@@ -171,5 +171,10 @@ func SentMail(t testing.TB) []localstack.SentEmail {
 	return mail
 }
 
+// Tuesday is the instant test clocks stand at: Tuesday 1 December 2026,
+// 10:00 in Berlin, inside the default program's send window, so no test
+// depends on the hour or weekday it runs.
+var Tuesday = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+
 // TestTokenKeys is a fixed signing key for tests; never use it deployed.
 const TestTokenKeys = "test:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="

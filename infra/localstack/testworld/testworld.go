@@ -16,7 +16,9 @@ import (
 
 	"github.com/leadnurture/nurture/infra/localstack"
 	"github.com/leadnurture/nurture/infra/localstack/testenv"
+	"github.com/leadnurture/nurture/shared/app"
 	"github.com/leadnurture/nurture/shared/clock"
+	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/engagement"
 	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/lead"
@@ -24,7 +26,6 @@ import (
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/sales"
-	"github.com/leadnurture/nurture/shared/scoring"
 	"github.com/leadnurture/nurture/shared/store"
 	"github.com/leadnurture/nurture/shared/token"
 )
@@ -34,7 +35,10 @@ const BaseURL = "https://api.acme.example"
 
 // World is one test's product.
 type World struct {
-	T       *testing.T
+	T *testing.T
+	// App is the product as app.New wires it; the fields below are its
+	// parts, named for the tests' convenience.
+	App     *app.App
 	Program *program.Program
 	Table   string
 	Store   *store.Store
@@ -57,8 +61,9 @@ type Options struct {
 	StoreOptions store.Options
 }
 
-// New builds a world. The scheduler sends through SES local at 1,000 a
-// second; tests may replace its Mailer.
+// New builds a world through app.New, as the functions are built. The
+// scheduler sends through SES local at 1,000 a second; tests may replace
+// its Mailer.
 func New(t *testing.T, o Options) *World {
 	t.Helper()
 	prog, err := program.Default()
@@ -77,39 +82,31 @@ func New(t *testing.T, o Options) *World {
 	if err != nil {
 		t.Fatal(err)
 	}
-	win, err := nurture.NewWindow(prog.Schedule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	loc, err := time.LoadLocation(prog.Schedule.TimeZone)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if o.Logs == nil {
 		o.Logs = io.Discard
 	}
 	log := slog.New(slog.NewJSONHandler(o.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	st := store.New(db, table, o.StoreOptions)
-	w := &World{
-		T: t, Program: prog, Table: table, Store: st, Signer: signer, Window: win, Log: log,
-		Clock:  clock.NewFixed(time.Date(2026, 12, 1, 10, 0, 0, 0, loc)),
-		Domain: table + ".example",
-		SES:    ses.New(testenv.SES(t), "nurture-test"),
+	mailer := ses.New(testenv.SES(t), "nurture-test")
+	clk := clock.NewFixed(testenv.Tuesday)
+	// The product as the functions build it, on the test servers.
+	a, err := app.New(app.Parts{
+		Config:  config.Config{TableName: table, PublicBaseURL: BaseURL, ConfigurationSet: "nurture-test"},
+		Program: prog, Store: st, Mailer: mailer, Signer: signer, Rate: 1000, Clock: clk, Log: log,
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	w.Alerter = &sales.Alerter{Program: prog, Store: st, Mailer: w.SES, Signer: signer, BaseURL: BaseURL, Clock: w.Clock, Log: log}
-	w.Scheduler = &nurture.Scheduler{
-		Program: prog, Store: st, Signer: signer, Window: win, Mailer: w.SES,
-		BaseURL: BaseURL, ConfigurationSet: "nurture-test", Rate: 1000, Log: log,
+	return &World{
+		T: t, App: a, Program: prog, Table: table, Store: st, Signer: signer, Window: a.Window, Log: log,
+		Clock: clk, Domain: table + ".example", SES: mailer,
+		Scheduler: a.Scheduler, Alerter: a.Alerter, Engagement: a.Engagement,
 	}
-	w.Engagement = &engagement.Service{Program: prog, Store: st, Log: log, Scorer: scoring.New(prog), Alerter: w.Alerter}
-	return w
 }
 
 // Capturer is capture as the function builds it: scored, alerting, and
 // honouring erasures.
-func (w *World) Capturer() *lead.Capturer {
-	return &lead.Capturer{Program: w.Program, Store: w.Store, Clock: w.Clock, Scorer: scoring.New(w.Program), Alerter: w.Alerter, Suppressions: w.Store}
-}
+func (w *World) Capturer() *lead.Capturer { return w.App.Capturer }
 
 // Email is the address of a local part in this world.
 func (w *World) Email(local string) string { return local + "@" + w.Domain }
