@@ -226,7 +226,7 @@ func TestSales_acceptThenReturn_throughTheForms(t *testing.T) {
 	// The page now says so.
 	page := f.do(t, linkEvent(t, "dossier-page.json", f.token(token.PurposeDossier, id)))
 	if !strings.Contains(page.Body, `<p class="decision" id="current-decision">Accepted by sales on `) ||
-		!strings.Contains(page.Body, escaped("nurture stopped: "+sales.StopAccepted)) {
+		!strings.Contains(page.Body, escaped("nurture stopped: "+lead.StopAccepted)) {
 		t.Fatalf("the page should show the decision:\n%s", page.Body)
 	}
 

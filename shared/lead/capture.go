@@ -351,7 +351,7 @@ func (c *Capturer) enrol(l *Lead, asset program.Asset, now time.Time) string {
 		if l.Nurture.Status == NurtureFinished && l.Nurture.Track == track.ID {
 			continue
 		}
-		l.Nurture = Nurture{Track: track.ID, NextStep: 0, Status: NurtureActive, DueAt: now.Add(track.Steps[0].Wait.Duration)}
+		l.Nurture.Enrol(track.ID, now.Add(track.Steps[0].Wait.Duration))
 		return track.ID
 	}
 	return ""

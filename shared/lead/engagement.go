@@ -33,7 +33,7 @@ func (l *Lead) Suppress(reason string, at time.Time) bool {
 	}
 	l.Suppression = &Suppression{Reason: reason, At: at}
 	if l.Nurture.Status == NurtureActive {
-		l.Nurture.Status, l.Nurture.StopReason, l.Nurture.DueAt = NurtureStopped, reason, time.Time{}
+		l.Nurture.Stop(reason)
 	}
 	return true
 }

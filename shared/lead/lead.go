@@ -91,44 +91,6 @@ type Attribution struct {
 	UTMContent  string `json:",omitempty"`
 }
 
-// Nurture status values.
-const (
-	NurtureActive   = "active"   // a next step is due at DueAt
-	NurtureFinished = "finished" // every step of the track was sent
-	NurtureStopped  = "stopped"  // suppressed, accepted by sales, or otherwise ended
-)
-
-// Nurture is the lead's place in its track.
-type Nurture struct {
-	Track    string    `json:",omitempty"`
-	NextStep int       `json:",omitempty"` // index of the next step to send
-	DueAt    time.Time `json:",omitzero"`  // when the next step is due; zero when nothing is due
-	Status   string    `json:",omitempty"`
-	// StopReason says why nurture ended early (unsubscribed, bounced, accepted ...).
-	StopReason string `json:",omitempty"`
-	// Sent lists the steps sent so far, oldest first. A step is listed in
-	// the same write that claims it, before SES is asked to send it.
-	Sent []SentStep `json:",omitempty"`
-}
-
-// SentStep is one nurture email: listed when claimed, so no other tick
-// sends it again, and removed only if SES refused it.
-type SentStep struct {
-	Track   string
-	Step    int
-	AssetID string
-	// Claim names the tick's attempt that listed the step: the tick knows
-	// its own claim when the write's answer was lost and a retry refused.
-	Claim string `json:",omitempty"`
-	// MessageID is SES's id, filled in by the first SES event about the
-	// message that changes the lead (its Delivery, usually).
-	MessageID string `json:",omitempty"`
-	At        time.Time
-	// DeliveredAt is when the recipient's server accepted it, once known.
-	DeliveredAt time.Time `json:",omitempty"`
-	Opened      bool      `json:",omitempty"`
-}
-
 // Score is a lead's score: fit points (who they are, no decay) plus
 // activity points that halve every half-life, as of At.
 type Score struct {
@@ -232,9 +194,6 @@ func Mark(messageID, link string, at time.Time, key string) ClickMark {
 
 // OtherLinkOf reports whether c is a click in the same message as m, on another link.
 func (c ClickMark) OtherLinkOf(m ClickMark) bool { return c.Message == m.Message && c.Link != m.Link }
-
-// Due reports whether the lead has a next step waiting to be sent.
-func (n Nurture) Due() bool { return n.Status == NurtureActive && !n.DueAt.IsZero() }
 
 // Suppression reasons.
 const (

@@ -224,14 +224,14 @@ func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace
 		// Due, but outside the lead's send window (a step set at capture
 		// time can fall on a weekend): move it to the next opening.
 		if next := s.Window.Next(now, l.Zone(s.Program)); next.After(now) {
-			l.Nurture.DueAt = next
+			l.Nurture.Schedule(next)
 			result = outRescheduled
 			return nil
 		}
 		var ok bool
 		track, ok = s.Program.Track(l.Nurture.Track)
 		if !ok {
-			l.Nurture.Status, l.Nurture.StopReason, l.Nurture.DueAt = lead.NurtureStopped, "track removed from the program", time.Time{}
+			l.Nurture.Stop(lead.StopTrackRemoved)
 			return nil
 		}
 		// Steps with nothing left to offer are passed over.
@@ -242,7 +242,7 @@ func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace
 			l.Nurture.NextStep++
 		}
 		if l.Nurture.NextStep >= len(track.Steps) {
-			l.Nurture.Status, l.Nurture.DueAt = lead.NurtureFinished, time.Time{}
+			l.Nurture.Finish()
 			result = outFinished
 			return nil
 		}
@@ -329,10 +329,10 @@ func (s *Scheduler) send(ctx context.Context, m mail.Message, pace *pacer) error
 func (s *Scheduler) scheduleNext(l *lead.Lead, after time.Time) {
 	track, ok := s.Program.Track(l.Nurture.Track)
 	if !ok || l.Nurture.NextStep >= len(track.Steps) {
-		l.Nurture.Status, l.Nurture.DueAt = lead.NurtureFinished, time.Time{}
+		l.Nurture.Finish()
 		return
 	}
-	l.Nurture.DueAt = s.Window.Next(after.Add(track.Steps[l.Nurture.NextStep].Wait.Duration), l.Zone(s.Program))
+	l.Nurture.Schedule(s.Window.Next(after.Add(track.Steps[l.Nurture.NextStep].Wait.Duration), l.Zone(s.Program)))
 }
 
 // unclaim undoes a claim SES refused: the step is no longer listed as sent,
@@ -353,7 +353,7 @@ func (s *Scheduler) unclaim(ctx context.Context, leadID string, claim lead.SentS
 		// marked it finished.
 		if n.Track == claim.Track && n.NextStep == claim.Step+1 &&
 			(n.Status == lead.NurtureActive || n.Status == lead.NurtureFinished) {
-			n.NextStep, n.Status = claim.Step, lead.NurtureActive
+			n.NextStep = claim.Step
 			change(n)
 		}
 		return nil
@@ -367,7 +367,7 @@ func (s *Scheduler) unclaim(ctx context.Context, leadID string, claim lead.SentS
 // release gives a claim back without sending: the step is due again as
 // it was, for the next tick.
 func (s *Scheduler) release(ctx context.Context, leadID string, claim lead.SentStep, wasDue time.Time) error {
-	if err := s.unclaim(ctx, leadID, claim, func(n *lead.Nurture) { n.DueAt = wasDue }); err != nil {
+	if err := s.unclaim(ctx, leadID, claim, func(n *lead.Nurture) { n.Schedule(wasDue) }); err != nil {
 		return fmt.Errorf("release claim: %w", err)
 	}
 	return nil
@@ -377,20 +377,12 @@ func (s *Scheduler) release(ctx context.Context, leadID string, claim lead.SentS
 // the same address would be rejected again at every step.
 func (s *Scheduler) fail(ctx context.Context, leadID string, claim lead.SentStep, reason string, now time.Time) error {
 	err := s.unclaim(ctx, leadID, claim, func(n *lead.Nurture) {
-		n.Status, n.DueAt = lead.NurtureStopped, time.Time{}
-		n.StopReason = fmt.Sprintf("step %d failed at %s: %s", claim.Step+1, now.Format(time.RFC3339), clip(reason, 300))
+		n.Stop(lead.StopStepFailed(claim.Step, now, reason))
 	})
 	if err != nil {
 		return fmt.Errorf("record failed step: %w", err)
 	}
 	return nil
-}
-
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }
 
 // compose renders the email for a claimed step.

@@ -16,9 +16,6 @@ import (
 // "accepted" or "returned: <reason code>".
 const KindDecision = "sales"
 
-// StopAccepted is the nurture stop reason of a lead sales accepted.
-const StopAccepted = "accepted by sales"
-
 // Errors the sales page maps to its answers.
 var (
 	// ErrUnknownLead: the decision names no lead (erased, or never was).
@@ -82,8 +79,7 @@ func (s *Desk) Accept(ctx context.Context, leadID string, at time.Time) error {
 		l.Sales = &lead.SalesDecision{Status: lead.SalesAccepted, At: at}
 		// Stopped, not finished: a capture re-enrols finished leads, and an
 		// accepted lead must get no marketing mail from a new track either.
-		l.Nurture.Status, l.Nurture.StopReason = lead.NurtureStopped, StopAccepted
-		l.Nurture.DueAt = time.Time{}
+		l.Nurture.Stop(lead.StopAccepted)
 		return true
 	})
 }
@@ -118,29 +114,27 @@ func (s *Desk) resume(l *lead.Lead, at time.Time) {
 	switch {
 	case !l.Mailable():
 		// Unsubscribed, bounced, complained or erased: never mail again.
-		if n.Status == lead.NurtureActive || n.StopReason == StopAccepted {
-			n.Status, n.StopReason = lead.NurtureStopped, l.Suppression.Reason
+		if n.Status == lead.NurtureActive || n.StopReason == lead.StopAccepted {
+			n.Stop(l.Suppression.Reason)
 		}
-		n.DueAt = time.Time{}
 		return
 	case n.Status == lead.NurtureActive && !n.DueAt.IsZero():
 		return // never stopped: its next step is scheduled already
-	case n.Status == lead.NurtureStopped && n.StopReason != StopAccepted:
+	case n.Status == lead.NurtureStopped && n.StopReason != lead.StopAccepted:
 		return // stopped for its own reason (a failed address, a removed track)
 	case n.Status == lead.NurtureFinished || n.Track == "":
 		return
 	}
 	track, ok := s.Program.Track(n.Track)
 	if !ok {
-		n.Status, n.StopReason, n.DueAt = lead.NurtureStopped, "track removed from the program", time.Time{}
+		n.Stop(lead.StopTrackRemoved)
 		return
 	}
 	if n.NextStep >= len(track.Steps) {
-		n.Status, n.StopReason, n.DueAt = lead.NurtureFinished, "", time.Time{}
+		n.Finish()
 		return
 	}
-	n.Status, n.StopReason = lead.NurtureActive, ""
-	n.DueAt = s.Window.Next(at.Add(track.Steps[n.NextStep].Wait.Duration), l.Zone(s.Program))
+	n.Schedule(s.Window.Next(at.Add(track.Steps[n.NextStep].Wait.Duration), l.Zone(s.Program)))
 }
 
 // decide applies one decision and records it as a "sales" activity keyed by

@@ -176,7 +176,7 @@ func TestSales_accept_stopsNurtureAtOnce_schedulerSendsNothing(t *testing.T) {
 		t.Fatalf("sales = %+v", l.Sales)
 	}
 	n := l.Nurture
-	if n.Status != lead.NurtureStopped || n.StopReason != sales.StopAccepted || !n.DueAt.IsZero() || n.Due() {
+	if n.Status != lead.NurtureStopped || n.StopReason != lead.StopAccepted || !n.DueAt.IsZero() || n.Due() {
 		t.Fatalf("nurture = %+v, want stopped by sales, nothing due", n)
 	}
 	if !l.Mailable() {

@@ -216,20 +216,11 @@ func (s *Store) putLead(ctx context.Context, l *lead.Lead, prevVersion int64, ex
 		return fmt.Errorf("encode lead %s: %w", l.ID, err)
 	}
 	item := leadItem{PK: prefixLead + l.ID, SK: skProfile, Version: l.Version, Body: body, Applied: applied}
-	// The due index holds leads with a next step, and leads with an alert
-	// still to send: the scheduler's tick sends both.
-	var due time.Time
-	if l.Nurture.Due() && l.Mailable() {
-		due = l.Nurture.DueAt
-	}
-	for _, p := range l.PendingAlerts {
-		if at := p.SendAt(); due.IsZero() || at.Before(due) {
-			due = at
-		}
-	}
-	if !due.IsZero() {
+	// The due index holds the leads the scheduler's tick has something to
+	// send for, keyed by when (the rule is the lead's).
+	if at, ok := l.WakeAt(); ok {
 		item.DueShard = s.dueShard(l.ID)
-		item.DueAt = due.UTC().Format(dueLayout)
+		item.DueAt = at.UTC().Format(dueLayout)
 	}
 	av, err := encoder.Encode(item)
 	if err != nil {
