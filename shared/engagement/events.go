@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/mail"
 	"github.com/leadnurture/nurture/shared/sesevent"
 )
 
@@ -80,14 +81,14 @@ type sent struct {
 // the step is the one on the lead with the event's MessageId, or else the
 // one claimed just before SES sent the message.
 func (s *Service) join(r sesevent.Record) (sent, bool) {
-	if r.Tag("kind") == "alert" {
+	if r.Tag(mail.TagKind) == mail.KindAlert {
 		// Sales alerts name the lead too, but sales opening or clicking
 		// them is not the lead's engagement.
 		return sent{}, false
 	}
-	if id := r.Tag("lead"); id != "" {
-		step, _ := strconv.Atoi(r.Tag("step"))
-		return sent{leadID: id, track: r.Tag("track"), assetID: r.Tag("asset"), step: step, tagged: true}, true
+	if id := r.Tag(mail.TagLead); id != "" {
+		step, _ := strconv.Atoi(r.Tag(mail.TagStep))
+		return sent{leadID: id, track: r.Tag(mail.TagTrack), assetID: r.Tag(mail.TagAsset), step: step, tagged: true}, true
 	}
 	if len(r.Mail.Destination) != 1 {
 		return sent{}, false
@@ -301,7 +302,7 @@ func (s *Service) machineClick(l *lead.Lead, st *lead.SentStep, r sesevent.Recor
 		}
 	}
 	switch {
-	case r.LinkTag("link") == "honeypot":
+	case r.LinkTag(mail.TagLink) == mail.LinkHoneypot:
 		return true, "hidden honeypot link", burst, takeBack
 	case scannerAgent(r.Click.UserAgent):
 		return true, "scanner user agent", burst, takeBack
@@ -335,7 +336,7 @@ func absDuration(d time.Duration) time.Duration {
 // assetOf names the asset a click led to: from the link's tags, or by
 // matching the link against the content library.
 func (s *Service) assetOf(r sesevent.Record) string {
-	if a := r.LinkTag("asset"); a != "" {
+	if a := r.LinkTag(mail.TagAsset); a != "" {
 		return a
 	}
 	u, err := url.Parse(r.Click.Link)

@@ -128,7 +128,7 @@ func decisionWords(detail string) string {
 
 var eventNames = map[string]string{
 	lead.KindDownload:        "Downloaded",
-	"email":                  "Nurture email sent",
+	lead.KindEmail:           "Nurture email sent",
 	lead.KindDelivered:       "Email delivered",
 	lead.KindOpen:            "Opened an email",
 	lead.KindClick:           "Clicked",

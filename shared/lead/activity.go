@@ -11,6 +11,9 @@ import (
 // Activity kinds.
 const (
 	KindDownload = "download"
+	// KindEmail is a nurture email sent. No activity is stored for it (the
+	// steps in Nurture.Sent record it); timelines show those under this kind.
+	KindEmail = "email"
 )
 
 // Activity is one thing that happened with a lead, kept for its timeline.

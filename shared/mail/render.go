@@ -64,7 +64,8 @@ type view struct {
 	FormatLabel     string
 	ButtonLabel     string
 	AssetURL        string
-	AssetTag        string // the asset id as an SES tag value
+	AssetLinkTags   string // ses:tags of the asset link
+	HoneypotTags    string // ses:tags of the hidden link
 	Reason          string
 	Question        *QuestionBlock
 	Because         string
@@ -177,7 +178,8 @@ func (e NurtureEmail) view() view {
 		FormatLabel:     FormatLabel(e.Asset.Format),
 		ButtonLabel:     buttonLabel(e.Asset.Format),
 		AssetURL:        e.assetURL(),
-		AssetTag:        Tag(e.Asset.ID),
+		AssetLinkTags:   linkTags(TagLink, LinkAsset, TagAsset, Tag(e.Asset.ID)),
+		HoneypotTags:    linkTags(TagLink, LinkHoneypot),
 		Reason:          oneLine(e.Reason),
 		Question:        e.Question,
 		PreferencesNote: oneLine(e.PreferencesNote),
@@ -303,4 +305,14 @@ func oneLine(s string) string {
 	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
 		return unicode.IsSpace(r) || unicode.IsControl(r)
 	}), " ")
+}
+
+// linkTags writes a link's ses:tags attribute value from name, value pairs:
+// "name1:value1;name2:value2;".
+func linkTags(pairs ...string) string {
+	var b strings.Builder
+	for i := 0; i+1 < len(pairs); i += 2 {
+		b.WriteString(pairs[i] + ":" + pairs[i+1] + ";")
+	}
+	return b.String()
 }

@@ -6,6 +6,34 @@ import (
 	"strings"
 )
 
+// Tag names of the messages the product sends. SES publishes a message's
+// tags with every event about it: that is how an event finds its lead and
+// step, and how a sales alert is told from a nurture email.
+const (
+	TagKind      = "kind"      // what the message is: KindNurture or KindAlert
+	TagLead      = "lead"      // the lead's id
+	TagTrack     = "track"     // nurture: the track's id
+	TagStep      = "step"      // nurture: the step's index, from 0
+	TagAsset     = "asset"     // nurture: the asset's id, on the message and on its asset link
+	TagThreshold = "threshold" // alert: the threshold crossed
+	TagAlert     = "alert"     // alert: the pending alert's id
+	// TagLink is a link tag (ses:tags on an anchor, reported with a click):
+	// which link it is, LinkAsset or LinkHoneypot.
+	TagLink = "link"
+)
+
+// Values of TagKind.
+const (
+	KindNurture = "nurture"
+	KindAlert   = "alert"
+)
+
+// Values of TagLink.
+const (
+	LinkAsset    = "asset"    // the button to the asset
+	LinkHoneypot = "honeypot" // hidden from people: only machines follow it
+)
+
 // maxTagLen is SES's limit for tag names and values.
 const maxTagLen = 256
 

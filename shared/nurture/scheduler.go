@@ -422,11 +422,11 @@ func (s *Scheduler) compose(l *lead.Lead, track program.Track, claim lead.SentSt
 	}
 	m.ConfigurationSet = s.ConfigurationSet
 	m.Tags = map[string]string{
-		"lead":  mail.Tag(l.ID),
-		"track": mail.Tag(track.ID),
-		"step":  strconv.Itoa(claim.Step),
-		"asset": mail.Tag(choice.Asset.ID),
-		"kind":  "nurture",
+		mail.TagLead:  mail.Tag(l.ID),
+		mail.TagTrack: mail.Tag(track.ID),
+		mail.TagStep:  strconv.Itoa(claim.Step),
+		mail.TagAsset: mail.Tag(choice.Asset.ID),
+		mail.TagKind:  mail.KindNurture,
 	}
 	return m, nil
 }

@@ -179,7 +179,7 @@ func (a *Alerter) send(ctx context.Context, l *lead.Lead, acts []lead.Activity, 
 	if err != nil {
 		return fmt.Errorf("alert %s of lead %s: %w", p.ID, l.ID, err)
 	}
-	m.Tags["alert"] = mail.Tag(p.ID)
+	m.Tags[mail.TagAlert] = mail.Tag(p.ID)
 	m.ConfigurationSet = a.ConfigurationSet
 
 	messageID, err := a.Mailer.Send(ctx, m)

@@ -105,7 +105,7 @@ func Build(p *program.Program, l *lead.Lead, acts []lead.Activity, now time.Time
 	}
 	for _, s := range l.Nurture.Sent {
 		asset, _ := p.Asset(s.AssetID)
-		d.Events = append(d.Events, Event{At: s.At, Kind: "email", Title: asset.Title, Detail: "nurture step " + strconv.Itoa(s.Step+1)})
+		d.Events = append(d.Events, Event{At: s.At, Kind: lead.KindEmail, Title: asset.Title, Detail: "nurture step " + strconv.Itoa(s.Step+1)})
 	}
 	sort.SliceStable(d.Events, func(i, j int) bool { return d.Events[i].At.Before(d.Events[j].At) })
 

@@ -50,9 +50,9 @@ func RenderAlert(d Dossier, a AlertLinks, sender program.Sender, to string) (mai
 	if err := alertTemplate.Execute(&html, v); err != nil {
 		return mail.Message{}, fmt.Errorf("render alert: %w", err)
 	}
-	tags := map[string]string{"kind": "alert", "lead": mail.Tag(d.LeadID)}
+	tags := map[string]string{mail.TagKind: mail.KindAlert, mail.TagLead: mail.Tag(d.LeadID)}
 	if d.Threshold != "" {
-		tags["threshold"] = mail.Tag(d.Threshold)
+		tags[mail.TagThreshold] = mail.Tag(d.Threshold)
 	}
 	return mail.Message{
 		From:    sender.From,
@@ -259,7 +259,7 @@ func describeEvent(e Event) (EventLine, bool) {
 		return l, false
 	case lead.KindDownload:
 		l.What = "Downloaded" + quoted
-	case "email":
+	case lead.KindEmail:
 		l.What = "Was sent the nurture email" + quoted
 		if detail != "" {
 			l.What += " (" + detail + ")"
@@ -327,7 +327,7 @@ func summarise(events []Event) string {
 			machine++
 		case e.Kind == lead.KindDownload:
 			downloads++
-		case e.Kind == "email":
+		case e.Kind == lead.KindEmail:
 			sent++
 		case e.Kind == lead.KindOpen:
 			opens++

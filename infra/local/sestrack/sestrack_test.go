@@ -210,7 +210,7 @@ func TestTracker_nurtureEmail_tracksLinksAndPublishesSendAndDelivery(t *testing.
 			len(r.Mail.Destination) != 1 || r.Mail.Destination[0] != l.Email || r.Mail.Source != w.Program.Sender.From {
 			t.Errorf("%s mail = %+v, want message %s sent at %s to %s", r.EventType, r.Mail, sent.MessageID, sent.At, l.Email)
 		}
-		if r.Tag("lead") != l.ID || r.Tag("asset") != sent.AssetID || r.Tag("kind") != "nurture" || r.Tag("ses:configuration-set") != "nurture-test" {
+		if r.Tag(mail.TagLead) != l.ID || r.Tag(mail.TagAsset) != sent.AssetID || r.Tag(mail.TagKind) != mail.KindNurture || r.Tag("ses:configuration-set") != "nurture-test" {
 			t.Errorf("%s tags = %v", r.EventType, r.Mail.Tags)
 		}
 	}
@@ -250,7 +250,7 @@ func TestTracker_clicks_recordedAndRedirected_honeypotIsAMachine(t *testing.T) {
 	}
 	ev := w.published()[2]
 	if c := ev.Detail.Click; ev.DetailType != "Email Clicked" || c == nil || c.UserAgent != readerAgent || c.IPAddress != "127.0.0.1" ||
-		c.Link != loc || len(c.LinkTags["link"]) != 1 || c.LinkTags["link"][0] != "asset" || c.LinkTags["asset"][0] != sent.AssetID {
+		c.Link != loc || len(c.LinkTags[mail.TagLink]) != 1 || c.LinkTags[mail.TagLink][0] != mail.LinkAsset || c.LinkTags[mail.TagAsset][0] != sent.AssetID {
 		t.Errorf("click event %+v %+v", ev, ev.Detail.Click)
 	}
 

@@ -28,7 +28,7 @@ func Dossier() sales.Dossier {
 		Events: []sales.Event{
 			{At: at, Kind: lead.KindDownload, Title: "Paying for Nines", Points: 30},
 			{At: at.Add(time.Hour), Kind: lead.KindDelivered, Title: "SLOs in Plain Language"},
-			{At: at.Add(time.Hour), Kind: "email", Title: "SLOs in Plain Language", Detail: "nurture step 1"},
+			{At: at.Add(time.Hour), Kind: lead.KindEmail, Title: "SLOs in Plain Language", Detail: "nurture step 1"},
 			{At: at.Add(time.Hour + 2*time.Second), Kind: lead.KindClick, Title: "Multi-Region or Multi-AZ?", Machine: true, Detail: "scanner user agent"},
 			{At: at.Add(time.Hour + 3*time.Second), Kind: lead.KindOpen, Title: "SLOs in Plain Language", Machine: true, Detail: "privacy proxy (Apple Mail Privacy Protection)"},
 			{At: at.Add(26 * time.Hour), Kind: lead.KindClick, Title: "Multi-Region or Multi-AZ?", Points: 4},
