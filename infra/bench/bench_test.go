@@ -255,7 +255,7 @@ func (m *timedMailer) Send(ctx context.Context, msg mail.Message) (string, error
 		if m.messages == nil {
 			m.messages = map[string]string{}
 		}
-		m.messages[msg.Tags["lead"]] = id
+		m.messages[msg.Tags[mail.TagLead]] = id
 	}
 	m.mu.Unlock()
 	return id, err

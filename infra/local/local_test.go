@@ -285,7 +285,10 @@ func TestLocalStack_browserSubmitsDemoForm_leadStored_mailShownInViewer(t *testi
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.api+"/"), chromedp.Click("#send-next")); err != nil {
 		t.Fatalf("press Send the next email: %v", err)
 	}
-	for try := 0; try < 40 && len(l.Nurture.Sent) == 0; try++ {
+	// Done when the mail is delivered: the lead learns the message's id
+	// from its Delivery event, as the page's redirect comes back.
+	delivered := func() bool { return len(l.Nurture.Sent) > 0 && l.Nurture.Sent[0].MessageID != "" }
+	for try := 0; try < 40 && !delivered(); try++ {
 		_ = chromedp.Do(ctx, chromedp.Sleep(250*time.Millisecond))
 		l, _, _ = st.GetLead(context.Background(), l.ID)
 	}
