@@ -3,9 +3,10 @@
 package nurture
 
 import (
+	"slices"
+
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/program"
-	"slices"
 )
 
 // Choice is what one nurture step sends a lead.

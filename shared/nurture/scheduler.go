@@ -2,20 +2,14 @@ package nurture
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/leadnurture/nurture/shared/lead"
-	"github.com/leadnurture/nurture/shared/link"
 	"github.com/leadnurture/nurture/shared/mail"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/token"
@@ -97,9 +91,6 @@ type Report struct {
 	// deadline; the rest stays due for the next tick.
 	Partial bool `json:"partial"`
 }
-
-// errClaimed: the lead already holds this attempt's claim.
-var errClaimed = errors.New("claimed by this attempt")
 
 // Tick sends every step due at now, pacing sends at Rate, and stops claiming
 // new leads in time to finish before ctx's deadline.
@@ -300,202 +291,4 @@ func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace
 		// (which ends the tick): the step is due again.
 		return outDeferred, errors.Join(err, s.release(ctx, id, claim, wasDue))
 	}
-}
-
-// send paces and sends one message, retrying throttling and failures SES
-// reported with backoff; an uncertain outcome is never retried.
-func (s *Scheduler) send(ctx context.Context, m mail.Message, pace *pacer) error {
-	wait := firstRetryInterval
-	var err error
-	for attempt := 0; attempt < sendAttempts; attempt++ {
-		if err := pace.wait(ctx); err != nil {
-			return err
-		}
-		if _, err = s.Mailer.Send(ctx, m); err == nil {
-			return nil
-		}
-		if !errors.Is(err, mail.ErrThrottled) && !errors.Is(err, mail.ErrTransient) {
-			return err
-		}
-		if err := sleep(ctx, wait); err != nil {
-			return err
-		}
-		wait *= 2
-	}
-	return err
-}
-
-// scheduleNext sets when the next step is due, inside the send window.
-func (s *Scheduler) scheduleNext(l *lead.Lead, after time.Time) {
-	track, ok := s.Program.Track(l.Nurture.Track)
-	if !ok || l.Nurture.NextStep >= len(track.Steps) {
-		l.Nurture.Finish()
-		return
-	}
-	l.Nurture.Schedule(s.Window.Next(after.Add(track.Steps[l.Nurture.NextStep].Wait.Duration), l.Zone(s.Program)))
-}
-
-// unclaim undoes a claim SES refused: the step is no longer listed as sent,
-// and then change says what becomes of the lead. It changes nothing if the
-// claim is gone (undone already).
-func (s *Scheduler) unclaim(ctx context.Context, leadID string, claim lead.SentStep, change func(n *lead.Nurture)) error {
-	_, err := s.Store.UpdateLead(ctx, leadID, func(l *lead.Lead, _ bool) error {
-		n := &l.Nurture
-		i := slices.IndexFunc(n.Sent, func(st lead.SentStep) bool {
-			return st.Claim == claim.Claim && st.MessageID == ""
-		})
-		if i < 0 {
-			return lead.ErrNoChange
-		}
-		n.Sent = slices.Delete(n.Sent, i, i+1)
-		// Put the step back unless something else moved the lead on since
-		// (suppressed, accepted by sales). The claim of a track's last step
-		// marked it finished.
-		if n.Track == claim.Track && n.NextStep == claim.Step+1 &&
-			(n.Status == lead.NurtureActive || n.Status == lead.NurtureFinished) {
-			n.NextStep = claim.Step
-			change(n)
-		}
-		return nil
-	})
-	if errors.Is(err, lead.ErrNoChange) {
-		return nil
-	}
-	return err
-}
-
-// release gives a claim back without sending: the step is due again as
-// it was, for the next tick.
-func (s *Scheduler) release(ctx context.Context, leadID string, claim lead.SentStep, wasDue time.Time) error {
-	if err := s.unclaim(ctx, leadID, claim, func(n *lead.Nurture) { n.Schedule(wasDue) }); err != nil {
-		return fmt.Errorf("release claim: %w", err)
-	}
-	return nil
-}
-
-// fail records a step SES rejected for good and stops nurture for the lead:
-// the same address would be rejected again at every step.
-func (s *Scheduler) fail(ctx context.Context, leadID string, claim lead.SentStep, reason string, now time.Time) error {
-	err := s.unclaim(ctx, leadID, claim, func(n *lead.Nurture) {
-		n.Stop(lead.StopStepFailed(claim.Step, now, reason))
-	})
-	if err != nil {
-		return fmt.Errorf("record failed step: %w", err)
-	}
-	return nil
-}
-
-// compose renders the email for a claimed step.
-func (s *Scheduler) compose(l *lead.Lead, track program.Track, claim lead.SentStep, choice Choice, now time.Time) (mail.Message, error) {
-	step := track.Steps[claim.Step]
-	unsub := s.Signer.Sign(token.Claims{Purpose: token.PurposeUnsubscribe, LeadID: l.ID, Track: track.ID, Step: claim.Step, Expires: now.Add(unsubscribeTTL)})
-	e := mail.NurtureEmail{
-		To:             l.Email,
-		FirstName:      firstName(l.Name),
-		Sender:         s.Program.Sender,
-		Subject:        step.Subject,
-		Intro:          step.Intro,
-		Asset:          choice.Asset,
-		AssetURL:       assetURL(choice.Asset, track.ID, claim.Step),
-		Reason:         choice.Reason,
-		UnsubscribeURL: link.Unsubscribe.URL(s.BaseURL, unsub),
-	}
-	if e.Subject == "" {
-		e.Subject = choice.Asset.Title
-	}
-	if len(l.Downloaded) > 0 {
-		if first, ok := s.Program.Asset(l.Downloaded[0]); ok {
-			e.Downloaded = first.Title
-		}
-	}
-	if q := choice.Question; q != nil {
-		block := &mail.QuestionBlock{Text: q.Text}
-		for _, o := range q.Options {
-			tok := s.Signer.Sign(token.Claims{Purpose: token.PurposeAnswer, LeadID: l.ID, Track: track.ID, Step: claim.Step, Ref: q.ID + "=" + o.Value, Expires: now.Add(answerTTL)})
-			block.Answers = append(block.Answers, mail.AnswerLink{Label: o.Label, URL: link.Answer.URL(s.BaseURL, tok)})
-		}
-		e.Question = block
-	}
-	m, err := mail.RenderNurture(e)
-	if err != nil {
-		return m, fmt.Errorf("render step %d: %w", claim.Step+1, err)
-	}
-	m.ConfigurationSet = s.ConfigurationSet
-	m.Tags = map[string]string{
-		mail.TagLead:  mail.Tag(l.ID),
-		mail.TagTrack: mail.Tag(track.ID),
-		mail.TagStep:  strconv.Itoa(claim.Step),
-		mail.TagAsset: mail.Tag(choice.Asset.ID),
-		mail.TagKind:  mail.KindNurture,
-	}
-	return m, nil
-}
-
-// assetURL adds campaign parameters, so the website's analytics sees
-// nurture traffic; it never carries who the reader is.
-func assetURL(a program.Asset, track string, step int) string {
-	u, err := url.Parse(a.URL)
-	if err != nil {
-		return a.URL
-	}
-	q := u.Query()
-	q.Set("utm_source", "nurture")
-	q.Set("utm_medium", "email")
-	q.Set("utm_campaign", track)
-	q.Set("utm_content", "step-"+strconv.Itoa(step+1))
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-func firstName(name string) string {
-	f := strings.Fields(name)
-	if len(f) == 0 {
-		return ""
-	}
-	return f[0]
-}
-
-// newClaimID names one claim attempt: 32 random bits tell apart the claims
-// of one lead's step.
-func newClaimID() string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// pacer spaces sends evenly at rate per second, across all workers.
-type pacer struct {
-	mu       sync.Mutex
-	interval time.Duration
-	next     time.Time
-}
-
-func newPacer(rate float64) *pacer {
-	if rate <= 0 {
-		rate = 1
-	}
-	return &pacer{interval: time.Duration(float64(time.Second) / rate)}
-}
-
-func (p *pacer) wait(ctx context.Context) error {
-	p.mu.Lock()
-	now := time.Now()
-	if p.next.Before(now) {
-		p.next = now
-	}
-	at := p.next
-	p.next = p.next.Add(p.interval)
-	p.mu.Unlock()
-	return sleep(ctx, time.Until(at))
 }
