@@ -1,5 +1,7 @@
-// Command capture is the Lambda behind POST /forms/{formId}: it stores the
-// lead and what they downloaded, and enrols them in nurture.
+// Command capture is the Lambda behind the website forms: POST
+// /forms/{formId} stores the lead and what they downloaded, and enrols
+// them in nurture; GET /forms.js is the script the form snippets load, and
+// GET /forms/{formId} the hosted form page.
 package main
 
 import (
@@ -19,10 +21,10 @@ func main() {
 	lambda.Start(h.Handle)
 }
 
-func build(ctx context.Context) (*httpapi.Capture, error) {
+func build(ctx context.Context) (*httpapi.FormRoutes, error) {
 	a, err := app.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return a.Capture, nil
+	return a.Forms, nil
 }

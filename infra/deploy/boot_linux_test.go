@@ -76,7 +76,8 @@ func httpStatus(t *testing.T, s sample, res invocationResult, want ...int) {
 }
 
 var bootCases = map[string]bootCase{
-	// Browsers get a 303 to the asset, scripts JSON (200).
+	// Browsers get a 303 to the asset, scripts JSON (200); the form
+	// script and the hosted page are 200s.
 	"capture": {samples: "capture", check: func(t *testing.T, s sample, res invocationResult) {
 		httpStatus(t, s, res, 303, 200)
 	}},
@@ -278,6 +279,7 @@ func bootEnv(t *testing.T, tpl *Template, name string, rt *runtimeAPI, ssm *fake
 		"PUBLIC_BASE_URL":       "https://api.acme.example",
 		"SES_CONFIGURATION_SET": "nurture-test",
 		"WEBHOOK_URL":           "",
+		"SITE_ORIGINS":          "https://www.acme.example",
 	}
 	env := map[string]string{}
 	for k, v := range tpl.Env(fn) {

@@ -249,6 +249,12 @@ func TestTemplate_routesAreTheHTTPAPIRoutes(t *testing.T) {
 	if cors["AllowCredentials"] == true {
 		t.Error("CORS allows credentials; the forms need none")
 	}
+	// The local server plays this configuration from httpapi.CORS.
+	for key, want := range map[string]any{"AllowMethods": httpapi.CORS.AllowMethods, "AllowHeaders": httpapi.CORS.AllowHeaders, "MaxAge": httpapi.CORS.MaxAge} {
+		if canon(cors[key]) != canon(want) {
+			t.Errorf("CorsConfiguration.%s = %s, httpapi.CORS says %s", key, canon(cors[key]), canon(want))
+		}
+	}
 	thr := mapAt(api.Properties, "DefaultRouteSettings")
 	if thr["ThrottlingBurstLimit"] == nil || thr["ThrottlingRateLimit"] == nil {
 		t.Errorf("DefaultRouteSettings = %s, want throttling (burst and rate)", canon(thr))
@@ -936,7 +942,7 @@ func TestTemplate_outputsTellWhereToPointTheWebsite(t *testing.T) {
 	tpl := loadTemplate(t)
 	var formPath string
 	for _, r := range httpapi.Routes {
-		if r.Function == "capture" {
+		if r.Function == "capture" && r.Method == "POST" {
 			formPath = r.Path
 		}
 	}

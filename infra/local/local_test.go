@@ -73,8 +73,9 @@ func freePort(t *testing.T) int {
 
 // startStack builds and starts the local stack on free ports, as a person
 // running `make run` would, and waits until it prints its URLs. Its clock
-// starts at start (LOCAL_CLOCK), so no test depends on the hour it runs.
-func startStack(t *testing.T, start time.Time) *stack {
+// starts at start (LOCAL_CLOCK), so no test depends on the hour it runs;
+// env adds settings (NAME=value).
+func startStack(t *testing.T, start time.Time, env ...string) *stack {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "local")
@@ -87,6 +88,7 @@ func startStack(t *testing.T, start time.Time) *stack {
 	cmd.Env = append(os.Environ(),
 		"PORT="+strconv.Itoa(apiPort), "DYNAMODB_PORT="+strconv.Itoa(dynamoPort), "SES_PORT="+strconv.Itoa(sesPort),
 		"LOCAL_DATA_DIR="+filepath.Join(dir, "data"), "TICK_INTERVAL=0", "LOCAL_CLOCK="+start.Format(time.RFC3339))
+	cmd.Env = append(cmd.Env, env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -436,9 +438,12 @@ func TestLocalStack_localRoutes(t *testing.T) {
 	resp.Body.Close()
 	prog, _ := program.Default()
 	for _, f := range prog.Forms {
-		if !strings.Contains(string(body), `action="/forms/`+f.ID+`"`) {
-			t.Errorf("the demo page has no form posting to /forms/%s", f.ID)
+		if !strings.Contains(string(body), `action="`+s.api+`/forms/`+f.ID+`"`) {
+			t.Errorf("the demo page has no form posting to %s/forms/%s", s.api, f.ID)
 		}
+	}
+	if !strings.Contains(string(body), `<script src="`+s.api+`/forms.js" defer></script>`) {
+		t.Error("the demo page does not load the forms' script")
 	}
 }
 

@@ -74,6 +74,11 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The website's origins, as the SiteOrigins parameter lists them in AWS.
+	origins, err := config.ParseOrigins(os.Getenv("SITE_ORIGINS"))
+	if err != nil {
+		return err
+	}
 	prog, err := program.Default()
 	if err != nil {
 		return err
@@ -123,6 +128,7 @@ func run(ctx context.Context) error {
 		MinFillTime:      lead.DefaultMinFillTime,
 		PublicBaseURL:    apiURL,
 		ConfigurationSet: "nurture-local",
+		SiteOrigins:      origins,
 	}
 	awsCfg, err := cfg.AWS(ctx)
 	if err != nil {
@@ -167,13 +173,14 @@ func run(ctx context.Context) error {
 	}
 	tracker.Publish = a.HandleSESEvent
 	handler := server.New(server.Options{
-		Program:   prog,
-		Clock:     clk,
-		Tick:      a.Scheduler.Tick,
-		NextDue:   a.Store.NextDue,
-		SESEvent:  a.HandleSESEvent,
-		Tracking:  tracker.Handler(),
-		Functions: map[string]server.Handler{"capture": a.Capture.Handle, "links": a.LinkRoutes.Handle},
+		Program:     prog,
+		Clock:       clk,
+		Tick:        a.Scheduler.Tick,
+		NextDue:     a.Store.NextDue,
+		SESEvent:    a.HandleSESEvent,
+		Tracking:    tracker.Handler(),
+		Functions:   map[string]server.Handler{"capture": a.Forms.Handle, "links": a.LinkRoutes.Handle},
+		SiteOrigins: origins,
 		Links: []server.Link{
 			{Name: "Sent mail (aws-ses-v2-local)", URL: sesServer.Endpoint()},
 			{Name: "DynamoDB Local endpoint", URL: dynamo.Endpoint()},
@@ -192,8 +199,11 @@ func run(ctx context.Context) error {
 		"  Sent mail (SES local):      %s\n"+
 		"  DynamoDB Local:             %s  (table %s, data in %s)\n"+
 		"  Local routes:               POST %s/_local/next (send the next email), POST %s/_local/tick, POST %s/_local/clock {\"advance\":\"168h\"}, POST %s/_local/ses-events\n"+
-		"  Clicks and opens in mail:   %s/_local/click, %s/_local/open (tracked as SES would)\n\n",
-		apiURL, sesServer.Endpoint(), dynamo.Endpoint(), cfg.TableName, dataDir, apiURL, apiURL, apiURL, apiURL, apiURL, apiURL)
+		"  Clicks and opens in mail:   %s/_local/click, %s/_local/open (tracked as SES would)\n"+
+		"  Hosted form pages:          %s/forms/{formId} (?embed=1 for an iframe); the forms' script %s/forms.js\n"+
+		"  Website origins (CORS):     %s\n\n",
+		apiURL, sesServer.Endpoint(), dynamo.Endpoint(), cfg.TableName, dataDir, apiURL, apiURL, apiURL, apiURL, apiURL, apiURL,
+		apiURL, apiURL, siteOrigins(origins))
 
 	select {
 	case <-ctx.Done():
@@ -274,6 +284,14 @@ func localSigner(dataDir string) (*token.Signer, error) {
 		return nil, fmt.Errorf("read token key: %w", err)
 	}
 	return token.ParseKeys(strings.TrimSpace(string(b)))
+}
+
+// siteOrigins says which website origins SITE_ORIGINS lists.
+func siteOrigins(o config.Origins) string {
+	if len(o) == 0 {
+		return "none; SITE_ORIGINS=http://127.0.0.1:8080,... lets pages there fetch the forms' answers and frame the hosted pages"
+	}
+	return strings.Join(o, ", ") + " (SITE_ORIGINS)"
 }
 
 func envOr(name, def string) string {

@@ -33,7 +33,7 @@ import (
 // Lambda, the local stack, tests and benchmarks. New decides the rest.
 type Parts struct {
 	// Config holds the settings New reads: PublicBaseURL (where links in
-	// mail point), ConfigurationSet, BotWindow, MinFillTime.
+	// mail point), ConfigurationSet, BotWindow, MinFillTime, SiteOrigins.
 	Config  config.Config
 	Program *program.Program
 	Store   *store.Store
@@ -69,9 +69,11 @@ type App struct {
 	Capturer   *lead.Capturer
 	Desk       *sales.Desk
 
-	// The HTTP API's handlers: capture, and the links in mail (nil without
-	// a Signer).
+	// The HTTP API's handlers: the capture function's (Forms: the form
+	// posts, which Capture takes, the forms' script and hosted pages), and
+	// the links in mail (nil without a Signer).
 	Capture    *httpapi.Capture
+	Forms      *httpapi.FormRoutes
 	LinkRoutes *httpapi.LinkRoutes
 
 	// SES is the mailer Load built (nil from New): the scheduler function
@@ -125,6 +127,10 @@ func New(p Parts) (*App, error) {
 	}
 	a.Desk = &sales.Desk{Program: p.Program, Store: p.Store, Window: win}
 	a.Capture = &httpapi.Capture{Capturer: a.Capturer, Log: p.Log}
+	a.Forms = &httpapi.FormRoutes{
+		Capture: a.Capture,
+		Pages:   &httpapi.FormPages{Program: p.Program, BaseURL: cfg.PublicBaseURL, SiteOrigins: cfg.SiteOrigins, Log: p.Log},
+	}
 	if p.Signer != nil {
 		a.LinkRoutes = &httpapi.LinkRoutes{
 			Links: &httpapi.Links{Engagement: a.Engagement, Signer: p.Signer, Program: p.Program, Clock: p.Clock, Log: p.Log},

@@ -39,6 +39,10 @@ type Config struct {
 	TokenKeysParameter string
 	// BotWindow: opens and clicks this soon after delivery are a scanner's.
 	BotWindow time.Duration
+	// SiteOrigins are the website's origins (SITE_ORIGINS, comma-separated):
+	// they may frame the hosted form page. In AWS the same list is the HTTP
+	// API's CORS configuration.
+	SiteOrigins Origins
 }
 
 // Load reads the environment. Missing required settings are reported
@@ -85,6 +89,13 @@ func Load() (Config, error) {
 			errs = append(errs, fmt.Errorf("BOT_WINDOW=%q: want a duration such as 30s", v))
 		}
 		c.BotWindow = d
+	}
+	if v := os.Getenv("SITE_ORIGINS"); v != "" {
+		o, err := ParseOrigins(v)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.SiteOrigins = o
 	}
 	if v := os.Getenv("LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {

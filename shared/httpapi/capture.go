@@ -11,20 +11,39 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/webform"
 )
 
-// Names of the form's own fields besides the lead fields.
+// Names of the form's own fields besides the lead fields. The snippet
+// (webform) carries the first two; its script (webform/forms.js) adds the
+// rest in the browser.
 const (
-	FieldConsent    = "consent"
-	FieldHoneypot   = "website"    // hidden from humans with CSS; bots fill it in
-	FieldRenderedAt = "_t"         // unix milliseconds when the form was rendered
-	FieldSubmission = "submission" // a nonce rendered into the form
-	FieldPage       = "page"       // the page the form is on
-	FieldReferrer   = "referrer"   // document.referrer, when the page sets it
-	FieldTimeZone   = "tz"         // the browser's IANA time zone, set by the form script
+	FieldConsent     = "consent"
+	FieldHoneypot    = "website"    // hidden from humans with CSS; bots fill it in
+	FieldRenderedAt  = "_t"         // unix milliseconds, browser clock, when the form was shown
+	FieldSubmittedAt = "_s"         // unix milliseconds, browser clock, when it was sent
+	FieldSubmission  = "submission" // a nonce per page view
+	FieldPage        = "page"       // the page the form is on (else the Referer header)
+	FieldReferrer    = "referrer"   // document.referrer
+	FieldTimeZone    = "tz"         // the browser's IANA time zone
+)
+
+// UTMFields are the campaign parameters kept as first-touch attribution,
+// posted as fields or read from the page's URL.
+var UTMFields = []string{"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"}
+
+// Attribution limits: it is informational and must never make a lead item
+// large.
+const (
+	maxURLLen      = 512
+	maxUTMLen      = 128
+	maxNonceLen    = 64
+	maxTimeZoneLen = 64
 )
 
 // Capture serves POST /forms/{formId}.
@@ -96,44 +115,97 @@ func submission(formID string, v map[string]string, req Request, now time.Time) 
 			fields[name] = val
 		}
 	}
-	page := v[FieldPage]
-	if page == "" {
-		page = header(req, "referer")
+	// The script says which page the form is on; a plain HTML form leaves
+	// it to the browser's Referer header (only the site's origin, under the
+	// default referrer policy, for a post to another origin).
+	page := webURL(v[FieldPage])
+	if page == nil {
+		page = webURL(header(req, "referer"))
 	}
-	touch := lead.Attribution{SourcePage: clip(page, 512), Referrer: clip(v[FieldReferrer], 512)}
-	// UTM parameters come as hidden fields or on the page URL itself.
+	var touch lead.Attribution
 	var pageQuery url.Values
-	if u, err := url.Parse(page); err == nil {
-		pageQuery = u.Query()
+	if page != nil {
+		touch.SourcePage = cut(page.String(), maxURLLen)
+		pageQuery = page.Query()
 	}
-	utm := func(name string) string {
-		if s := v[name]; s != "" {
-			return clip(s, 128)
+	if ref := webURL(v[FieldReferrer]); ref != nil {
+		touch.Referrer = cut(ref.String(), maxURLLen)
+	}
+	// UTM parameters come as fields or on the page URL itself.
+	utm := make([]string, len(UTMFields))
+	for i, name := range UTMFields {
+		if utm[i] = shortText(v[name], maxUTMLen); utm[i] == "" {
+			utm[i] = shortText(pageQuery.Get(name), maxUTMLen)
 		}
-		return clip(pageQuery.Get(name), 128)
 	}
-	touch.UTMSource, touch.UTMMedium, touch.UTMCampaign = utm("utm_source"), utm("utm_medium"), utm("utm_campaign")
-	touch.UTMTerm, touch.UTMContent = utm("utm_term"), utm("utm_content")
+	touch.UTMSource, touch.UTMMedium, touch.UTMCampaign, touch.UTMTerm, touch.UTMContent = utm[0], utm[1], utm[2], utm[3], utm[4]
 
 	received := now
 	if ms := req.RequestContext.TimeEpoch; ms > 0 {
 		received = time.UnixMilli(ms).UTC()
 	}
-	s := lead.Submission{
+	return lead.Submission{
 		FormID:       formID,
 		Fields:       fields,
 		Consent:      truthy(v[FieldConsent]),
 		Honeypot:     v[FieldHoneypot],
-		SubmissionID: clip(v[FieldSubmission], 64),
+		SubmissionID: shortText(v[FieldSubmission], maxNonceLen),
+		RenderedAt:   browserTime(v[FieldRenderedAt]),
+		SubmittedAt:  browserTime(v[FieldSubmittedAt]),
 		Touch:        touch,
-		TimeZone:     clip(v[FieldTimeZone], 64),
+		TimeZone:     shortText(v[FieldTimeZone], maxTimeZoneLen),
 		IP:           req.RequestContext.HTTP.SourceIP,
 		ReceivedAt:   received,
 	}
-	if ms, err := strconv.ParseInt(v[FieldRenderedAt], 10, 64); err == nil && ms > 0 {
-		s.RenderedAt = time.UnixMilli(ms).UTC()
+}
+
+// browserTime reads unix milliseconds; anything else is no time.
+func browserTime(s string) time.Time {
+	ms, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || ms <= 0 {
+		return time.Time{}
 	}
-	return s
+	return time.UnixMilli(ms).UTC()
+}
+
+// webURL parses an absolute http(s) URL, without its fragment and any
+// user:password; anything else (text, a javascript: URL, control
+// characters) is nil.
+func webURL(s string) *url.URL {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil
+	}
+	u.User, u.Fragment, u.RawFragment = nil, "", ""
+	return u
+}
+
+// shortText keeps a tag or nonce: dropped altogether when it holds control
+// or format characters (a newline, NUL, a zero-width space, a right-to-left
+// override) or invalid UTF-8, which no real campaign tag has; else trimmed
+// and cut to n bytes.
+func shortText(s string, n int) string {
+	if !utf8.ValidString(s) || strings.IndexFunc(s, isControlOrFormat) >= 0 {
+		return ""
+	}
+	return cut(strings.TrimSpace(s), n)
+}
+
+func isControlOrFormat(r rune) bool { return unicode.In(r, unicode.Cc, unicode.Cf) }
+
+// cut shortens s to at most n bytes without splitting a character.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func truthy(s string) bool {
@@ -142,21 +214,6 @@ func truthy(s string) bool {
 		return true
 	}
 	return false
-}
-
-// clip bounds attribution strings: they are informational and must never
-// make a lead item large.
-func clip(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-	if len(s) > n {
-		s = strings.ToValidUTF8(s[:n], "")
-	}
-	return s
 }
 
 // safeID keeps a path parameter fit for logs.
@@ -202,26 +259,13 @@ func decodeFailure(html bool, err error, company string) Response {
 	}
 }
 
-var fieldLabels = map[string]string{
-	"email": "Email", "name": "Name", "company": "Company", "role": "Role", "industry": "Industry",
-	"companySize": "Company size", "country": "Country", "timeline": "Timeline", "consent": "Consent",
-}
-
-// FieldLabel is the human name of a form field.
-func FieldLabel(name string) string {
-	if l, ok := fieldLabels[name]; ok {
-		return l
-	}
-	return name
-}
-
 func invalidResponse(html bool, e *lead.InvalidError, company string) Response {
 	if !html {
 		return jsonResponse(http.StatusBadRequest, map[string]any{"error": "invalid submission", "fields": e.Fields})
 	}
 	items := make([]string, 0, len(e.Fields))
 	for _, f := range fieldNames(e.Fields) {
-		items = append(items, FieldLabel(f)+": "+e.Fields[f])
+		items = append(items, webform.Label(f)+": "+e.Fields[f])
 	}
 	return htmlResponse(http.StatusBadRequest, Page{Title: "Please check the form", Lead: "Some entries need a correction:", Items: items, Back: true, Company: company})
 }

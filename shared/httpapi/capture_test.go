@@ -431,3 +431,151 @@ func TestCapture_timeZone_browserElseCountryElseProgram(t *testing.T) {
 		t.Errorf("no browser zone and a country without one: zone %q, want the program's", l.Zone(f.prog))
 	}
 }
+
+// A plain HTML form without the script: the browser's Referer header is the
+// page, and its query carries the campaign.
+func TestCapture_plainHTMLPost_pageAndUTMFromReferer(t *testing.T) {
+	f := newFixture(t)
+	form := f.prog.Forms[0]
+	req := formPost(form.ID, validValues(f, form, "plain@example.com"), f.clock.Now())
+	page := "https://www.acme.example/resources/cloud-bill?utm_source=newsletter&utm_medium=email&utm_campaign=winter-26"
+	req.Headers["referer"] = page
+	if resp := f.handle(t, req); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
+	}
+	l, acts := f.lead(t, "plain@example.com")
+	if l == nil || len(acts) != 1 {
+		t.Fatalf("lead %+v, %d activities", l, len(acts))
+	}
+	want := lead.Attribution{SourcePage: page, UTMSource: "newsletter", UTMMedium: "email", UTMCampaign: "winter-26"}
+	if l.FirstTouch == nil || *l.FirstTouch != want {
+		t.Errorf("first touch = %+v, want %+v", l.FirstTouch, want)
+	}
+	if l.Consent == nil || l.Consent.SourcePage != page {
+		t.Errorf("consent evidence = %+v, want source page %s", l.Consent, page)
+	}
+}
+
+// The script's fields win over the Referer header, and its UTM fields over
+// the page URL's.
+func TestCapture_scriptFields_pageReferrerUTMAndTimes(t *testing.T) {
+	f := newFixture(t)
+	form := f.prog.Forms[0]
+	now := f.clock.Now()
+	v := validValues(f, form, "script@example.com")
+	v.Set(httpapi.FieldPage, "https://www.acme.example/landing?utm_source=from-url&utm_campaign=spring#top")
+	v.Set(httpapi.FieldReferrer, "https://www.search.example/")
+	v.Set("utm_source", "from-field")
+	// A browser clock an hour behind: its own two times say 30 s.
+	v.Set(httpapi.FieldRenderedAt, fmt.Sprint(now.Add(-time.Hour-30*time.Second).UnixMilli()))
+	v.Set(httpapi.FieldSubmittedAt, fmt.Sprint(now.Add(-time.Hour).UnixMilli()))
+	req := formPost(form.ID, v, now)
+	req.Headers["referer"] = "https://www.acme.example/"
+	f.handle(t, req)
+	l, _ := f.lead(t, "script@example.com")
+	if l == nil {
+		t.Fatal("a person who took 30 s by their own clock was taken for a bot")
+	}
+	want := lead.Attribution{
+		SourcePage: "https://www.acme.example/landing?utm_source=from-url&utm_campaign=spring", Referrer: "https://www.search.example/",
+		UTMSource: "from-field", UTMCampaign: "spring",
+	}
+	if *l.FirstTouch != want {
+		t.Errorf("first touch = %+v, want %+v", *l.FirstTouch, want)
+	}
+
+	// The same browser clock, 0.5 s between its two times: a bot.
+	bot := validValues(f, form, "fastbot@example.com")
+	bot.Set(httpapi.FieldRenderedAt, fmt.Sprint(now.Add(-time.Hour-500*time.Millisecond).UnixMilli()))
+	bot.Set(httpapi.FieldSubmittedAt, fmt.Sprint(now.Add(-time.Hour).UnixMilli()))
+	if resp := f.handle(t, formPost(form.ID, bot, now)); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("a bot gets the answer a person gets; got %d", resp.StatusCode)
+	}
+	if l, _ := f.lead(t, "fastbot@example.com"); l != nil {
+		t.Error("a post 0.5 s after the form was shown stored a lead")
+	}
+}
+
+// Attribution is informational: bad values are cut or dropped, the lead
+// is stored all the same, and nothing is stored raw.
+func TestCapture_badAttribution_cutOrDropped_leadStored(t *testing.T) {
+	f := newFixture(t)
+	form := f.prog.Forms[0]
+	long := "https://www.acme.example/" + strings.Repeat("a", 5000) + "?utm_source=deep"
+	tests := []struct {
+		name    string
+		set     map[string]string
+		referer string
+		check   func(t *testing.T, a lead.Attribution)
+	}{
+		{"over-long page URL is cut, its UTM still read", map[string]string{httpapi.FieldPage: long}, "", func(t *testing.T, a lead.Attribution) {
+			if len(a.SourcePage) != 512 || !strings.HasPrefix(long, a.SourcePage) || a.UTMSource != "deep" {
+				t.Errorf("source page %d bytes, utm_source %q", len(a.SourcePage), a.UTMSource)
+			}
+		}},
+		{"over-long referrer is cut", map[string]string{httpapi.FieldReferrer: long}, "", func(t *testing.T, a lead.Attribution) {
+			if len(a.Referrer) != 512 {
+				t.Errorf("referrer %d bytes", len(a.Referrer))
+			}
+		}},
+		{"over-long Referer header is cut", nil, long, func(t *testing.T, a lead.Attribution) {
+			if len(a.SourcePage) != 512 || a.UTMSource != "deep" {
+				t.Errorf("source page %d bytes, utm_source %q", len(a.SourcePage), a.UTMSource)
+			}
+		}},
+		{"cut inside a character keeps valid UTF-8", map[string]string{"utm_campaign": strings.Repeat("é", 100)}, "", func(t *testing.T, a lead.Attribution) {
+			if len(a.UTMCampaign) != 128 || a.UTMCampaign != strings.Repeat("é", 64) {
+				t.Errorf("utm_campaign %q", a.UTMCampaign)
+			}
+		}},
+		{"UTM with control characters is dropped", map[string]string{"utm_source": "news\x00letter", "utm_medium": "e\r\nmail", "utm_campaign": "ok"}, "", func(t *testing.T, a lead.Attribution) {
+			if a.UTMSource != "" || a.UTMMedium != "" || a.UTMCampaign != "ok" {
+				t.Errorf("utm = %+v", a)
+			}
+		}},
+		{"UTM in the page URL with control characters is dropped", map[string]string{httpapi.FieldPage: "https://www.acme.example/?utm_source=a%00b&utm_term=%E2%80%8Bx%0A"}, "", func(t *testing.T, a lead.Attribution) {
+			if a.UTMSource != "" || a.UTMTerm != "" {
+				t.Errorf("utm = %+v", a)
+			}
+		}},
+		{"not a web page URL is dropped, the Referer taken", map[string]string{httpapi.FieldPage: "javascript:alert(1)", httpapi.FieldReferrer: "data:text/html,hi"}, "https://www.acme.example/x", func(t *testing.T, a lead.Attribution) {
+			if a.SourcePage != "https://www.acme.example/x" || a.Referrer != "" {
+				t.Errorf("attribution = %+v", a)
+			}
+		}},
+		{"credentials in a URL are never stored", map[string]string{httpapi.FieldPage: "https://user:secret@www.acme.example/p"}, "", func(t *testing.T, a lead.Attribution) {
+			if a.SourcePage != "https://www.acme.example/p" {
+				t.Errorf("source page %q", a.SourcePage)
+			}
+		}},
+		{"control characters in a URL drop it", map[string]string{httpapi.FieldPage: "https://www.acme.example/\x7fp"}, "", func(t *testing.T, a lead.Attribution) {
+			if a.SourcePage != "" {
+				t.Errorf("source page %q", a.SourcePage)
+			}
+		}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			email := fmt.Sprintf("touch%d@example.com", i)
+			v := validValues(f, form, email)
+			for k, val := range tt.set {
+				v.Set(k, val)
+			}
+			req := formPost(form.ID, v, f.clock.Now())
+			if tt.referer != "" {
+				req.Headers["referer"] = tt.referer
+			}
+			if resp := f.handle(t, req); resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
+			}
+			l, _ := f.lead(t, email)
+			if l == nil || l.FirstTouch == nil {
+				t.Fatal("no lead stored")
+			}
+			tt.check(t, *l.FirstTouch)
+			if l.Consent.SourcePage != l.FirstTouch.SourcePage {
+				t.Errorf("consent source page %q, first touch %q", l.Consent.SourcePage, l.FirstTouch.SourcePage)
+			}
+		})
+	}
+}

@@ -86,10 +86,7 @@ func (s linkSite) open(req Request, kinds ...link.Kind) (r linkRequest, resp Res
 // key, or from the request itself for an event without one (the $default
 // route, a hand-made event).
 func linkRoute(req Request) (method string, kind link.Kind, ok bool) {
-	method, path, found := strings.Cut(req.RouteKey, " ")
-	if !found {
-		method, path = req.RequestContext.HTTP.Method, req.RawPath
-	}
+	method, path := routeOf(req)
 	kind, ok = link.Parse(path)
 	return method, kind, ok
 }

@@ -638,8 +638,8 @@ func TestRoutes_linksAndCapture(t *testing.T) {
 		got[r.RouteKey()] = r.Function
 	}
 	for key, fn := range map[string]string{
-		"POST /forms/{formId}": "capture",
-		"GET /u/{token}":       "links", "POST /u/{token}": "links",
+		"POST /forms/{formId}": "capture", "GET /forms.js": "capture", "GET /forms/{formId}": "capture",
+		"GET /u/{token}": "links", "POST /u/{token}": "links",
 		"GET /a/{token}": "links", "POST /a/{token}": "links",
 	} {
 		if got[key] != fn {

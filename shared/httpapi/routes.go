@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/leadnurture/nurture/shared/link"
 )
@@ -20,8 +21,22 @@ func (r Route) RouteKey() string { return r.Method + " " + r.Path }
 
 // Routes lists every public route.
 var Routes = append([]Route{
+	// The website forms: the post, the script the snippet loads, and the
+	// hosted form page.
 	{Method: "POST", Path: "/forms/{formId}", Function: "capture"},
+	{Method: "GET", Path: "/forms.js", Function: "capture"},
+	{Method: "GET", Path: "/forms/{formId}", Function: "capture"},
 }, linkRoutes()...)
+
+// routeOf is a request's method and route path ("/forms/{formId}"); a
+// hand-made event without a route key gives its raw path.
+func routeOf(req Request) (method, path string) {
+	method, path, found := strings.Cut(req.RouteKey, " ")
+	if !found {
+		method, path = req.RequestContext.HTTP.Method, req.RawPath
+	}
+	return method, path
+}
 
 // linkRoutes are the routes of every kind of link, all served by the links
 // function. A GET shows a page (with a confirm button, or the dossier with
@@ -52,3 +67,17 @@ func (h *LinkRoutes) Handle(ctx context.Context, req Request) (Response, error) 
 	}
 	return h.Links.Handle(ctx, req)
 }
+
+// CORSConfig is the HTTP API's CORS configuration besides its origins.
+type CORSConfig struct {
+	AllowMethods []string
+	AllowHeaders []string
+	MaxAge       int // seconds a browser may keep a preflight's answer
+}
+
+// CORS lets scripts on the website's pages (SiteOrigins) post the forms
+// and read the answer. The form script's fetch is a "simple request"
+// (urlencoded, no custom header) that needs no preflight; a script posting
+// JSON is preflighted, hence content-type. The template's
+// CorsConfiguration and the local server are both checked against it.
+var CORS = CORSConfig{AllowMethods: []string{"POST"}, AllowHeaders: []string{"content-type"}, MaxAge: 600}

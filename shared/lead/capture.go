@@ -48,8 +48,11 @@ type Submission struct {
 	Consent bool
 	// Honeypot is the value of a field hidden from humans; bots fill it in.
 	Honeypot string
-	// RenderedAt is when the page with the form was rendered, if the form says.
-	RenderedAt time.Time
+	// RenderedAt is when the page with the form was rendered, if the form
+	// says, and SubmittedAt when it was sent, if the form's script says;
+	// both are the browser's clock.
+	RenderedAt  time.Time
+	SubmittedAt time.Time
 	// SubmissionID is a nonce rendered into the form, if any; it tells a
 	// double-clicked post from a second, deliberate one exactly.
 	SubmissionID string
@@ -87,6 +90,15 @@ type Outcome struct {
 var maxFieldLen = map[string]int{
 	"name": 100, "company": 150, "role": 100, "industry": 64,
 	"companySize": 64, "country": 64, "timeline": 64,
+}
+
+// MaxFieldLen is the most characters a form field may hold, so a form can
+// say so before it is sent.
+func MaxFieldLen(name string) int {
+	if name == "email" {
+		return maxAddress
+	}
+	return maxFieldLen[name]
 }
 
 // DefaultMinFillTime is the least time a human needs to fill in a form.
@@ -196,12 +208,25 @@ func (c *Capturer) looksLikeBot(s Submission) bool {
 	if min == 0 {
 		min = DefaultMinFillTime
 	}
+	took, ok := s.FillTime()
+	// A negative time is a clock that moved or a forged field, not speed.
+	return ok && took >= 0 && took < min
+}
+
+// FillTime is how long the person took from seeing the form to sending it,
+// when the form says when it was shown. Browser clocks are often minutes
+// off, so with the script's own submit time both ends come from the same
+// clock and the skew cancels out; without it (an older copy of the
+// script, a hand-made post) the server's receive time is the end.
+func (s Submission) FillTime() (time.Duration, bool) {
 	if s.RenderedAt.IsZero() {
-		return false
+		return 0, false
 	}
-	elapsed := s.ReceivedAt.Sub(s.RenderedAt)
-	// A render time in the future is clock skew or tampering, not speed.
-	return elapsed >= 0 && elapsed < min
+	end := s.SubmittedAt
+	if end.IsZero() {
+		end = s.ReceivedAt
+	}
+	return end.Sub(s.RenderedAt), true
 }
 
 // validate checks every field the form shows and returns the normalised

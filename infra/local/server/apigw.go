@@ -72,6 +72,8 @@ func toEvent(r *http.Request, route httpapi.Route, params map[string]string, now
 	if r.Host != "" {
 		headers["host"] = r.Host
 	}
+	// API Gateway tells the function how it was called (https there).
+	headers["x-forwarded-proto"] = "http"
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		ip = r.RemoteAddr

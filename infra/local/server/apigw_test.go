@@ -65,6 +65,9 @@ func TestToEvent_formPost_isBase64LikeAPIGateway(t *testing.T) {
 	if len(ev.Cookies) != 2 || ev.RawQueryString != "x=1" || ev.QueryStringParameters["x"] != "1" {
 		t.Fatalf("cookies %v query %q", ev.Cookies, ev.RawQueryString)
 	}
+	if ev.Headers["x-forwarded-proto"] != "http" {
+		t.Fatalf("API Gateway tells the function the scheme it was called with: %v", ev.Headers)
+	}
 	if ev.RequestContext.TimeEpoch != now.UnixMilli() || ev.RequestContext.RequestID == "" {
 		t.Fatalf("request context: %+v", ev.RequestContext)
 	}

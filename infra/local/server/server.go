@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/leadnurture/nurture/shared/clock"
+	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
@@ -37,6 +38,10 @@ type Options struct {
 	// and pixel of SES's click and open tracking (see sestrack); nil
 	// answers 501.
 	Tracking http.Handler
+	// SiteOrigins are the website origins whose scripts may read the public
+	// routes' answers (SITE_ORIGINS), as API Gateway's CORS configuration
+	// allows them in AWS.
+	SiteOrigins config.Origins
 	// Links are shown on the demo page (name to URL), e.g. the mail viewer.
 	Links []Link
 	Log   *slog.Logger
@@ -66,8 +71,13 @@ func New(o Options) http.Handler {
 
 type srv struct{ o Options }
 
-// api plays API Gateway: match the route, build the event, call the function.
+// api plays API Gateway: answer CORS preflights, match the route, build the
+// event, call the function.
 func (s *srv) api(w http.ResponseWriter, r *http.Request) {
+	if isPreflight(r) {
+		s.preflight(w, r)
+		return
+	}
 	for _, route := range httpapi.Routes {
 		params, ok := matchRoute(route.Path, r.URL.Path)
 		if !ok {
@@ -95,7 +105,7 @@ func (s *srv) api(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.WriteString(w, `{"message":"Internal Server Error"}`)
 			return
 		}
-		writeResponse(w, resp)
+		writeResponse(w, s.withCORS(r, resp))
 		return
 	}
 	w.Header().Set("content-type", "application/json")
