@@ -151,6 +151,22 @@ func (s *stack) stop(t *testing.T) {
 	}
 }
 
+// store reads the stack's table.
+func (s *stack) store(t *testing.T) *store.Store {
+	t.Helper()
+	db, err := localstack.DynamoClient(context.Background(), s.dynamo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store.New(db, "nurture-local", store.Options{})
+}
+
+// noScript turns JavaScript off in the browser's tab, from the next page on.
+var noScript = chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+	_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+	return err
+})
+
 // now is the stack's clock.
 func (s *stack) now(t *testing.T) time.Time {
 	t.Helper()
@@ -270,11 +286,7 @@ func TestLocalStack_browserSubmitsDemoForm_leadStored_mailShownInViewer(t *testi
 		t.Fatalf("browser: %v", err)
 	}
 
-	db, err := localstack.DynamoClient(context.Background(), s.dynamo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := store.New(db, "nurture-local", store.Options{})
+	st := s.store(t)
 	l, found, err := st.GetLead(context.Background(), lead.IDFor("ada.lovelace@example.com"))
 	if err != nil || !found {
 		t.Fatalf("the lead is not in DynamoDB Local: found=%v err=%v\n%s", found, err, s.output)
@@ -483,11 +495,7 @@ func TestLocalStack_dossierPage_inChromium(t *testing.T) {
 	tok := signer.Sign(token.Claims{Purpose: token.PurposeDossier, LeadID: id, Expires: tuesdayMorning.Add(30 * 24 * time.Hour)})
 	page := s.api + "/s/" + tok
 
-	db, err := localstack.DynamoClient(context.Background(), s.dynamo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := store.New(db, "nurture-local", store.Options{})
+	st := s.store(t)
 	stored := func() *lead.Lead {
 		t.Helper()
 		l, found, err := st.GetLead(context.Background(), id)
@@ -499,10 +507,6 @@ func TestLocalStack_dossierPage_inChromium(t *testing.T) {
 
 	ctx := browser(t)
 	// The CSP forbids scripts; the page must not need any.
-	noScript := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
-		return err
-	})
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank"), noScript); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
