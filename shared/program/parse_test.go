@@ -73,7 +73,7 @@ func TestParse_mistakeInDefault_pointsAtLineColumnAndPath(t *testing.T) {
 		},
 		{
 			name: "unknown asset stage",
-			edit: edit{"stage: awareness\n\n  - id: slo-primer", "stage: awarenes\n\n  - id: slo-primer"},
+			edit: edit{"stage: awareness\n    published: 2026-01-13\n\n  - id: slo-primer", "stage: awarenes\n    published: 2026-01-13\n\n  - id: slo-primer"},
 			at:   "awarenes", path: "assets[11].stage", msg: "is not a buying stage",
 		},
 		{
@@ -124,7 +124,7 @@ func TestParse_mistakeInDefault_pointsAtLineColumnAndPath(t *testing.T) {
 		{
 			name: "unknown key without a near match",
 			edit: edit{"    summary: Survey data", "    owner: Survey data"},
-			at:   "owner", path: "assets[11].owner", msg: `unknown key "owner"; use one of id, title, url, format, summary, topics, stage, industries`,
+			at:   "owner", path: "assets[11].owner", msg: `unknown key "owner"; use one of id, title, url, format, summary, topics, stage, industries, published, sameAs`,
 		},
 		{
 			name: "form delivers a missing asset",
@@ -331,6 +331,66 @@ func TestParse_mistakeInDefault_pointsAtLineColumnAndPath(t *testing.T) {
 			edit: edit{"- industries: [finance]", "- industries: [fintech]"},
 			at:   "fintech", path: "routing.rules[0].industries[0]", msg: `"fintech" is not an answer of the industry question`,
 		},
+		{
+			name: "published date not a date",
+			edit: edit{"published: 2025-07-15", "published: 15.07.2025"},
+			at:   "15.07", path: "assets[13].published", msg: "write the day the asset came out as YYYY-MM-DD",
+		},
+		{
+			name: "sameAs an asset that does not exist",
+			edit: edit{"sameAs: downtime-cost-report", "sameAs: downtime-report"},
+			at:   "downtime-report", path: "assets[21].sameAs", msg: `no asset has id "downtime-report"; use an id from assets`,
+		},
+		{
+			name: "sameAs itself",
+			edit: edit{"sameAs: downtime-cost-report", "sameAs: downtime-cost-briefing"},
+			at:   "downtime-cost-briefing", path: "assets[21].sameAs", msg: "an asset is always the same as itself",
+		},
+		{
+			name: "no-send date that is not a date",
+			edit: edit{`"12-31", "01-01"]`, `"12-32", "01-01"]`},
+			at:   `"12-32"`, path: "schedule.noSendDates[3]", msg: `"12-32" is not a date; write YYYY-MM-DD for one day (2026-12-24) or MM-DD`,
+		},
+		{
+			name: "no-send date listed twice",
+			edit: edit{`"12-31", "01-01"]`, `"12-31", "12-24"]`},
+			at:   `"12-24"]`, path: "schedule.noSendDates[4]", msg: `"12-24" is listed twice`,
+		},
+		{
+			name: "negative frequency cap",
+			edit: edit{"frequencyCap: 5d", "frequencyCap: -5d"},
+			at:   "-5d", path: "schedule.frequencyCap", msg: "frequencyCap cannot be negative",
+		},
+		{
+			name: "track then names a missing track",
+			edit: edit{"    topic: reliability\n", "    topic: reliability\n    then: cloud-cost-trak\n"},
+			at:   "cloud-cost-trak", path: "tracks[1].then", msg: `no track has id "cloud-cost-trak"; use an id from tracks (or evergreen) (did you mean "cloud-cost-track"?)`,
+		},
+		{
+			name: "track then names itself",
+			edit: edit{"    topic: reliability\n", "    topic: reliability\n    then: reliability-track\n"},
+			at:   "reliability-track\n", path: "tracks[1].then", msg: `track "reliability-track" sends its leads back to itself`,
+		},
+		{
+			name: "track id reserved for evergreen",
+			edit: edit{"- id: reliability-track", "- id: evergreen"},
+			at:   "evergreen", path: "tracks[1].id", msg: `"evergreen" names the evergreen mail, not a track`,
+		},
+		{
+			name: "evergreen more often than the cap",
+			edit: edit{"every: 30d", "every: 3d"},
+			at:   "3d", path: "evergreen.every", msg: "evergreen mail every 3d is more often than schedule.frequencyCap allows (one email every 5d)",
+		},
+		{
+			name: "return reason that does not exist",
+			edit: edit{"  not-ready: evergreen", "  not-redy: evergreen"},
+			at:   "not-redy", path: "returns.not-redy", msg: `"not-redy" is not a return reason; use one of not-ready, no-budget, wrong-person, no-response, other (did you mean "not-ready"?)`,
+		},
+		{
+			name: "return action that does not exist",
+			edit: edit{"  wrong-person: stop", "  wrong-person: stopp"},
+			at:   "stopp", path: "returns.wrong-person", msg: `"stopp" is not something a returned lead can do; use one of resume, restart, evergreen, stop (did you mean "stop"?)`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -360,6 +420,56 @@ func TestParse_mistakeInDefault_pointsAtLineColumnAndPath(t *testing.T) {
 			}
 			if p.File != "program.yaml" {
 				t.Errorf("file = %q", p.File)
+			}
+		})
+	}
+}
+
+// Mistakes whose problem points away from the edit: at the value that
+// must change (pointAt, unique in the edited file) or, for a missing key,
+// at the mapping to add it to.
+func TestParse_lifelongMistakeInDefault_pointsAtWhatToChange(t *testing.T) {
+	tests := []struct {
+		name    string
+		edit    edit
+		pointAt string
+		path    string
+		msg     string
+	}{
+		{
+			name:    "cap longer than a step's wait",
+			edit:    edit{"frequencyCap: 5d", "frequencyCap: 8d"},
+			pointAt: "7d\n        stage: awareness\n        formats: [video", path: "tracks[0].steps[1].wait",
+			msg: "this step waits 7d after the previous email, but schedule.frequencyCap allows one email every 8d, so it would always go out 1d late; write wait: 8d or more, or lower frequencyCap",
+		},
+		{
+			name:    "evergreen without an intro",
+			edit:    edit{`  intro: "Something new from our library that fits what you have been reading."` + "\n", ""},
+			pointAt: "evergreen:\n  every", path: "evergreen.intro", msg: "add one or two sentences above the asset",
+		},
+		{
+			name:    "re-engagement without a wait",
+			edit:    edit{"  wait: 14d\n", ""},
+			pointAt: "reengage:", path: "reengage.wait", msg: "add how long the lead has to answer before mail stops",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, _ := applyEdit(t, defaultFile, tt.edit)
+			if n := strings.Count(string(data), tt.pointAt); n != 1 {
+				t.Fatalf("pointAt %q occurs %d times in the edited file", tt.pointAt, n)
+			}
+			wantLine, wantCol := lineCol(data, strings.Index(string(data), tt.pointAt))
+			_, err := Parse("program.yaml", data)
+			p, ok := findProblem(problemsOf(t, err), tt.path)
+			if !ok {
+				t.Fatalf("no problem at %s; got:\n%v", tt.path, err)
+			}
+			if p.Line != wantLine || p.Column != wantCol {
+				t.Errorf("problem at %d:%d, want %d:%d\n%v", p.Line, p.Column, wantLine, wantCol, p)
+			}
+			if !strings.Contains(p.Message, tt.msg) {
+				t.Errorf("message %q\nwant it to contain %q", p.Message, tt.msg)
 			}
 		})
 	}
@@ -414,6 +524,31 @@ func TestParse_mistakeInMinimal_pointsAtPath(t *testing.T) {
 			edits: []edit{{"  from: \"Test Insights <insights@test.example>\"\n", ""}},
 			path:  "sender.from",
 			msg:   "add the address nurture mail comes from",
+		},
+		{
+			name: "tracks that send leads round in a loop",
+			edits: []edit{{"tracks:\n  - id: cost\n", "tracks:\n  - id: cost\n    then: cost-again\n"},
+				{"scoring:", "  - id: cost-again\n    topic: cloud-cost\n    then: cost\n    steps: [{ wait: 1d, stage: awareness }]\nscoring:"}},
+			path: "tracks[0].then",
+			msg:  "cost → cost-again → cost goes round in a loop, so these tracks never end; write then: evergreen on one of them",
+		},
+		{
+			name:  "then evergreen without an evergreen cadence",
+			edits: []edit{{"tracks:\n  - id: cost\n", "tracks:\n  - id: cost\n    then: evergreen\n"}},
+			path:  "tracks[0].then",
+			msg:   "then: evergreen needs the evergreen cadence",
+		},
+		{
+			name:  "returned leads sent to evergreen without an evergreen cadence",
+			edits: []edit{{"scoring:", "returns: { not-ready: evergreen }\nscoring:"}},
+			path:  "returns.not-ready",
+			msg:   "there is no evergreen cadence to return leads to",
+		},
+		{
+			name:  "re-engagement settings without after",
+			edits: []edit{{"scoring:", "reengage: { wait: 14d, subject: Still there, intro: Shall we go on }\nscoring:"}},
+			path:  "reengage.after",
+			msg:   "add how long a lead may go without engaging before we ask",
 		},
 		{
 			name:  "missing version",

@@ -122,6 +122,9 @@ func syntaxProblem(filename string, err error) *Problem {
 // lookups indexes a parsed program's lists by id.
 type lookups struct {
 	assets, forms, questions, tracks, topics map[string]int
+	// same maps an asset id to every asset of the same content (sameAs,
+	// followed both ways and through chains), itself included.
+	same map[string][]string
 }
 
 func newLookups(p *Program) *lookups {
@@ -131,8 +134,46 @@ func newLookups(p *Program) *lookups {
 		questions: indexBy(p.Questions, func(q Question) string { return q.ID }),
 		tracks:    indexBy(p.Tracks, func(t Track) string { return t.ID }),
 		topics:    indexBy(p.Tracks, func(t Track) string { return t.Topic }),
+		same:      sameContent(p.Assets),
 	}
 	return l
+}
+
+// sameContent groups the assets sameAs links together: a video of a
+// whitepaper and a briefing of that video are one content in three formats.
+func sameContent(assets []Asset) map[string][]string {
+	root := map[string]string{}
+	var find func(string) string
+	find = func(id string) string {
+		r, ok := root[id]
+		if !ok || r == id {
+			return id
+		}
+		r = find(r)
+		root[id] = r
+		return r
+	}
+	for _, a := range assets {
+		if a.SameAs != "" && a.SameAs != a.ID {
+			if ra, rb := find(a.ID), find(a.SameAs); ra != rb {
+				root[ra] = rb
+			}
+		}
+	}
+	groups := map[string][]string{}
+	for _, a := range assets {
+		r := find(a.ID)
+		groups[r] = append(groups[r], a.ID)
+	}
+	same := map[string][]string{}
+	for _, g := range groups {
+		if len(g) > 1 {
+			for _, id := range g {
+				same[id] = g
+			}
+		}
+	}
+	return same
 }
 
 func indexBy[T any](items []T, key func(T) string) map[string]int {
@@ -196,6 +237,59 @@ func (p *Program) Track(id string) (Track, bool) {
 // at most one per topic.
 func (p *Program) TrackForTopic(topic string) (Track, bool) {
 	return find(p.Tracks, p.index().topics, topic, func(t Track) string { return t.Topic })
+}
+
+// SameContent lists the assets with the same content as the asset id
+// (sameAs), itself included: a lead who had any of them gets none of the
+// others.
+func (p *Program) SameContent(id string) []string {
+	same := p.index().same
+	if p.lookups == nil {
+		same = sameContent(p.Assets)
+	}
+	if g, ok := same[id]; ok {
+		return g
+	}
+	return []string{id}
+}
+
+// EvergreenOn reports whether leads go on to the evergreen cadence after
+// their tracks.
+func (p *Program) EvergreenOn() bool { return p.Evergreen.Every.Duration > 0 }
+
+// ReengageOn reports whether silent leads are asked whether to go on.
+func (p *Program) ReengageOn() bool { return p.Reengage.After.Duration > 0 }
+
+// ReturnAction is what a lead sales returns with reason does next
+// (ReturnActions); reasons the program does not map resume.
+func (p *Program) ReturnAction(reason string) string {
+	if a, ok := p.Returns[reason]; ok && a != "" {
+		return a
+	}
+	return ReturnResume
+}
+
+// PublishedAt is the day the asset came out, midnight UTC; zero when the
+// program does not say.
+func (a Asset) PublishedAt() time.Time {
+	t, err := time.Parse(time.DateOnly, a.Published)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// ParseNoSendDate reads a no-send date: "2026-12-24" is that day (year
+// set), "12-25" is that day every year (year 0).
+func ParseNoSendDate(s string) (year int, month time.Month, day int, err error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t.Year(), t.Month(), t.Day(), nil
+	}
+	// 2024 is a leap year, so 02-29 reads as a yearly date.
+	if t, err := time.Parse(time.DateOnly, "2024-"+s); err == nil && len(s) == 5 {
+		return 0, t.Month(), t.Day(), nil
+	}
+	return 0, 0, 0, fmt.Errorf("%q is not a date; write YYYY-MM-DD for one day (2026-12-24) or MM-DD for that day every year (12-25)", s)
 }
 
 // Zone is the time zone of a lead whose browser did not say: the zone of

@@ -209,3 +209,51 @@ func TestValidTimeZone_acceptsIANANamesOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestSameContent_groupsSameAsBothWaysAndThroughChains(t *testing.T) {
+	p := &Program{Assets: []Asset{
+		{ID: "report"}, {ID: "briefing", SameAs: "report"}, {ID: "video", SameAs: "briefing"}, {ID: "other"},
+	}}
+	for _, parsed := range []bool{false, true} {
+		if parsed {
+			p.lookups = newLookups(p)
+		}
+		for _, id := range []string{"report", "briefing", "video"} {
+			if got := p.SameContent(id); !slices.Equal(got, []string{"report", "briefing", "video"}) {
+				t.Errorf("parsed=%v: SameContent(%s) = %v", parsed, id, got)
+			}
+		}
+		if got := p.SameContent("other"); !slices.Equal(got, []string{"other"}) {
+			t.Errorf("parsed=%v: SameContent(other) = %v", parsed, got)
+		}
+	}
+}
+
+func TestParseNoSendDate_oneDayOrEveryYear(t *testing.T) {
+	for in, want := range map[string][3]int{"2026-12-24": {2026, 12, 24}, "12-25": {0, 12, 25}, "02-29": {0, 2, 29}} {
+		y, m, d, err := ParseNoSendDate(in)
+		if err != nil || [3]int{y, int(m), d} != want {
+			t.Errorf("ParseNoSendDate(%q) = %d-%d-%d, %v; want %v", in, y, m, d, err, want)
+		}
+	}
+	for _, in := range []string{"", "12/25", "2026-02-30", "13-01", "1-1", "2026-12-24T00:00"} {
+		if _, _, _, err := ParseNoSendDate(in); err == nil {
+			t.Errorf("ParseNoSendDate(%q) accepted", in)
+		}
+	}
+}
+
+func TestDefault_mapsEveryReturnReason_andUnlistedReasonsResume(t *testing.T) {
+	p, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range ReturnReasons {
+		if _, ok := p.Returns[r.Code]; !ok {
+			t.Errorf("the shipped program says nothing about returns for %q", r.Code)
+		}
+	}
+	if got := (&Program{}).ReturnAction("not-ready"); got != ReturnResume {
+		t.Errorf("an unmapped reason does %q, want %q", got, ReturnResume)
+	}
+}

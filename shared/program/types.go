@@ -18,6 +18,12 @@ type Program struct {
 	Scoring    Scoring     `yaml:"scoring"`
 	Thresholds []Threshold `yaml:"thresholds"`
 	Routing    Routing     `yaml:"routing"`
+	// Evergreen, Reengage and Returns are lifelong nurture: what comes
+	// after the tracks, when a silent lead is asked whether to go on, and
+	// what a lead sales returns rejoins. Each is optional.
+	Evergreen Evergreen         `yaml:"evergreen"`
+	Reengage  Reengage          `yaml:"reengage"`
+	Returns   map[string]string `yaml:"returns"` // return reason code -> one of ReturnActions
 
 	// lookups is built once by Parse so the hot paths (every form post,
 	// every scheduler tick) find ids without scanning; a Program built by
@@ -40,6 +46,12 @@ type Schedule struct {
 	Days     []string `yaml:"days"`     // mon..sun
 	Start    string   `yaml:"start"`    // "09:00" local time
 	End      string   `yaml:"end"`      // "17:00" local time
+	// FrequencyCap is the least time between two nurture emails to one
+	// lead, across tracks, evergreen and re-engagement; zero for no cap.
+	FrequencyCap Duration `yaml:"frequencyCap"`
+	// NoSendDates are days no nurture mail goes out, in the lead's zone:
+	// "2026-12-24" for one day, "12-25" for that day every year.
+	NoSendDates []string `yaml:"noSendDates"`
 }
 
 // Retention says how long activity history is kept.
@@ -63,6 +75,12 @@ type Asset struct {
 	Topics     []string `yaml:"topics"`
 	Stage      string   `yaml:"stage"`      // one of Stages
 	Industries []string `yaml:"industries"` // empty: fits every industry
+	// Published is the day the asset came out, "2026-01-15": evergreen
+	// mail sends the newest first, and never an asset before this day.
+	Published string `yaml:"published"`
+	// SameAs names an asset with the same content in another format (the
+	// video of a whitepaper): a lead who had one never gets the other.
+	SameAs string `yaml:"sameAs"`
 }
 
 // Form is a content-download form on the website.
@@ -115,6 +133,65 @@ type Track struct {
 	ID    string `yaml:"id"`
 	Topic string `yaml:"topic"`
 	Steps []Step `yaml:"steps"`
+	// Then is where a lead goes after the last step: another track's id or
+	// EvergreenTrack. Empty follows the lead's interests: the track of its
+	// next strongest topic it has not had, then evergreen.
+	Then string `yaml:"then"`
+}
+
+// EvergreenTrack is the track id of the evergreen cadence (Evergreen), as
+// a lead's nurture state and a track's then: name it. No track may use it.
+const EvergreenTrack = "evergreen"
+
+// ReengageTrack names the re-engagement email in a lead's sent steps and
+// in the email's tags. No track may use it.
+const ReengageTrack = "reengage"
+
+// Evergreen is the cadence a lead gets once its tracks are done: every
+// Every, the best-fitting asset of its topics it has not had, newest first.
+// A zero Every turns it off: leads then finish after their tracks.
+type Evergreen struct {
+	Every Duration `yaml:"every"`
+	Intro string   `yaml:"intro"` // above the asset, like a step's intro
+}
+
+// Reengage asks a lead who has not engaged (downloaded, clicked, answered)
+// for After whether to go on: one email with a "keep them coming" link.
+// Without an answer within Wait, mail stops and the lead is dormant until
+// it downloads or clicks again. A zero After turns it off.
+type Reengage struct {
+	After   Duration `yaml:"after"`
+	Wait    Duration `yaml:"wait"`
+	Subject string   `yaml:"subject"`
+	Intro   string   `yaml:"intro"`
+	Button  string   `yaml:"button"` // the keep link's label; a default when empty
+}
+
+// What a lead returned by sales does next, by the return reason (Returns).
+const (
+	ReturnResume    = "resume"    // back where it left off; the default
+	ReturnRestart   = "restart"   // its track again from the first step (only what is new to it)
+	ReturnEvergreen = "evergreen" // straight to the evergreen cadence
+	ReturnStop      = "stop"      // no more nurture mail
+)
+
+// ReturnActions lists what Returns may map a reason to.
+var ReturnActions = []string{ReturnResume, ReturnRestart, ReturnEvergreen, ReturnStop}
+
+// ReturnReason is why sales sent a lead back to nurture: a short code kept
+// on the lead and in the program's returns, and a label for the sales page.
+type ReturnReason struct {
+	Code  string
+	Label string
+}
+
+// ReturnReasons are the reasons sales may give, in the order shown.
+var ReturnReasons = []ReturnReason{
+	{"not-ready", "Not ready to buy yet"},
+	{"no-budget", "No budget"},
+	{"wrong-person", "Not the right person"},
+	{"no-response", "Did not respond"},
+	{"other", "Other"},
 }
 
 // Step is one nurture email.

@@ -56,7 +56,9 @@ func validate(p *Program, d *decoder) []Problem {
 	v.questionList()
 	v.assetList()
 	v.formList()
+	v.sameAs()
 	v.trackList()
+	v.lifelong()
 	v.scoring()
 	v.thresholds()
 	v.routing()
@@ -156,6 +158,24 @@ func (v *validator) schedule() {
 	end, okEnd := v.clock("schedule.end", s.End)
 	if okStart && okEnd && end <= start {
 		v.add("schedule.end", "end %s must be after start %s; the window is one stretch of the same day, e.g. start: \"09:00\", end: \"17:00\"", s.End, s.Start)
+	}
+	if s.FrequencyCap.Duration < 0 {
+		v.add("schedule.frequencyCap", "frequencyCap cannot be negative; write e.g. frequencyCap: 5d for at most one email every five days, or remove it")
+	}
+	dates := map[string]int{}
+	for i, d := range s.NoSendDates {
+		path := idx("schedule.noSendDates", i)
+		y, m, day, err := ParseNoSendDate(d)
+		if err != nil {
+			v.add(path, "%s", err.Error())
+			continue
+		}
+		key := fmt.Sprintf("%d-%d-%d", y, m, day)
+		if first, dup := dates[key]; dup {
+			v.add(path, "%q is listed twice (first on line %d); list each date once", d, v.line(idx("schedule.noSendDates", first)))
+			continue
+		}
+		dates[key] = i
 	}
 }
 
@@ -314,6 +334,23 @@ func (v *validator) assetList() {
 		for j, ind := range a.Industries {
 			v.knownValue(idx(path+".industries", j), "industry", ind, false)
 		}
+		if a.Published != "" && a.PublishedAt().IsZero() {
+			v.add(path+".published", "%q is not a date; write the day the asset came out as YYYY-MM-DD, e.g. published: 2026-01-15", a.Published)
+		}
+	}
+}
+
+// sameAs checks that an asset's sameAs names another asset of the library.
+func (v *validator) sameAs() {
+	for i, a := range v.p.Assets {
+		path := idx("assets", i) + ".sameAs"
+		switch {
+		case a.SameAs == "":
+		case a.SameAs == a.ID:
+			v.add(path, "an asset is always the same as itself; name the other asset with this content (the video of this whitepaper, say), or remove sameAs")
+		default:
+			v.ref(path, "asset", "assets", a.SameAs, v.assets)
+		}
 	}
 }
 
@@ -400,6 +437,9 @@ func (v *validator) trackList() {
 	for i, t := range v.p.Tracks {
 		path := idx("tracks", i)
 		v.id(path+".id", "track", t.ID, t.Topic, v.tracks, i)
+		if t.ID == EvergreenTrack || t.ID == ReengageTrack {
+			v.add(path+".id", "%q names the %s mail, not a track; give this track another id, e.g. %s-track", t.ID, t.ID, orDefault(t.Topic, "my"))
+		}
 		switch {
 		case t.Topic == "":
 			v.add(path+".topic", "add the topic this track nurtures; use one of %s", strings.Join(v.topics, ", "))
@@ -422,6 +462,7 @@ func (v *validator) trackList() {
 			v.step(idx(path+".steps", j), j, t.Topic, s)
 		}
 	}
+	v.then()
 	// A form whose asset's topic has no track captures leads nobody nurtures.
 	for i, f := range v.p.Forms {
 		ai, ok := v.assets[f.Asset]
@@ -437,11 +478,16 @@ func (v *validator) trackList() {
 }
 
 func (v *validator) step(path string, i int, topic string, s Step) {
+	capWait := v.p.Schedule.FrequencyCap.Duration
 	switch {
 	case s.Wait.Duration < 0:
 		v.add(path+".wait", "a wait cannot be negative; write e.g. wait: 7d")
 	case s.Wait.Duration == 0 && i > 0:
 		v.add(path+".wait", "add a wait after the previous step, e.g. wait: 7d; without one both emails go out together")
+	case i > 0 && s.Wait.Duration < capWait:
+		// The first step waits after a download, not after an email.
+		v.add(path+".wait", "this step waits %s after the previous email, but schedule.frequencyCap allows one email every %s, so it would always go out %s late; write wait: %s or more, or lower frequencyCap",
+			s.Wait, v.p.Schedule.FrequencyCap, FormatDuration(capWait-s.Wait.Duration), v.p.Schedule.FrequencyCap)
 	}
 	v.oneLine(path+".subject", "subject", s.Subject)
 	for k, f := range s.Formats {
@@ -480,6 +526,117 @@ func (v *validator) step(path string, i int, topic string, s Step) {
 		}
 	}
 	v.add(path+".stage", "no asset about %q is at stage %q, so this step has nothing of its own to send; add such an asset or choose another stage", topic, s.Stage)
+}
+
+// then checks where each track sends a lead after its last step: a
+// track or the evergreen cadence, and never round in a loop.
+func (v *validator) then() {
+	next := map[string]string{}
+	for i, t := range v.p.Tracks {
+		path := idx("tracks", i) + ".then"
+		switch {
+		case t.Then == "":
+		case t.Then == EvergreenTrack:
+			if !v.p.EvergreenOn() {
+				v.add(path, "then: evergreen needs the evergreen cadence; add evergreen: with every: and intro:, or remove then")
+			}
+		case t.Then == t.ID:
+			v.add(path, "track %q sends its leads back to itself; name another track, write then: evergreen, or remove then to follow the lead's interests", t.ID)
+		default:
+			if v.ref(path, "track", "tracks (or evergreen)", t.Then, v.tracks) {
+				next[t.ID] = t.Then
+			}
+		}
+	}
+	// Each loop is reported once, on the first of its tracks in the file.
+	reported := map[string]bool{}
+	for i, t := range v.p.Tracks {
+		chain := []string{t.ID}
+		for id := next[t.ID]; id != ""; id = next[id] {
+			chain = append(chain, id)
+			if id == t.ID {
+				break
+			}
+			if slices.Contains(chain[:len(chain)-1], id) || len(chain) > len(v.p.Tracks)+1 {
+				chain = nil // a loop further on, reported from its own first track
+				break
+			}
+		}
+		if len(chain) < 3 || chain[len(chain)-1] != t.ID || reported[t.ID] {
+			continue
+		}
+		for _, id := range chain {
+			reported[id] = true
+		}
+		v.add(idx("tracks", i)+".then", "%s goes round in a loop, so these tracks never end; write then: evergreen on one of them, or remove then to follow the lead's interests",
+			strings.Join(chain, " → "))
+	}
+}
+
+// lifelong checks the evergreen cadence, re-engagement and what returned
+// leads do.
+func (v *validator) lifelong() {
+	e, capWait := v.p.Evergreen, v.p.Schedule.FrequencyCap
+	switch {
+	case e.Every.Duration < 0:
+		v.add("evergreen.every", "every cannot be negative; write e.g. every: 30d for one email a month")
+	case e.Every.Duration == 0 && e.Intro != "":
+		v.add("evergreen.every", "add how often evergreen mail goes out, e.g. every: 30d, or remove evergreen")
+	case e.Every.Duration > 0 && e.Every.Duration < capWait.Duration:
+		v.add("evergreen.every", "evergreen mail every %s is more often than schedule.frequencyCap allows (one email every %s); write every: %s or more, or lower frequencyCap",
+			e.Every, capWait, capWait)
+	}
+	if e.Every.Duration > 0 && strings.TrimSpace(e.Intro) == "" {
+		v.add("evergreen.intro", "add one or two sentences above the asset, e.g. intro: \"Something new from our library that fits what you have been reading.\"")
+	}
+
+	r := v.p.Reengage
+	set := r.Wait.Duration != 0 || r.Subject != "" || r.Intro != "" || r.Button != ""
+	switch {
+	case r.After.Duration < 0:
+		v.add("reengage.after", "after cannot be negative; write e.g. after: 90d")
+	case r.After.Duration == 0 && set:
+		v.add("reengage.after", "add how long a lead may go without engaging before we ask, e.g. after: 90d, or remove reengage")
+	}
+	if r.After.Duration > 0 {
+		if r.Wait.Duration <= 0 {
+			v.add("reengage.wait", "add how long the lead has to answer before mail stops, e.g. wait: 14d")
+		}
+		if strings.TrimSpace(r.Subject) == "" {
+			v.add("reengage.subject", "add the subject of the \"still useful?\" email, e.g. subject: Should we keep sending you articles?")
+		}
+		v.oneLine("reengage.subject", "subject", r.Subject)
+		if strings.TrimSpace(r.Intro) == "" {
+			v.add("reengage.intro", "add one or two sentences asking whether to go on, e.g. intro: \"We have not heard from you in a while. Are these emails still useful?\"")
+		}
+		v.oneLine("reengage.button", "button label", r.Button)
+	}
+
+	codes := make([]string, len(ReturnReasons))
+	for i, rr := range ReturnReasons {
+		codes[i] = rr.Code
+	}
+	for _, code := range sortedKeys(v.p.Returns) {
+		path := "returns." + code
+		if !slices.Contains(codes, code) {
+			msg := fmt.Sprintf("%q is not a return reason; use one of %s", code, strings.Join(codes, ", "))
+			if s := closest(code, codes); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			v.addKey(path, "%s", msg)
+			continue
+		}
+		switch action := v.p.Returns[code]; {
+		case !slices.Contains(ReturnActions, action):
+			msg := fmt.Sprintf("%q is not something a returned lead can do; use one of %s", action, strings.Join(ReturnActions, ", "))
+			if s := closest(action, ReturnActions); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			v.add(path, "%s", msg)
+		case action == ReturnEvergreen && !v.p.EvergreenOn():
+			v.add(path, "there is no evergreen cadence to return leads to; add evergreen: with every: and intro:, or use resume or stop")
+		}
+	}
 }
 
 func (v *validator) scoring() {

@@ -25,20 +25,12 @@ var (
 )
 
 // ReturnReason is why sales sent a lead back to nurture: a short code kept
-// on the lead and a label shown on the page.
-type ReturnReason struct {
-	Code  string
-	Label string
-}
+// on the lead and a label shown on the page. The program maps each code to
+// what the lead does next (program.Returns).
+type ReturnReason = program.ReturnReason
 
 // ReturnReasons are the reasons sales may give, in the order shown.
-var ReturnReasons = []ReturnReason{
-	{"not-ready", "Not ready to buy yet"},
-	{"no-budget", "No budget"},
-	{"wrong-person", "Not the right person"},
-	{"no-response", "Did not respond"},
-	{"other", "Other"},
-}
+var ReturnReasons = program.ReturnReasons
 
 // ReturnReasonFor finds a return reason by its code.
 func ReturnReasonFor(code string) (ReturnReason, bool) {
