@@ -121,28 +121,12 @@ func TestMain(m *testing.M) {
 }
 
 func setup() (func(), error) {
-	var (
-		wg             sync.WaitGroup
-		dynamo, sesSrv *localstack.Server
-		dynErr, sesErr error
-	)
-	wg.Go(func() { dynamo, dynErr = localstack.StartDynamoDB(benchCtx, localstack.DynamoOptions{}) })
-	wg.Go(func() {
-		sesSrv, sesErr = localstack.StartSES(benchCtx, localstack.SESOptions{MaxSendRate: configuredRate})
-	})
-	wg.Wait()
-	stop := func() {
-		for _, s := range []*localstack.Server{dynamo, sesSrv} {
-			if s != nil {
-				_ = s.Stop()
-			}
-		}
+	servers, err := localstack.StartPair(benchCtx, &localstack.DynamoOptions{}, &localstack.SESOptions{MaxSendRate: configuredRate})
+	if err != nil {
+		return nil, fmt.Errorf("start servers: %w", err)
 	}
-	if dynErr != nil || sesErr != nil {
-		stop()
-		return nil, fmt.Errorf("start servers: %v %v", dynErr, sesErr)
-	}
-	dyn, err := localstack.DynamoClient(benchCtx, dynamo.Endpoint())
+	stop := func() { _ = servers.Stop() }
+	dyn, err := localstack.DynamoClient(benchCtx, servers.DynamoDB.Endpoint())
 	if err != nil {
 		stop()
 		return nil, err
@@ -150,7 +134,7 @@ func setup() (func(), error) {
 	dyn = dynamodb.New(dyn.Options(), func(o *dynamodb.Options) {
 		o.APIOptions = append(o.APIOptions, countFailedConditions)
 	})
-	sesClient, err := localstack.SESClient(benchCtx, sesSrv.Endpoint())
+	sesClient, err := localstack.SESClient(benchCtx, servers.SES.Endpoint())
 	if err != nil {
 		stop()
 		return nil, err

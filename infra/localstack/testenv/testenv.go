@@ -15,10 +15,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -66,37 +64,28 @@ func setup(ctx context.Context) (stop func(), err error) {
 	dynamoEndpoint = os.Getenv(DynamoEndpointEnv)
 	sesEndpoint = os.Getenv(SESEndpointEnv)
 
-	var (
-		wg                sync.WaitGroup
-		dynamo, ses       *localstack.Server
-		dynamoErr, sesErr error
-	)
+	var dynamo *localstack.DynamoOptions
+	var ses *localstack.SESOptions
 	if dynamoEndpoint == "" {
-		wg.Go(func() { dynamo, dynamoErr = localstack.StartDynamoDB(ctx, localstack.DynamoOptions{}) })
+		dynamo = &localstack.DynamoOptions{}
 	}
 	if sesEndpoint == "" {
-		wg.Go(func() { ses, sesErr = localstack.StartSES(ctx, localstack.SESOptions{}) })
+		ses = &localstack.SESOptions{}
 	}
-	wg.Wait()
-
-	stop = func() {
-		for _, s := range []*localstack.Server{dynamo, ses} {
-			if s != nil {
-				if err := s.Stop(); err != nil {
-					fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
-				}
-			}
-		}
-	}
-	if err := errors.Join(dynamoErr, sesErr); err != nil {
-		stop()
+	servers, err := localstack.StartPair(ctx, dynamo, ses)
+	if err != nil {
 		return nil, err
 	}
-	if dynamo != nil {
-		dynamoEndpoint = dynamo.Endpoint()
+	stop = func() {
+		if err := servers.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
+		}
 	}
-	if ses != nil {
-		sesEndpoint = ses.Endpoint()
+	if servers.DynamoDB != nil {
+		dynamoEndpoint = servers.DynamoDB.Endpoint()
+	}
+	if servers.SES != nil {
+		sesEndpoint = servers.SES.Endpoint()
 	}
 
 	if dynamoClient, err = localstack.DynamoClient(ctx, dynamoEndpoint); err != nil {
