@@ -399,28 +399,13 @@ func TestParse_mistakeInDefault_pointsAtLineColumnAndPath(t *testing.T) {
 			if i < 0 {
 				t.Fatalf("at %q is not in the new text", tt.at)
 			}
-			wantLine, wantCol := lineCol(data, off+i)
 			// "0" and "80\n" are found by Index at the value itself; the
 			// rearm case points at the second line of the edit.
 			if tt.at == "80\n" {
-				wantLine, wantCol = lineCol(data, off+strings.LastIndex(tt.edit.new, "80"))
+				i = strings.LastIndex(tt.edit.new, "80")
 			}
-
 			_, err := Parse("program.yaml", data)
-			ps := problemsOf(t, err)
-			p, ok := findProblem(ps, tt.path)
-			if !ok {
-				t.Fatalf("no problem at %s; got:\n%v", tt.path, err)
-			}
-			if p.Line != wantLine || p.Column != wantCol {
-				t.Errorf("problem at %d:%d, want %d:%d\n%v", p.Line, p.Column, wantLine, wantCol, p)
-			}
-			if !strings.Contains(p.Message, tt.msg) {
-				t.Errorf("message %q\nwant it to contain %q", p.Message, tt.msg)
-			}
-			if p.File != "program.yaml" {
-				t.Errorf("file = %q", p.File)
-			}
+			wantProblemAt(t, err, "program.yaml", data, off+i, tt.path, tt.msg)
 		})
 	}
 }
@@ -459,19 +444,26 @@ func TestParse_lifelongMistakeInDefault_pointsAtWhatToChange(t *testing.T) {
 			if n := strings.Count(string(data), tt.pointAt); n != 1 {
 				t.Fatalf("pointAt %q occurs %d times in the edited file", tt.pointAt, n)
 			}
-			wantLine, wantCol := lineCol(data, strings.Index(string(data), tt.pointAt))
 			_, err := Parse("program.yaml", data)
-			p, ok := findProblem(problemsOf(t, err), tt.path)
-			if !ok {
-				t.Fatalf("no problem at %s; got:\n%v", tt.path, err)
-			}
-			if p.Line != wantLine || p.Column != wantCol {
-				t.Errorf("problem at %d:%d, want %d:%d\n%v", p.Line, p.Column, wantLine, wantCol, p)
-			}
-			if !strings.Contains(p.Message, tt.msg) {
-				t.Errorf("message %q\nwant it to contain %q", p.Message, tt.msg)
-			}
+			wantProblemAt(t, err, "program.yaml", data, strings.Index(string(data), tt.pointAt), tt.path, tt.msg)
 		})
+	}
+}
+
+// wantProblemAt checks that err reports a problem on path, in file at the
+// byte offset off of its data, whose message contains msg.
+func wantProblemAt(t *testing.T, err error, file string, data []byte, off int, path, msg string) {
+	t.Helper()
+	wantLine, wantCol := lineCol(data, off)
+	p, ok := findProblem(problemsOf(t, err), path)
+	if !ok {
+		t.Fatalf("no problem at %s; got:\n%v", path, err)
+	}
+	if p.Line != wantLine || p.Column != wantCol || p.File != file {
+		t.Errorf("problem at %s:%d:%d, want %s:%d:%d\n%v", p.File, p.Line, p.Column, file, wantLine, wantCol, p)
+	}
+	if !strings.Contains(p.Message, msg) {
+		t.Errorf("message %q\nwant it to contain %q", p.Message, msg)
 	}
 }
 

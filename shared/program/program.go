@@ -49,35 +49,49 @@ func Load(path string) (*Program, error) {
 // missing asset, comes back as a *ValidationError listing every problem
 // found, each with its line, column and path.
 func Parse(filename string, data []byte) (*Program, error) {
-	root, problem := parseDocument(filename, data)
-	if problem != nil {
-		return nil, &ValidationError{Problems: []Problem{*problem}}
-	}
-	d := newDecoder(filename)
 	var p Program
-	d.values[""] = posOf(root)
-	if root.Kind != yaml.MappingNode {
-		d.problem(posOf(root), "", "the program must be key: value lines (version:, sender:, assets: ...), found %s", kindName(root))
-		return nil, &ValidationError{Problems: d.problems}
-	}
-	d.decode(root, reflect.ValueOf(&p).Elem(), "")
-	problems := d.problems
-	if d.budget >= 0 {
-		// Validating a half-decoded alias bomb would only repeat its size.
-		problems = append(problems, validate(&p, d)...)
-	}
-	if len(problems) > 0 {
-		// Top to bottom, as the person fixing them reads the file.
-		slices.SortStableFunc(problems, func(a, b Problem) int {
-			if a.Line != b.Line {
-				return a.Line - b.Line
-			}
-			return a.Column - b.Column
-		})
-		return nil, &ValidationError{Problems: problems}
+	err := decodeFile(filename, data, &p, "the program", "version:, sender:, assets: ...", func(d *decoder) []Problem {
+		return validate(&p, d)
+	})
+	if err != nil {
+		return nil, err
 	}
 	p.lookups = newLookups(&p)
 	return &p, nil
+}
+
+// decodeFile decodes a file's YAML into v, a pointer to a struct, and then
+// checks it with check, unless decoding was cut short. Every problem comes
+// back in one *ValidationError, top to bottom. what and keys name the file
+// and its first keys for the message on a file that is not key: value lines.
+func decodeFile(filename string, data []byte, v any, what, keys string, check func(d *decoder) []Problem) error {
+	root, problem := parseDocument(filename, data)
+	if problem != nil {
+		return &ValidationError{Problems: []Problem{*problem}}
+	}
+	d := newDecoder(filename)
+	d.values[""] = posOf(root)
+	if root.Kind != yaml.MappingNode {
+		d.problem(posOf(root), "", "%s must be key: value lines (%s), found %s", what, keys, kindName(root))
+		return &ValidationError{Problems: d.problems}
+	}
+	d.decode(root, reflect.ValueOf(v).Elem(), "")
+	problems := d.problems
+	if d.budget >= 0 {
+		// Validating a half-decoded alias bomb would only repeat its size.
+		problems = append(problems, check(d)...)
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	// Top to bottom, as the person fixing them reads the file.
+	slices.SortStableFunc(problems, func(a, b Problem) int {
+		if a.Line != b.Line {
+			return a.Line - b.Line
+		}
+		return a.Column - b.Column
+	})
+	return &ValidationError{Problems: problems}
 }
 
 // parseDocument reads the single YAML document of a file.
