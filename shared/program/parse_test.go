@@ -278,7 +278,7 @@ func TestParse_mistakeInDefault_pointsAtLineColumnAndPath(t *testing.T) {
 		},
 		{
 			name: "half-life zero",
-			edit: edit{"halfLifeDays: 30", "halfLifeDays: 0"},
+			edit: edit{"halfLifeDays: 45", "halfLifeDays: 0"},
 			at:   "0", path: "scoring.halfLifeDays", msg: "halfLifeDays must be more than 0",
 		},
 		{
@@ -618,7 +618,7 @@ func TestParse_manyMistakes_allReportedAtOnceInFileOrder(t *testing.T) {
 		{"format: report", "format: pdf"},
 		{"asset: slo-primer", "asset: slo-primmer"},
 		{"stage: decision\n        formats: [guide, case-study]", "stage: decison\n        formats: [guide, case-study]"},
-		{"halfLifeDays: 30", "halfLifeDays: -1"},
+		{"halfLifeDays: 45", "halfLifeDays: -1"},
 		{"default: sales@acme.example", "default: nobody"},
 	} {
 		data, _ = applyEdit(t, data, e)
