@@ -4,6 +4,7 @@
 #   make test    go vet + every test, against real DynamoDB Local and SES local
 #   make deps    only install the local servers (idempotent)
 #   make bench   benchmarks and the monthly cost model on the local stack
+#   make simulate  the personas' months through the nurture program (docs/simulate.md)
 #
 # Needs Node.js/npm, Python 3, Go and make; Java 17 and chromium are
 # installed from Debian when missing. Everything downloaded goes to
@@ -124,6 +125,16 @@ PROGRAM ?= shared/program/program.yaml
 .PHONY: validate
 validate: ## check the nurture program file (PROGRAM=path for another file)
 	$(GO) run ./infra/validate $(PROGRAM)
+
+# The personas of PERSONAS (made-up leads) played through PROGRAM for months
+# on DynamoDB Local and SES local, started in memory for the run: the emails
+# each gets, its score month by month, when it crosses each threshold, and
+# who reaches each threshold when. See docs/simulate.md.
+PERSONAS ?= shared/program/personas.yaml
+FORMAT ?= text
+.PHONY: simulate
+simulate: java $(DYNAMODB_STAMP) $(NODE_STAMP) ## play the personas through the program for 12 months (PROGRAM=, PERSONAS=, FORMAT=csv)
+	$(GO) run ./infra/simulate -program $(PROGRAM) -personas $(PERSONAS) -format $(FORMAT)
 
 # -count=1: the tests talk to servers, so a cached pass says nothing.
 .PHONY: test

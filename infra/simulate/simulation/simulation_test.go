@@ -1,0 +1,225 @@
+package simulation
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leadnurture/nurture/infra/localstack/testenv"
+	"github.com/leadnurture/nurture/shared/program"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// The shipped personas' twelve months through the shipped program, run
+// once for the package's tests: the run is the expensive part.
+var shipped struct {
+	once sync.Once
+	res  *Result
+	prog *program.Program
+	err  error
+}
+
+func shippedRun(t *testing.T) (*Result, *program.Program) {
+	t.Helper()
+	shipped.once.Do(func() {
+		prog, err := program.Default()
+		if err != nil {
+			shipped.err = err
+			return
+		}
+		personas, err := program.LoadPersonas("../../../shared/program/personas.yaml", prog)
+		if err != nil {
+			shipped.err = err
+			return
+		}
+		shipped.prog = prog
+		shipped.res, shipped.err = Run(context.Background(), Setup{
+			Program: prog, Personas: personas, DynamoDB: testenv.Dynamo(t), SES: testenv.SES(t), Table: testenv.UniqueName("simulation"),
+		})
+	})
+	if shipped.err != nil {
+		t.Fatal(shipped.err)
+	}
+	return shipped.res, shipped.prog
+}
+
+func journey(t *testing.T, r *Result, id string) Journey {
+	t.Helper()
+	j, ok := r.Journey(id)
+	if !ok {
+		t.Fatalf("no persona %s in the result", id)
+	}
+	if len(j.Emails) == 0 {
+		t.Fatalf("persona %s got no email at all: %s", id, j.Nurture)
+	}
+	return j
+}
+
+// mql is the program's first threshold, the one that hands a lead to sales.
+func mql(prog *program.Program) string { return prog.Thresholds[0].Name }
+
+// firstTrackEnd is when the persona's first track sent its last email.
+func firstTrackEnd(j Journey) time.Time {
+	first := j.Emails[0].Track
+	var end time.Time
+	for _, e := range j.Emails {
+		if e.Track == first {
+			end = e.At
+		}
+	}
+	return end
+}
+
+func TestShippedProgram_goodFitReaderWhoClicksMost_reachesMQLWithinTheFirstTrack(t *testing.T) {
+	r, prog := shippedRun(t)
+	j := journey(t, r, "good-fit-reader")
+	c, ok := j.Crossed(mql(prog))
+	if !ok {
+		t.Fatalf("good-fit-reader never reached %s; months: %+v", mql(prog), j.Months)
+	}
+	if end := firstTrackEnd(j); c.At.After(end) {
+		t.Errorf("good-fit-reader reached %s on %s, after the first track's last email (%s)", mql(prog), c.At, end)
+	}
+	if c.Alerted.IsZero() {
+		t.Errorf("sales never got the %s alert", mql(prog))
+	}
+}
+
+func TestShippedProgram_poorFitWhoReadsEverything_reachesMQLLaterOrNever(t *testing.T) {
+	r, prog := shippedRun(t)
+	good, _ := journey(t, r, "good-fit-reader").Crossed(mql(prog))
+	j := journey(t, r, "wrong-fit")
+	for _, e := range j.Emails {
+		if !strings.Contains(strings.Join(e.Did, ","), "clicked") {
+			t.Fatalf("wrong-fit should read and click everything; email %s: %v", e.Label(), e.Did)
+		}
+	}
+	if c, ok := j.Crossed(mql(prog)); ok && !c.At.After(good.At) {
+		t.Errorf("wrong-fit reached %s on %s, no later than the good fit (%s)", mql(prog), c.At, good.At)
+	}
+}
+
+func TestShippedProgram_linkScanner_neverReachesAThreshold_andScoresNoClick(t *testing.T) {
+	r, _ := shippedRun(t)
+	j := journey(t, r, "link-scanner")
+	if len(j.Crossings) > 0 {
+		t.Errorf("a link scanner crossed %+v", j.Crossings)
+	}
+	for _, e := range j.Emails {
+		if e.Points != 0 || !strings.Contains(strings.Join(e.Counted, ","), "machine click") {
+			t.Errorf("email %s: the scanner's clicks earned %+.0f (%v); want machine clicks, unscored", e.Label(), e.Points, e.Counted)
+		}
+	}
+}
+
+func TestShippedProgram_buyingNow_reachesMQL(t *testing.T) {
+	r, prog := shippedRun(t)
+	if _, ok := journey(t, r, "buying-now").Crossed(mql(prog)); !ok {
+		t.Errorf("a good fit who says it buys this quarter never reached %s", mql(prog))
+	}
+}
+
+// Every email goes out on a send day, inside the send window, in the
+// lead's own zone, whichever zone that is.
+func TestShippedProgram_everyEmail_insideTheSendWindowInTheLeadsZone(t *testing.T) {
+	r, prog := shippedRun(t)
+	s := prog.Schedule
+	zones := map[string]bool{}
+	for _, j := range r.Journeys {
+		zones[j.Zone.String()] = true
+		for _, e := range j.Emails {
+			local := e.At.In(j.Zone)
+			day := strings.ToLower(local.Weekday().String()[:3])
+			hm := local.Format("15:04")
+			if !strings.Contains(strings.Join(s.Days, ","), day) || hm < s.Start || hm >= s.End {
+				t.Errorf("%s: email %s went out %s, outside %v %s–%s", j.Persona.ID, e.Label(), local.Format("Mon 2 Jan 15:04 MST"), s.Days, s.Start, s.End)
+			}
+		}
+	}
+	if len(zones) < 3 {
+		t.Errorf("the shipped personas should live in several zones; got %v", zones)
+	}
+}
+
+// reads-everything reads, clicks and gets the steps of its track at the
+// program's pace: never sooner after the previous email than the step's wait.
+func TestShippedProgram_readsEverything_getsEveryStepAtTheProgramsPace(t *testing.T) {
+	r, prog := shippedRun(t)
+	j := journey(t, r, "reads-everything")
+	for i, e := range j.Emails {
+		if !strings.Contains(strings.Join(e.Counted, ","), "click") || e.Points <= 0 {
+			t.Errorf("email %s: the reader's click was not scored: %v", e.Label(), e.Counted)
+		}
+		track, ok := prog.Track(e.Track)
+		if i == 0 || !ok || e.Track != j.Emails[i-1].Track || e.Step >= len(track.Steps) {
+			continue
+		}
+		if gap, wait := e.At.Sub(j.Emails[i-1].At), track.Steps[e.Step].Wait.Duration; gap < wait {
+			t.Errorf("email %s came %s after the previous one; the step waits %s", e.Label(), gap, wait)
+		}
+	}
+}
+
+func TestReport_tablePerPersona_andOneLinePerThresholdSayingWhoAndWhen(t *testing.T) {
+	r, prog := shippedRun(t)
+	var out bytes.Buffer
+	if err := r.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, j := range r.Journeys {
+		if !strings.Contains(text, "\n== "+j.Persona.ID+": ") {
+			t.Errorf("no section for %s", j.Persona.ID)
+		}
+	}
+	for _, want := range []string{"date (Europe/Berlin)", "form finops-guide", "score by month", "peak", "nurture at the end: "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	summary := r.Summary()
+	if len(summary) != len(prog.Thresholds) {
+		t.Fatalf("summary: %q; want one line per threshold", summary)
+	}
+	c, _ := journey(t, r, "good-fit-reader").Crossed(mql(prog))
+	j := journey(t, r, "good-fit-reader")
+	line := summary[0]
+	if !strings.HasPrefix(line, mql(prog)+" ") || !strings.Contains(line, "good-fit-reader day ") ||
+		!strings.Contains(line, c.At.In(j.Zone).Format("2 Jan 2006")) || !strings.Contains(line, "never: ") || !strings.Contains(line, "link-scanner") {
+		t.Errorf("summary line %q should name who reached %s and when, and who never did", line, mql(prog))
+	}
+	if !strings.Contains(text, line) {
+		t.Error("the summary lines are not in the report")
+	}
+
+	out.Reset()
+	if err := r.WriteCSV(&out); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	emails := 0
+	for _, j := range r.Journeys {
+		emails += len(j.Emails)
+	}
+	if got := countRows(rows, "email"); rows[0][0] != "persona" || got != emails {
+		t.Errorf("csv: header %v, %d email rows for %d emails", rows[0], got, emails)
+	}
+}
+
+func countRows(rows [][]string, what string) int {
+	n := 0
+	for _, r := range rows {
+		if len(r) > 1 && r[1] == what {
+			n++
+		}
+	}
+	return n
+}
