@@ -146,6 +146,30 @@ func TestShippedProgram_everyEmail_insideTheSendWindowInTheLeadsZone(t *testing.
 	}
 }
 
+// Across tracks (and evergreen and re-engagement, where the program has
+// them) a lead never gets two nurture emails closer than the program's
+// frequency cap, and none on a no-send date in its own zone.
+func TestShippedProgram_noTwoEmailsWithinTheCap_noneOnANoSendDate(t *testing.T) {
+	r, prog := shippedRun(t)
+	limit := prog.Schedule.FrequencyCap.Duration
+	for _, j := range r.Journeys {
+		for i, e := range j.Emails {
+			if i > 0 {
+				if gap := e.At.Sub(j.Emails[i-1].At); gap < limit {
+					t.Errorf("%s: %s came %s after %s; the cap is %s", j.Persona.ID, e.Label(), gap, j.Emails[i-1].Label(), limit)
+				}
+			}
+			y, m, d := e.At.In(j.Zone).Date()
+			for _, nd := range prog.Schedule.NoSendDates {
+				ny, nm, nd2, err := program.ParseNoSendDate(nd)
+				if err == nil && nm == m && nd2 == d && (ny == 0 || ny == y) {
+					t.Errorf("%s: %s went out on %s, a no-send date", j.Persona.ID, e.Label(), e.At.In(j.Zone).Format(time.DateOnly))
+				}
+			}
+		}
+	}
+}
+
 // reads-everything reads, clicks and gets the steps of its track at the
 // program's pace: never sooner after the previous email than the step's wait.
 func TestShippedProgram_readsEverything_getsEveryStepAtTheProgramsPace(t *testing.T) {
