@@ -39,7 +39,8 @@ type received struct {
 
 // mailLink is one link of a received email.
 type mailLink struct {
-	URL string // as delivered: the tracking redirect for tracked links
+	URL  string // as delivered: the tracking redirect for tracked links
+	Text string // what the reader sees
 	// Kind is the link tag's value (mail.LinkAsset, mail.LinkHoneypot) for
 	// tracked links, empty for the others (answers, unsubscribe).
 	Kind    string
@@ -64,7 +65,7 @@ func (s sender) Send(ctx context.Context, m mail.Message) (string, error) {
 	r := received{MessageID: id, To: m.To, At: at, Tags: m.Tags, Subject: m.Subject}
 	composed, delivered := anchors(m.HTML), anchors(s.box.delivered[id])
 	for i, a := range composed {
-		l := mailLink{URL: a.href}
+		l := mailLink{URL: a.href, Text: a.text}
 		if i < len(delivered) {
 			l.URL = delivered[i].href
 		}
@@ -108,15 +109,16 @@ func (b *mailbox) take() []received {
 }
 
 var (
-	anchorRE = regexp.MustCompile(`(?is)<a\s([^>]*)>`)
+	anchorRE = regexp.MustCompile(`(?is)<a\s([^>]*)>(.*?)</a>`)
+	markupRE = regexp.MustCompile(`<[^>]*>`)
 	hrefRE   = regexp.MustCompile(`(?is)\bhref\s*=\s*"([^"]*)"`)
 	tagsRE   = regexp.MustCompile(`(?is)\bses:tags\s*=\s*"([^"]*)"`)
 	pixelRE  = regexp.MustCompile(`<img src="([^"]*` + regexp.QuoteMeta(sestrack.OpenPath) + `[^"]*)"`)
 )
 
 type anchor struct {
-	href, tags string
-	noTrack    bool
+	href, tags, text string
+	noTrack          bool
 }
 
 // anchors lists the links of an email's HTML in document order. The HTML is
@@ -132,6 +134,7 @@ func anchors(body string) []anchor {
 			a.tags = html.UnescapeString(t[1])
 		}
 		a.noTrack = strings.Contains(strings.ToLower(m[1]), "ses:no-track")
+		a.text = strings.Join(strings.Fields(html.UnescapeString(markupRE.ReplaceAllString(m[2], ""))), " ")
 		out = append(out, a)
 	}
 	return out

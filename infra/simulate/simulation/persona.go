@@ -129,12 +129,17 @@ func (p *persona) receive(ctx context.Context, m received) error {
 		return err
 	}
 
-	var asset, answer *mailLink
+	// What a reader can click: the asset, or a link of ours that asks
+	// something of them (a re-engagement email's "keep them coming"); and
+	// the question's answers.
+	var asset, action, answer *mailLink
 	for i, l := range m.Links {
+		kind, ours := productLink(l.URL)
 		switch {
 		case l.Tracked && l.Kind == mail.LinkAsset && asset == nil:
 			asset = &m.Links[i]
-		case !l.Tracked:
+		case l.Tracked || !ours || kind == link.Unsubscribe:
+		case kind == link.Answer:
 			if q, v, ok := p.answerOf(l.URL, m.At); ok {
 				e.Question = q.ID
 				if v != "" {
@@ -142,6 +147,8 @@ func (p *persona) receive(ctx context.Context, m received) error {
 					answer = &m.Links[i]
 				}
 			}
+		case action == nil:
+			action = &m.Links[i]
 		}
 	}
 
@@ -151,7 +158,7 @@ func (p *persona) receive(ctx context.Context, m received) error {
 	}
 	month := m.At.In(p.zone).Format("2006-01")
 	open := p.decide("open", b.Opens, month)
-	click := asset != nil && p.decide("click", b.Clicks, month)
+	click := (asset != nil || action != nil) && p.decide("click", b.Clicks, month)
 	answers := answer != nil && (open || click) && p.decide("answer", b.Answers, month)
 	readAt := m.At.Add(p.readsAfter())
 	if open && m.OpenPixel != "" {
@@ -160,16 +167,22 @@ func (p *persona) receive(ctx context.Context, m received) error {
 			return p.follow(ctx, m.OpenPixel, mailClientAgent, e)
 		})
 	}
-	if click {
+	switch {
+	case click && asset != nil:
 		p.r.at(readAt.Add(clickAfterOpen), p, func(ctx context.Context) error {
 			e.Did = append(e.Did, "clicked")
 			return p.follow(ctx, asset.URL, browserAgent, e)
+		})
+	case click:
+		p.r.at(readAt.Add(clickAfterOpen), p, func(ctx context.Context) error {
+			e.Did = append(e.Did, "clicked “"+action.Text+"”")
+			return p.confirm(ctx, action.URL, e)
 		})
 	}
 	if answers {
 		p.r.at(readAt.Add(answerAfterOpen), p, func(ctx context.Context) error {
 			e.Did = append(e.Did, "answered "+e.answer)
-			return p.answer(ctx, answer.URL, e)
+			return p.confirm(ctx, answer.URL, e)
 		})
 	}
 	return nil
@@ -222,7 +235,7 @@ func (p *persona) follow(ctx context.Context, raw, agent string, e *Email) error
 		}
 		return p.sampleAfter(ctx, e)
 	}
-	kind, ok := link.Parse(u.Path)
+	kind, ok := productLink(raw)
 	if !ok {
 		return nil // a page on the website: nothing the product sees
 	}
@@ -230,18 +243,32 @@ func (p *persona) follow(ctx context.Context, raw, agent string, e *Email) error
 	return err
 }
 
-// answer opens an answer link and confirms it, as a reader does.
-func (p *persona) answer(ctx context.Context, raw string, e *Email) error {
+// confirm opens a link of ours and presses its page's button, as a reader
+// does: a GET shows the page, the POST acts.
+func (p *persona) confirm(ctx context.Context, raw string, e *Email) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("answer link in email %s: %w", e.MessageID, err)
+		return fmt.Errorf("link %q in email %s: %w", raw, e.MessageID, err)
+	}
+	kind, ok := link.Parse(u.Path)
+	if !ok {
+		return fmt.Errorf("link %q in email %s is not one of ours", raw, e.MessageID)
 	}
 	for _, method := range []string{http.MethodGet, http.MethodPost} {
-		if _, err := p.linkPage(ctx, link.Answer, u, method); err != nil {
+		if _, err := p.linkPage(ctx, kind, u, method); err != nil {
 			return err
 		}
 	}
 	return p.sampleAfter(ctx, e)
+}
+
+// productLink tells a link of ours (answer, unsubscribe ...) by its kind.
+func productLink(raw string) (link.Kind, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || !strings.HasPrefix(raw, baseURL+"/") {
+		return "", false
+	}
+	return link.Parse(u.Path)
 }
 
 // linkPage asks the links function for a link's page (GET) or action (POST).

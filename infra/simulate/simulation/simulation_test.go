@@ -179,6 +179,9 @@ func TestShippedProgram_readsEverything_getsEveryStepAtTheProgramsPace(t *testin
 		if !strings.Contains(strings.Join(e.Counted, ","), "click") || e.Points <= 0 {
 			t.Errorf("email %s: the reader's click was not scored: %v", e.Label(), e.Counted)
 		}
+		if e.Question != "" && !strings.Contains(strings.Join(e.Counted, ","), "answer") {
+			t.Errorf("email %s asked %s: the reader's answer was not recorded: did %v, counted %v", e.Label(), e.Question, e.Did, e.Counted)
+		}
 		track, ok := prog.Track(e.Track)
 		if i == 0 || !ok || e.Track != j.Emails[i-1].Track || e.Step >= len(track.Steps) {
 			continue
