@@ -113,14 +113,26 @@ type PendingAlert struct {
 	NotBefore time.Time `json:",omitzero"`
 	// ClaimedUntil keeps a second sender off while one is sending.
 	ClaimedUntil time.Time `json:",omitempty"`
+	// Mailed is set once the email went out (it is in Alerts then): the
+	// alert stays pending only while its webhook post is owed, and a retry
+	// posts without mailing again.
+	Mailed bool `json:",omitempty"`
+	// Tries counts the failed attempts at the channel now owed (the email,
+	// then the webhook); RetryAt holds the next one back.
+	Tries   int       `json:",omitempty"`
+	RetryAt time.Time `json:",omitzero"`
 }
 
-// SendAt is when the alert may go out.
+// SendAt is when the alert may go out: after its settle time, after the
+// backoff of a failed attempt, and once a sender's claim on it has lapsed.
 func (p PendingAlert) SendAt() time.Time {
-	if p.NotBefore.After(p.At) {
-		return p.NotBefore
+	at := p.At
+	for _, t := range []time.Time{p.NotBefore, p.RetryAt, p.ClaimedUntil} {
+		if t.After(at) {
+			at = t
+		}
 	}
-	return p.At
+	return at
 }
 
 // SentAlert is an alert that went to sales.

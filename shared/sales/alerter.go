@@ -69,28 +69,55 @@ const (
 	DefaultLease = 5 * time.Minute
 	// LinkTTL is how long the links of an alert work.
 	LinkTTL = 30 * 24 * time.Hour
+	// MaxTries is how often an alert's email, and then its webhook post,
+	// is tried before the alert is given up ("alert abandoned" in the log,
+	// which raises an alarm). With RetryDelay's backoff that spans about
+	// five hours: long enough to outlast an SES throttle or a chat
+	// service's outage, short enough that a lead is still worth calling.
+	MaxTries = 10
 )
 
-// Flush sends every alert pending on the lead, exactly once per threshold
-// crossing:
+// Channels of an alert, as the log names them.
+const (
+	channelEmail   = "email"
+	channelWebhook = "webhook"
+)
+
+// RetryDelay is how long a failed channel waits before its next try: a
+// minute after the first failure, doubling, at most an hour.
+func RetryDelay(tries int) time.Duration {
+	if tries < 1 {
+		tries = 1
+	}
+	if tries > 7 {
+		return time.Hour
+	}
+	return min(time.Minute<<(tries-1), time.Hour)
+}
+
+// Flush sends every alert pending on the lead that may go out now, each
+// channel exactly once per threshold crossing (the webhook at least once):
 //
-//  1. One conditional write claims the pending alerts nobody else holds
-//     (ClaimedUntil = now + Lease); a concurrent Flush either loses the
-//     write and then sees the claim, or finds nothing to claim.
-//  2. Per claimed alert: the dossier is built, the links signed, the email
-//     sent to the routed address. A failed send is returned. When the
-//     mailer was refused (throttled, rejected, account paused) the claim
-//     is released, so the caller's retry sends at once; otherwise it may
-//     have gone out, and the claim is left to lapse: a Flush after the
-//     lease sends it.
-//  3. The alert is recorded at once: removed from PendingAlerts and
-//     appended to Alerts with the MessageId.
-//  4. The webhook, if any, is posted; its failure is logged, not returned:
-//     the email went out.
+//  1. One conditional write claims the pending alerts that are due and
+//     that nobody else holds (ClaimedUntil = now + Lease); a concurrent
+//     Flush either loses the write and then sees the claim, or finds
+//     nothing to claim. Alerts still settling or backing off are left.
+//  2. Per claimed alert not yet mailed: the dossier is built, the links
+//     signed, the email sent to the routed address and recorded at once as
+//     an alert activity, the durable proof that it went out: a later Flush
+//     that finds it never mails again. A failed send is returned. When SES
+//     refused it (throttled, rejected, account paused) nothing went out:
+//     the claim is released with a backoff (RetryDelay); otherwise it may
+//     have gone out, and the claim is left to lapse.
+//  3. The webhook, if any, is posted. Its failure is logged, not returned:
+//     the alert stays pending with the email marked as sent and the post
+//     owed after a backoff, so a retry posts without mailing again.
+//  4. One write records the outcome: the email in Alerts, and the alert
+//     off PendingAlerts once nothing is owed.
 //
-// A lead with nothing pending, or whose alerts another sender holds, is not
-// an error. The lead of an erased person has its pending alerts dropped
-// unsent.
+// A channel that failed MaxTries times is given up. A lead with nothing
+// due, or whose alerts another sender holds, is not an error. The lead of
+// an erased person has its pending alerts dropped unsent.
 func (a *Alerter) Flush(ctx context.Context, leadID string) error {
 	if err := a.check(); err != nil {
 		return err
@@ -111,11 +138,8 @@ func (a *Alerter) Flush(ctx context.Context, leadID string) error {
 		}
 		for i := range l.PendingAlerts {
 			p := &l.PendingAlerts[i]
-			if p.ClaimedUntil.After(now) {
-				continue // another sender has it
-			}
-			if p.NotBefore.After(now) {
-				continue // held back until a scanner's burst would show
+			if p.SendAt().After(now) {
+				continue // settling, backing off, or another sender has it
 			}
 			p.ClaimedUntil = until
 			claimed = append(claimed, *p)
@@ -145,16 +169,92 @@ func (a *Alerter) Flush(ctx context.Context, leadID string) error {
 	}
 	var errs []error
 	for _, p := range claimed {
-		if sent, ok := sentAlert(acts, p.ID); ok {
-			// An earlier sender sent it and could not record it on the lead.
-			errs = append(errs, a.record(ctx, l.ID, p, sent.At, strings.TrimPrefix(sent.Detail, p.Threshold+" to "), sent.MessageID, a.log()))
-			continue
-		}
-		if err := a.send(ctx, l, acts, p, now); err != nil {
+		if err := a.deliver(ctx, l, acts, p, now); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// outcome is what one attempt at an alert delivered.
+type outcome struct {
+	// mailed is the email, when it went out in this attempt or in an
+	// earlier one whose record on the lead was lost.
+	mailed *lead.SentAlert
+	// owed names the channel that failed and is tried again after a
+	// backoff; empty when nothing is owed any more.
+	owed string
+}
+
+func (a *Alerter) deliver(ctx context.Context, l *lead.Lead, acts []lead.Activity, p lead.PendingAlert, now time.Time) error {
+	log := a.log().With("leadId", l.ID, "alert", p.ID, "threshold", p.Threshold)
+	to := Route(a.Program, l)
+	if to == "" {
+		return fmt.Errorf("alert %s of lead %s: no routing address (set routing.default)", p.ID, l.ID)
+	}
+	d := Build(a.Program, l, acts, now)
+	d.Threshold = p.Threshold
+	links := a.Links(l.ID, p.ID, now)
+
+	var o outcome
+	if !p.Mailed {
+		if act, ok := sentAlert(acts, p.ID); ok {
+			// An earlier sender mailed it and could not record it on the lead.
+			o.mailed = &lead.SentAlert{ID: p.ID, Threshold: p.Threshold, Score: p.Score, At: act.At,
+				To: strings.TrimPrefix(act.Detail, p.Threshold+" to "), MessageID: act.MessageID}
+		} else {
+			sent, err := a.mail(ctx, l.ID, d, links, p, to, now, log)
+			if err != nil {
+				return err
+			}
+			o.mailed = sent
+		}
+	}
+	// Recorded (the alert activity) before anything else can fail or take
+	// time; the rest must not be cut short by the caller's deadline now.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if a.Webhook != nil {
+		if err := a.Webhook.Post(ctx, d, links); err != nil {
+			log.Error("alert webhook failed", "error", err.Error(), "tries", p.Tries+1)
+			o.owed = channelWebhook
+		}
+	}
+	return a.record(rctx, l.ID, p, o, now, log)
+}
+
+// mail sends the alert's email and records it as an alert activity.
+func (a *Alerter) mail(ctx context.Context, leadID string, d Dossier, links AlertLinks, p lead.PendingAlert, to string, now time.Time, log *slog.Logger) (*lead.SentAlert, error) {
+	m, err := RenderAlert(d, links, a.Program.Sender, to)
+	if err != nil {
+		return nil, fmt.Errorf("alert %s of lead %s: %w", p.ID, leadID, err)
+	}
+	m.Tags[mail.TagAlert] = mail.Tag(p.ID)
+	m.ConfigurationSet = a.ConfigurationSet
+
+	messageID, err := a.Mailer.Send(ctx, m)
+	if err != nil {
+		log.Error("alert email not sent", "error", err.Error(), "tries", p.Tries+1)
+		if errors.Is(err, mail.ErrThrottled) || errors.Is(err, mail.ErrRejected) || errors.Is(err, mail.ErrAccountPaused) {
+			// SES said no: nothing went out, so it is tried again after a
+			// backoff rather than when the lease lapses.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+			defer cancel()
+			_ = a.record(rctx, leadID, p, outcome{owed: channelEmail}, now, log)
+		}
+		// Otherwise (a timeout, a 5xx) it may have gone out: the claim
+		// lapses and a Flush after that sends it.
+		return nil, fmt.Errorf("send alert %s of lead %s: %w", p.ID, leadID, err)
+	}
+	log.Info("alert email sent", "messageId", messageID)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	act := lead.Activity{Key: alertKey(p.ID), Kind: KindAlert, At: now, MessageID: messageID, Detail: p.Threshold + " to " + to}
+	if _, err := a.Store.AddActivity(rctx, leadID, act); err != nil {
+		log.Error("alert sent but not recorded: it may be sent again when the claim lapses", "error", err.Error())
+		return nil, fmt.Errorf("record alert %s of lead %s: %w", p.ID, leadID, err)
+	}
+	return &lead.SentAlert{ID: p.ID, Threshold: p.Threshold, Score: p.Score, At: now, To: to, MessageID: messageID}, nil
 }
 
 func sentAlert(acts []lead.Activity, id string) (lead.Activity, bool) {
@@ -166,84 +266,80 @@ func sentAlert(acts []lead.Activity, id string) (lead.Activity, bool) {
 	return lead.Activity{}, false
 }
 
-func (a *Alerter) send(ctx context.Context, l *lead.Lead, acts []lead.Activity, p lead.PendingAlert, now time.Time) error {
-	log := a.log().With("leadId", l.ID, "alert", p.ID, "threshold", p.Threshold)
-	to := Route(a.Program, l)
-	if to == "" {
-		return fmt.Errorf("alert %s of lead %s: no routing address (set routing.default)", p.ID, l.ID)
-	}
-	d := Build(a.Program, l, acts, now)
-	d.Threshold = p.Threshold
-	links := a.Links(l.ID, p.ID, now)
-	m, err := RenderAlert(d, links, a.Program.Sender, to)
-	if err != nil {
-		return fmt.Errorf("alert %s of lead %s: %w", p.ID, l.ID, err)
-	}
-	m.Tags[mail.TagAlert] = mail.Tag(p.ID)
-	m.ConfigurationSet = a.ConfigurationSet
-
-	messageID, err := a.Mailer.Send(ctx, m)
-	if err != nil {
-		log.Error("alert email not sent", "error", err.Error())
-		if errors.Is(err, mail.ErrThrottled) || errors.Is(err, mail.ErrRejected) || errors.Is(err, mail.ErrAccountPaused) {
-			// SES said no: nothing went out, so the caller's retry may send
-			// at once instead of waiting for the lease.
-			a.release(ctx, l.ID, p, log)
-		}
-		// Otherwise (a timeout, a 5xx) it may have gone out: the claim
-		// lapses and a Flush after that sends it.
-		return fmt.Errorf("send alert %s of lead %s: %w", p.ID, l.ID, err)
-	}
-	log = log.With("messageId", messageID)
-
-	// Recorded before anything else can fail or take time: until this
-	// write a lapsed claim would send the email again. It must not be cut
-	// short by the caller's deadline now that the email went out.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-	defer cancel()
-	act := lead.Activity{Key: alertKey(p.ID), Kind: KindAlert, At: now, MessageID: messageID, Detail: p.Threshold + " to " + to}
-	if _, err := a.Store.AddActivity(rctx, l.ID, act); err != nil {
-		log.Error("alert sent but not recorded: it may be sent again when the claim lapses", "error", err.Error())
-		return fmt.Errorf("record alert %s of lead %s: %w", p.ID, l.ID, err)
-	}
-	if err := a.record(rctx, l.ID, p, now, to, messageID, log); err != nil {
-		return err
-	}
-	if a.Webhook != nil {
-		if err := a.Webhook.Post(ctx, d, links); err != nil {
-			log.Error("alert webhook failed", "error", err.Error())
-		}
-	}
-	return nil
-}
-
-// record moves a sent alert from the lead's pending alerts to its sent ones.
-// The alert activity already says it went out; if the lead is too busy to
-// take this write now, the next Flush finds the activity and records it.
-func (a *Alerter) record(ctx context.Context, leadID string, p lead.PendingAlert, at time.Time, to, messageID string, log *slog.Logger) error {
-	sent := lead.SentAlert{ID: p.ID, Threshold: p.Threshold, Score: p.Score, At: at, To: to, MessageID: messageID}
-	twice := false
+// record writes an attempt's outcome on the lead: the email into Alerts;
+// the alert off PendingAlerts once nothing is owed; a failed channel's try
+// counted and its next try held back (or, after MaxTries, the alert given
+// up). The alert activity already says the email went out: if the lead is
+// too busy to take this write now, the next Flush finds the activity.
+func (a *Alerter) record(ctx context.Context, leadID string, p lead.PendingAlert, o outcome, now time.Time, log *slog.Logger) error {
+	var twice, abandoned bool
+	var tries int
 	_, err := a.Store.UpdateLead(ctx, leadID, func(l *lead.Lead, isNew bool) error {
-		twice = false
+		twice, abandoned, tries = false, false, 0
 		if isNew {
 			return lead.ErrNoChange // erased meanwhile: nothing to record on
 		}
-		l.PendingAlerts = slices.DeleteFunc(l.PendingAlerts, func(q lead.PendingAlert) bool { return q.ID == p.ID })
-		if slices.ContainsFunc(l.Alerts, func(s lead.SentAlert) bool { return s.ID == p.ID }) {
-			twice = true
-			return nil
+		changed := false
+		if o.mailed != nil {
+			if slices.ContainsFunc(l.Alerts, func(s lead.SentAlert) bool { return s.ID == p.ID }) {
+				twice = true
+			} else {
+				l.Alerts = append(l.Alerts, *o.mailed)
+				changed = true
+			}
 		}
-		l.Alerts = append(l.Alerts, sent)
+		i := slices.IndexFunc(l.PendingAlerts, func(q lead.PendingAlert) bool { return q.ID == p.ID })
+		switch {
+		case i < 0:
+		case o.owed == "":
+			l.PendingAlerts = slices.Delete(l.PendingAlerts, i, i+1)
+			changed = true
+		case !l.PendingAlerts[i].ClaimedUntil.Equal(p.ClaimedUntil):
+			// Our claim lapsed and another sender has it now: it counts
+			// its own tries; ours only says what went out.
+			l.PendingAlerts[i].Mailed = l.PendingAlerts[i].Mailed || o.mailed != nil
+			changed = true
+		default:
+			q := &l.PendingAlerts[i]
+			if o.mailed != nil {
+				q.Mailed, q.Tries = true, 0 // the email's tries are over; the webhook's begin
+			}
+			q.Tries++
+			tries = q.Tries
+			if q.Tries >= MaxTries {
+				l.PendingAlerts = slices.Delete(l.PendingAlerts, i, i+1)
+				abandoned = true
+			} else {
+				q.RetryAt, q.ClaimedUntil = now.Add(RetryDelay(q.Tries)), time.Time{}
+			}
+			changed = true
+		}
+		if !changed {
+			return lead.ErrNoChange
+		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, lead.ErrNoChange) {
-		log.Warn("alert sent, its record on the lead left for the next flush", "error", err.Error())
+		if o.mailed != nil {
+			log.Warn("alert sent, its record on the lead left for the next flush", "error", err.Error())
+			return nil
+		}
+		log.Warn("alert's failed try not recorded; its claim lapses", "error", err.Error())
 		return nil
 	}
 	if twice {
 		log.Warn("alert recorded twice: the claim lapsed while recording", "lease", a.lease().String())
 	}
-	log.Info("alert recorded", "to", to, "score", p.Score)
+	switch {
+	case abandoned:
+		log.Error("alert abandoned", "channel", o.owed, "tries", tries)
+	case o.owed != "":
+		log.Warn("alert try failed, tried again later", "channel", o.owed, "tries", tries, "retryIn", RetryDelay(tries).String())
+	case o.mailed != nil:
+		log.Info("alert recorded", "to", o.mailed.To, "score", p.Score)
+	default:
+		log.Info("alert delivered")
+	}
 	return nil
 }
 

@@ -431,10 +431,12 @@ func TestFlush_refusedSendReleasesTheClaim(t *testing.T) {
 	if err := w.alerter.Flush(context.Background(), id); !errors.Is(err, mail.ErrThrottled) {
 		t.Fatalf("err = %v, want the mail error", err)
 	}
-	if l := w.lead(id); len(l.PendingAlerts) != 1 || !l.PendingAlerts[0].ClaimedUntil.IsZero() {
-		t.Fatalf("SES refused, nothing went out: the claim should be released: %+v", l.PendingAlerts)
+	if l := w.lead(id); len(l.PendingAlerts) != 1 || !l.PendingAlerts[0].ClaimedUntil.IsZero() || l.PendingAlerts[0].Mailed ||
+		!l.PendingAlerts[0].RetryAt.Equal(w.clock.Now().Add(sales.RetryDelay(1))) {
+		t.Fatalf("SES refused, nothing went out: the claim should be released, the retry backed off: %+v", l.PendingAlerts)
 	}
-	// The caller's retry, within what would have been the lease, sends it.
+	// The retry after the first backoff, within what would have been the
+	// lease, sends it.
 	w.mailer.fail = nil
 	w.clock.Advance(time.Minute)
 	if err := w.alerter.Flush(context.Background(), id); err != nil {
@@ -445,9 +447,9 @@ func TestFlush_refusedSendReleasesTheClaim(t *testing.T) {
 	}
 }
 
-func TestFlush_webhookFailureIsLoggedNotReturned(t *testing.T) {
+func TestFlush_webhookFailure_isLoggedAndRetriedLater_withoutMailingAgain(t *testing.T) {
 	w := newWorld(t)
-	hook := &chat{fail: errors.New("webhook answered 404: no_service")}
+	hook := &chat{fail: errors.New("webhook answered 503: service unavailable")}
 	w.alerter.Webhook = hook
 	var logs strings.Builder
 	var mu sync.Mutex
@@ -460,13 +462,71 @@ func TestFlush_webhookFailureIsLoggedNotReturned(t *testing.T) {
 	if n := len(hook.received()); n != 1 {
 		t.Errorf("%d posts, want 1", n)
 	}
+	l := w.lead(id)
+	if len(l.Alerts) != 1 || len(l.PendingAlerts) != 1 {
+		t.Fatalf("the email is recorded, the post still owed: sent %+v, pending %+v", l.Alerts, l.PendingAlerts)
+	}
+	if p := l.PendingAlerts[0]; !p.Mailed || p.Tries != 1 || !p.RetryAt.Equal(w.clock.Now().Add(sales.RetryDelay(1))) || !p.ClaimedUntil.IsZero() {
+		t.Fatalf("the owed post should wait its backoff, unclaimed: %+v", p)
+	}
+	mu.Lock()
+	if !strings.Contains(logs.String(), "alert webhook failed") || !strings.Contains(logs.String(), "service unavailable") {
+		t.Errorf("logs:\n%s", logs.String())
+	}
+	mu.Unlock()
+
+	// Within the backoff nothing is tried.
+	hook.fail = nil
+	w.clock.Advance(sales.RetryDelay(1) - time.Second)
+	if err := w.alerter.Flush(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(hook.received()); n != 1 {
+		t.Fatalf("%d posts within the backoff, want still 1", n)
+	}
+	// After it, the post goes out and the email is not sent again.
+	w.clock.Advance(time.Second)
+	if err := w.alerter.Flush(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(hook.received()); n != 2 {
+		t.Fatalf("%d posts after the backoff, want 2", n)
+	}
+	if n := len(w.mailTo("sales@" + w.domain)); n != 1 {
+		t.Fatalf("%d alert emails, want 1: the retry is the webhook's alone", n)
+	}
 	if l := w.lead(id); len(l.Alerts) != 1 || len(l.PendingAlerts) != 0 {
-		t.Errorf("alert not recorded: %+v", l.Alerts)
+		t.Fatalf("delivered on both channels: sent %+v, pending %+v", l.Alerts, l.PendingAlerts)
+	}
+}
+
+func TestFlush_webhookFailingEveryTry_isAbandonedAfterMaxTries(t *testing.T) {
+	w := newWorld(t)
+	hook := &chat{fail: errors.New("webhook answered 500")}
+	w.alerter.Webhook = hook
+	var logs strings.Builder
+	var mu sync.Mutex
+	w.alerter.Log = slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	id, _ := w.pendingLead("mary", nil)
+	for try := 1; try <= sales.MaxTries; try++ {
+		if err := w.alerter.Flush(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+		w.clock.Advance(sales.RetryDelay(try))
+	}
+	if n := len(hook.received()); n != sales.MaxTries {
+		t.Fatalf("%d posts, want %d", n, sales.MaxTries)
+	}
+	if l := w.lead(id); len(l.PendingAlerts) != 0 || len(l.Alerts) != 1 {
+		t.Fatalf("after the last try the alert is given up, its email kept: pending %+v, sent %+v", l.PendingAlerts, l.Alerts)
+	}
+	if n := len(w.mailTo("sales@" + w.domain)); n != 1 {
+		t.Fatalf("%d alert emails, want 1", n)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if !strings.Contains(logs.String(), "alert webhook failed") || !strings.Contains(logs.String(), "no_service") {
-		t.Errorf("logs:\n%s", logs.String())
+	if !strings.Contains(logs.String(), "alert abandoned") || !strings.Contains(logs.String(), "channel=webhook") {
+		t.Errorf("the give-up must be logged for the alarm:\n%s", logs.String())
 	}
 }
 

@@ -148,8 +148,8 @@ func (m Model) Apply(l *lead.Lead, a *lead.Activity) []program.Threshold {
 // SettleAfterEngagement holds back an alert whose crossing a click or an
 // open caused: a scanner clicks every link of a message within a second or
 // two, its first click looks like a reader's until the next arrives, and
-// SES's events can come minutes apart. The scheduler's tick sends the alert
-// once this has passed.
+// SES's events can come minutes apart. The scheduler's tick wakes the
+// alert once this has passed (lead.Wake), and the alerts function sends it.
 const SettleAfterEngagement = 2 * time.Minute
 
 // withdraw drops the alerts still waiting to go out whose threshold the
@@ -162,7 +162,8 @@ func (m Model) withdraw(l *lead.Lead, a *lead.Activity, score float64) {
 		}
 		n := len(l.PendingAlerts)
 		l.PendingAlerts = slices.DeleteFunc(l.PendingAlerts, func(p lead.PendingAlert) bool {
-			return p.Threshold == t.Name && p.ClaimedUntil.IsZero()
+			// Claimed or mailed, it may have gone out: it stands.
+			return p.Threshold == t.Name && p.ClaimedUntil.IsZero() && !p.Mailed
 		})
 		if len(l.PendingAlerts) < n {
 			l.Score.Disarmed = slices.DeleteFunc(l.Score.Disarmed, func(d string) bool { return d == t.Name })

@@ -10,6 +10,11 @@
 // A sparse global secondary index "due" holds only leads with a next nurture
 // step: partition dueShard=DUE#<n> (write-sharded so no partition gets hot),
 // sort key dueAt, so the scheduler queries what is due and never scans.
+//
+// The table's stream (new images) carries every write of a lead item; a
+// lead holding outbox work ready to go has the attribute outbox (the kinds
+// of work, e.g. "alert"), the one the alerts function's event source
+// mapping filters on (lead.Lead.Outbox).
 package store
 
 import (
@@ -30,7 +35,11 @@ const (
 	AttrDueShard  = "dueShard"
 	AttrDueAt     = "dueAt"
 	AttrExpiresAt = "expiresAt"
+	AttrOutbox    = "outbox"
 	IndexDue      = "due"
+	// StreamView is what the table's stream records carry: the item as
+	// written, for the outbox filter; the sender reads the lead afresh.
+	StreamView = types.StreamViewTypeNewImage
 )
 
 // TableDefinition is the one definition of the table, used by the local
@@ -60,24 +69,24 @@ func TableDefinition(name string) *dynamodb.CreateTableInput {
 			// step, and a small projection keeps every lead write cheap.
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
 		}},
+		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: StreamView},
 	}
 }
 
 // EnsureTable creates the table if it does not exist, waits until it is
-// active and makes sure TTL is on (a table created by an interrupted earlier
-// run may lack it).
+// active and makes sure its stream and TTL are on (a table created by an
+// earlier version or an interrupted earlier run may lack them).
 func EnsureTable(ctx context.Context, client *dynamodb.Client, name string) error {
 	_, err := client.CreateTable(ctx, TableDefinition(name))
 	var inUse *types.ResourceInUseException
 	if err != nil && !errors.As(err, &inUse) {
 		return fmt.Errorf("create table %s: %w", name, err)
 	}
-	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay = 100 * time.Millisecond
-		o.MaxDelay = time.Second
-	})
-	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, time.Minute); err != nil {
-		return fmt.Errorf("wait for table %s: %w", name, err)
+	if err := waitActive(ctx, client, name); err != nil {
+		return err
+	}
+	if err := ensureStream(ctx, client, name); err != nil {
+		return err
 	}
 	ttl, err := client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(name)})
 	if err != nil {
@@ -96,4 +105,37 @@ func EnsureTable(ctx context.Context, client *dynamodb.Client, name string) erro
 		return fmt.Errorf("enable ttl on %s: %w", name, err)
 	}
 	return nil
+}
+
+func waitActive(ctx context.Context, client *dynamodb.Client, name string) error {
+	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay = 100 * time.Millisecond
+		o.MaxDelay = time.Second
+	})
+	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, time.Minute); err != nil {
+		return fmt.Errorf("wait for table %s: %w", name, err)
+	}
+	return nil
+}
+
+// ensureStream turns the table's stream on with the view the outbox needs.
+func ensureStream(ctx context.Context, client *dynamodb.Client, name string) error {
+	out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	if err != nil {
+		return fmt.Errorf("describe table %s: %w", name, err)
+	}
+	if s := out.Table.StreamSpecification; s != nil && aws.ToBool(s.StreamEnabled) && s.StreamViewType == StreamView {
+		return nil
+	}
+	if s := out.Table.StreamSpecification; s != nil && aws.ToBool(s.StreamEnabled) {
+		return fmt.Errorf("table %s has a stream of %s; the outbox needs %s", name, s.StreamViewType, StreamView)
+	}
+	_, err = client.UpdateTable(ctx, &dynamodb.UpdateTableInput{
+		TableName:           aws.String(name),
+		StreamSpecification: TableDefinition(name).StreamSpecification,
+	})
+	if err != nil {
+		return fmt.Errorf("enable the stream of %s: %w", name, err)
+	}
+	return waitActive(ctx, client, name)
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -120,7 +121,10 @@ type leadItem struct {
 	Version  int64  `json:"version"`
 	DueShard string `json:"dueShard,omitempty"`
 	DueAt    string `json:"dueAt,omitempty"`
-	Body     []byte `json:"body"`
+	// Outbox names the kinds of outbox work ready to go (lead.Outbox),
+	// space-separated, for the stream's filter; absent when none.
+	Outbox string `json:"outbox,omitempty"`
+	Body   []byte `json:"body"`
 	// Applied holds the lead's applied event keys as 8 raw bytes each:
 	// random hex does not deflate, and half the size is half the cost.
 	Applied []byte `json:"applied,omitempty"`
@@ -138,6 +142,14 @@ func leadKey(id string) map[string]types.AttributeValue {
 		AttrPK: &types.AttributeValueMemberS{Value: prefixLead + id},
 		AttrSK: &types.AttributeValueMemberS{Value: skProfile},
 	}
+}
+
+// LeadOfKeys returns the id of the lead whose item has these keys, and
+// false for any other item (an activity, a suppression): the outbox sender
+// reads a stream record's keys with it.
+func LeadOfKeys(pk, sk string) (string, bool) {
+	id, ok := strings.CutPrefix(pk, prefixLead)
+	return id, ok && sk == skProfile && id != ""
 }
 
 // dueShard picks the partition of the due index for a lead: stable per lead,
@@ -222,6 +234,7 @@ func (s *Store) putLead(ctx context.Context, l *lead.Lead, prevVersion int64, ex
 		item.DueShard = s.dueShard(l.ID)
 		item.DueAt = at.UTC().Format(dueLayout)
 	}
+	item.Outbox = strings.Join(l.Outbox(), " ")
 	av, err := encoder.Encode(item)
 	if err != nil {
 		return fmt.Errorf("encode lead: %w", err)

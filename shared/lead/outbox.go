@@ -1,0 +1,56 @@
+package lead
+
+import "time"
+
+// The outbox: side effects that talk to third parties (the sales alert's
+// email and webhook) are recorded on the lead by the write that decides
+// them, and performed afterwards by a sender that reads them from there.
+// The store marks a lead item that holds work ready to go (Outbox); the
+// table's stream hands marked items to the alerts function. Work held back
+// (a settle time, a retry's backoff, another sender's claim) is not marked:
+// the scheduler's tick, which the due index brings to the lead when it is
+// due (WakeAt), clears what has passed (Wake) and so marks it.
+
+// OutboxAlert is the kind of outbox work a pending sales alert is.
+const OutboxAlert = "alert"
+
+// Ready reports whether the alert may go out as soon as it is written:
+// nothing holds it back, and no sender holds it.
+func (p PendingAlert) Ready() bool {
+	return p.ClaimedUntil.IsZero() && p.NotBefore.IsZero() && p.RetryAt.IsZero()
+}
+
+// Outbox names the kinds of work on the lead that are ready to go, for the
+// store to mark the item with; nil when there is none.
+func (l *Lead) Outbox() []string {
+	for _, p := range l.PendingAlerts {
+		if p.Ready() {
+			return []string{OutboxAlert}
+		}
+	}
+	return nil
+}
+
+// Wake clears what held the pending alerts back once it has passed (the
+// settle time, a retry's backoff, a claim whose sender did not finish) and
+// reports whether any alert is ready now, so that writing the lead hands it
+// to the sender again. The scheduler's tick wakes the leads the due index
+// brings it; a ready alert the sender has not taken (its stream record
+// failed for good) is woken again by being written again.
+func (l *Lead) Wake(now time.Time) bool {
+	ready := false
+	for i := range l.PendingAlerts {
+		p := &l.PendingAlerts[i]
+		if !p.ClaimedUntil.After(now) {
+			p.ClaimedUntil = time.Time{}
+		}
+		if !p.NotBefore.After(now) {
+			p.NotBefore = time.Time{}
+		}
+		if !p.RetryAt.After(now) {
+			p.RetryAt = time.Time{}
+		}
+		ready = ready || p.Ready()
+	}
+	return ready
+}
