@@ -261,6 +261,7 @@ sam-build: $(SAM_STAMP) ## sam build of infra/template.yaml into $(CACHE)/sam-bu
 SAM_CONFIG ?= infra/samconfig.toml
 STACK_NAME ?= nurture
 TOKEN_KEYS_PARAMETER ?= /nurture/token-keys
+WEBHOOK_URL_PARAMETER ?= /nurture/alert-webhook
 
 .PHONY: deploy
 deploy: token-keys sam-build ## deploy to AWS with SAM (guided the first time; see README)
@@ -299,6 +300,26 @@ export TOKEN_KEYS_PY
 .PHONY: token-keys
 token-keys: $(SAM_STAMP) ## create the link signing key in SSM Parameter Store if missing (TOKEN_KEYS_PARAMETER=...)
 	"$(SAM_VENV)/bin/python" -c "$$TOKEN_KEYS_PY" "$(TOKEN_KEYS_PARAMETER)"
+
+# The alert webhook's URL is a secret too (anyone holding it posts to the
+# channel): it goes into SSM Parameter Store as a SecureString, and the
+# stack's AlertWebhookParameter names it. Run again to replace it.
+define WEBHOOK_URL_PY
+import os, sys
+import boto3
+name, url = sys.argv[1], os.environ.get("WEBHOOK_URL", "")
+if not url.startswith("https://"):
+    sys.exit("set WEBHOOK_URL to the incoming webhook's https:// URL")
+ssm = boto3.client("ssm", region_name=os.environ.get("AWS_REGION") or None)
+ssm.put_parameter(Name=name, Type="SecureString", Value=url, Overwrite=True,
+                  Description="Lead nurturing sales alert webhook URL")
+print(f"==> stored {name} (SecureString); deploy with AlertWebhookParameter={name}")
+endef
+export WEBHOOK_URL_PY
+
+.PHONY: webhook-url
+webhook-url: $(SAM_STAMP) ## store WEBHOOK_URL in SSM Parameter Store for the alerts function (WEBHOOK_URL_PARAMETER=...)
+	"$(SAM_VENV)/bin/python" -c "$$WEBHOOK_URL_PY" "$(WEBHOOK_URL_PARAMETER)"
 
 .PHONY: clean-infra
 clean-infra: ## remove the Python tool venvs and the build outputs

@@ -43,12 +43,19 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // initLimit is how long Lambda lets a function initialise.
 const initLimit = 10 * time.Second
 
-// ssmTokenKeys is what the fake Parameter Store holds under the template's
-// default TokenKeysParameter.
+// ssmTokenKeys is what the fake Parameter Store holds: the signing keys
+// under the template's default TokenKeysParameter, and a webhook URL under
+// the name the boot test gives AlertWebhookParameter.
 func ssmTokenKeys(tpl *Template) (string, map[string]ssmParam) {
 	name := str(tpl.Parameters["TokenKeysParameter"]["Default"])
-	return name, map[string]ssmParam{name: {Type: "SecureString", Value: testenv.TestTokenKeys}}
+	return name, map[string]ssmParam{
+		name:             {Type: "SecureString", Value: testenv.TestTokenKeys},
+		webhookParameter: {Type: "SecureString", Value: "https://hooks.chat.example/services/T0/B0/secret"},
+	}
 }
+
+// webhookParameter stands in for AlertWebhookParameter (empty by default).
+const webhookParameter = "/nurture/alert-webhook"
 
 // bootCase is what a function must answer to each of its samples.
 type bootCase struct {
@@ -85,6 +92,18 @@ var bootCases = map[string]bootCase{
 	// have: every one is the plain 404 page.
 	"links": {samples: "links", check: func(t *testing.T, s sample, res invocationResult) {
 		httpStatus(t, s, res, 404)
+	}},
+	// Stream records of leads this table does not hold: nothing to send,
+	// and no batch item failure.
+	"alerts": {samples: "alerts", check: func(t *testing.T, s sample, res invocationResult) {
+		if res.Error != nil {
+			t.Errorf("%s: error %s: %s", s.path, res.ErrorType, res.Error.ErrorMessage)
+			return
+		}
+		var r lambdaevents.DynamoDBEventResponse
+		if err := json.Unmarshal(res.Response, &r); err != nil || r.BatchItemFailures == nil || len(r.BatchItemFailures) != 0 {
+			t.Errorf("%s: response %s, want {\"batchItemFailures\":[]} (%v)", s.path, res.Response, err)
+		}
 	}},
 	// An empty table: a tick that finds nothing due.
 	"scheduler": {samples: "scheduler", check: func(t *testing.T, s sample, res invocationResult) {
@@ -167,11 +186,14 @@ func TestBootstrap_answersTheSamplesUnderTheRuntimeAPI(t *testing.T) {
 			if errs := rt.InitErrors(); len(errs) > 0 {
 				t.Errorf("init errors posted by a function that started: %+v", errs)
 			}
-			// The signing keys are read once, at start, and only by the
-			// functions that sign or verify links.
+			// The secrets are read once, at start, and only by the
+			// functions that use them: the signing keys by those that sign
+			// or verify links, the webhook URL by the one that posts.
 			wantSSM := int64(0)
-			if functionUsage(t, name).Calls["LoadTokenKeys"] {
-				wantSSM = 1
+			for _, s := range secrets {
+				if functionUsage(t, name).Calls[s.loader] {
+					wantSSM++
+				}
 			}
 			if got := ssm.calls.Load(); got != wantSSM {
 				t.Errorf("%d GetParameter calls for %s, want %d", got, param, wantSSM)
@@ -226,6 +248,8 @@ func TestBootstrap_withoutWhatItNeeds_postsInitErrorAndExits(t *testing.T) {
 		initCase{function: "scheduler", drop: []string{"TOKEN_KEYS_PARAMETER"}, want: "TOKEN_KEYS is not set"},
 		initCase{function: "links", ssm: map[string]ssmParam{param: {Type: "String", Value: testenv.TestTokenKeys}}, want: "SecureString"},
 		initCase{function: "scheduler", ssm: map[string]ssmParam{}, want: "ParameterNotFound"},
+		initCase{function: "alerts", ssm: map[string]ssmParam{param: {Type: "SecureString", Value: testenv.TestTokenKeys},
+			webhookParameter: {Type: "String", Value: "https://hooks.chat.example/services/T0/B0/secret"}}, want: "SecureString"},
 	)
 	for _, c := range cases {
 		t.Run(c.function+"/"+c.want, func(t *testing.T) {
@@ -256,8 +280,8 @@ func TestBootstrap_withoutWhatItNeeds_postsInitErrorAndExits(t *testing.T) {
 			if !strings.Contains(e.ErrorMessage, c.want) || e.ErrorType == "" || e.Header == "" {
 				t.Errorf("init error %+v, want a message with %q, an errorType and a Lambda-Runtime-Function-Error-Type header", e, c.want)
 			}
-			if strings.Contains(e.ErrorMessage, testenv.TestTokenKeys[5:]) {
-				t.Errorf("the init error shows the signing key: %q", e.ErrorMessage)
+			if strings.Contains(e.ErrorMessage, testenv.TestTokenKeys[5:]) || strings.Contains(e.ErrorMessage, "hooks.chat.example") {
+				t.Errorf("the init error shows a secret: %q", e.ErrorMessage)
 			}
 		})
 	}
@@ -278,8 +302,8 @@ func bootEnv(t *testing.T, tpl *Template, name string, rt *runtimeAPI, ssm *fake
 		"TABLE_NAME":            table,
 		"PUBLIC_BASE_URL":       "https://api.acme.example",
 		"SES_CONFIGURATION_SET": "nurture-test",
-		"WEBHOOK_URL":           "",
 		"SITE_ORIGINS":          "https://www.acme.example",
+		"WEBHOOK_URL_PARAMETER": webhookParameter,
 	}
 	env := map[string]string{}
 	for k, v := range tpl.Env(fn) {

@@ -51,7 +51,8 @@ type Usage struct {
 	// Env maps each environment variable the function reads to where.
 	Env map[string]string
 	// Calls holds the config.Config methods its main calls (DynamoDB, SES,
-	// LoadTokenKeys ...): each client it builds needs IAM permissions.
+	// LoadTokenKeys ...) and the config functions that read the environment
+	// (LoadWebhookURL): each client it builds needs IAM permissions.
 	Calls map[string]bool
 }
 
@@ -226,6 +227,9 @@ func scanFunction(name string) (Usage, error) {
 				case x.Name == "config":
 					for env := range cfg.funcEnv[sel.Sel.Name] {
 						use(env, where)
+					}
+					if len(cfg.funcEnv[sel.Sel.Name]) > 0 {
+						u.Calls[sel.Sel.Name] = true // e.g. LoadWebhookURL
 					}
 				}
 			case *ast.SelectorExpr:

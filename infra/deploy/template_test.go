@@ -17,7 +17,10 @@ import (
 	"strings"
 	"testing"
 
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+
 	"github.com/leadnurture/nurture/shared/httpapi"
+	"github.com/leadnurture/nurture/shared/outbox"
 	"github.com/leadnurture/nurture/shared/sesevent"
 	"github.com/leadnurture/nurture/shared/store"
 	nurturetoken "github.com/leadnurture/nurture/shared/token"
@@ -107,6 +110,14 @@ var localOnly = map[string]string{
 	"SES_ENDPOINT":      "SES local's URL",
 }
 
+// secrets are the settings that never sit in an environment: the variable
+// the local stack sets, the one naming its SSM SecureString in AWS, and the
+// config function or method that reads it at start.
+var secrets = map[string]struct{ parameter, loader, templateParameter string }{
+	"TOKEN_KEYS":  {"TOKEN_KEYS_PARAMETER", "LoadTokenKeys", "TokenKeysParameter"},
+	"WEBHOOK_URL": {"WEBHOOK_URL_PARAMETER", "LoadWebhookURL", "AlertWebhookParameter"},
+}
+
 // TestTemplate_setsEveryVariableTheCodeReads reads each function's code
 // (its main, shared/config and every package of ours it imports) and
 // demands that the template sets for it exactly the variables it uses:
@@ -136,15 +147,15 @@ func TestTemplate_setsEveryVariableTheCodeReads(t *testing.T) {
 					if set {
 						t.Errorf("%s (%s, read at %s) is for the local stack only; the template must not set it", v, localOnly[v], where)
 					}
-				case v == "TOKEN_KEYS":
-					// The signing keys are a secret: the template names the
-					// SSM SecureString that holds them, and LoadTokenKeys
-					// reads it at start.
+				case secrets[v].loader != "":
+					// A secret: the template names the SSM SecureString
+					// that holds it, and the loader reads it at start.
+					s := secrets[v]
 					if set {
-						t.Errorf("TOKEN_KEYS is a secret and must never be in the template; set TOKEN_KEYS_PARAMETER")
+						t.Errorf("%s is a secret and must never be in the template; set %s", v, s.parameter)
 					}
-					if !use.Calls["LoadTokenKeys"] {
-						t.Errorf("reads TOKEN_KEYS (%s) but never calls cfg.LoadTokenKeys: in AWS it would start without keys", where)
+					if !use.Calls[s.loader] {
+						t.Errorf("reads %s (%s) but never calls %s: in AWS it would start without it", v, where, s.loader)
 					}
 				case !set:
 					t.Errorf("reads %s (%s) but %s does not set it", v, where, logicalID(name))
@@ -623,6 +634,9 @@ func TestTemplate_tableIsTheStoreSchema(t *testing.T) {
 	if param, _ := ref(p["DeletionProtectionEnabled"]); tpl.Parameters[param] == nil {
 		t.Errorf("DeletionProtectionEnabled = %s, want !Ref of a parameter", canon(p["DeletionProtectionEnabled"]))
 	}
+	if got := str(mapAt(p, "StreamSpecification")["StreamViewType"]); got != string(store.StreamView) || def.StreamSpecification == nil {
+		t.Errorf("StreamSpecification.StreamViewType = %q, store has %s: the outbox reads the stream", got, store.StreamView)
+	}
 	if tb.DeletionPolicy != "Retain" {
 		t.Errorf("DeletionPolicy = %q, want Retain: deleting the stack must not delete the leads", tb.DeletionPolicy)
 	}
@@ -733,6 +747,10 @@ func dynamoOps(t *testing.T) map[string]bool {
 	return ops
 }
 
+// streamOps are what Lambda's event source mapping calls on a DynamoDB
+// stream, with the function's role.
+var streamOps = map[string]bool{"DescribeStream": true, "GetRecords": true, "GetShardIterator": true, "ListStreams": true}
+
 func TestTemplate_eachFunctionMayDoOnlyWhatItsCodeDoes(t *testing.T) {
 	tpl := loadTemplate(t)
 	ops := dynamoOps(t)
@@ -752,6 +770,15 @@ func TestTemplate_eachFunctionMayDoOnlyWhatItsCodeDoes(t *testing.T) {
 			}
 			logs, _ := ref(mapAt(fn.Properties, "LoggingConfig")["LogGroup"])
 			dlq, _, _ := getAtt(mapAt(fn.Properties, "DeadLetterQueue")["TargetArn"])
+			// A function behind the table's stream: the event source mapping
+			// reads the stream with the function's role, and parks failed
+			// batches in its on-failure destination.
+			var stream bool
+			var onFailure string
+			for _, e := range events(fn, "DynamoDB") {
+				stream = true
+				onFailure, _, _ = getAtt(mapAt(mapAt(e, "DestinationConfig"), "OnFailure")["Destination"])
+			}
 			granted := map[string]bool{}
 			resourceIs := func(st statement, want ...string) bool {
 				if len(st.resources) != len(want) {
@@ -805,6 +832,13 @@ func TestTemplate_eachFunctionMayDoOnlyWhatItsCodeDoes(t *testing.T) {
 						if !resourceIs(st, canon(map[string]any{"Fn::GetAtt": []any{logs, "Arn"}})) {
 							problem = "only on the function's own log group " + logs
 						}
+					case svc == "dynamodb" && streamOps[op]:
+						switch {
+						case !stream:
+							problem = "the function has no DynamoDB stream event"
+						case !resourceIs(st, canon(map[string]any{"Fn::Sub": "${Table.Arn}/stream/*"})):
+							problem = "only on the table's stream (${Table.Arn}/stream/*)"
+						}
 					case svc == "dynamodb":
 						switch {
 						case !use.Calls["DynamoDB"]:
@@ -833,11 +867,21 @@ func TestTemplate_eachFunctionMayDoOnlyWhatItsCodeDoes(t *testing.T) {
 							problem = "the function builds no SES client"
 						}
 					case a == "ssm:GetParameter":
-						switch {
-						case !use.Calls["LoadTokenKeys"]:
-							problem = "the function never calls LoadTokenKeys"
-						case !subSuffix(st, ":parameter${TokenKeysParameter}"):
-							problem = "only on the TokenKeysParameter parameter"
+						// Each secret's parameter, to the functions that load it.
+						for _, r := range st.resources {
+							s, _ := sub(r)
+							loader := ""
+							for _, sec := range secrets {
+								if strings.HasSuffix(s, ":parameter${"+sec.templateParameter+"}") {
+									loader = sec.loader
+								}
+							}
+							switch {
+							case loader == "":
+								problem = "only on a secret's parameter (TokenKeysParameter, AlertWebhookParameter)"
+							case !use.Calls[loader]:
+								problem = "the function never calls " + loader
+							}
 						}
 					case a == "kms:Decrypt":
 						switch {
@@ -847,8 +891,11 @@ func TestTemplate_eachFunctionMayDoOnlyWhatItsCodeDoes(t *testing.T) {
 							problem = "only the TokenKeysKmsKeyArn key, only through SSM (kms:ViaService)"
 						}
 					case a == "sqs:SendMessage":
-						if dlq == "" || !resourceIs(st, canon(map[string]any{"Fn::GetAtt": []any{dlq, "Arn"}})) {
-							problem = "only to the function's own dead-letter queue"
+						own := func(q string) bool {
+							return q != "" && resourceIs(st, canon(map[string]any{"Fn::GetAtt": []any{q, "Arn"}}))
+						}
+						if !own(dlq) && !own(onFailure) {
+							problem = "only to the function's own dead-letter queue or on-failure destination"
 						}
 					default:
 						problem = "no rule in this test allows it: add one, derived from the code, if a function needs it"
@@ -870,8 +917,13 @@ func TestTemplate_eachFunctionMayDoOnlyWhatItsCodeDoes(t *testing.T) {
 			if use.Calls["LoadTokenKeys"] {
 				need = append(need, "ssm:GetParameter")
 			}
-			if dlq != "" {
+			if dlq != "" || onFailure != "" {
 				need = append(need, "sqs:SendMessage")
+			}
+			if stream {
+				for op := range streamOps {
+					need = append(need, "dynamodb:"+op)
+				}
 			}
 			for _, a := range need {
 				if !granted[a] {
@@ -1000,5 +1052,86 @@ func TestTemplate_holdsNoSecretAndSaysWhyItSkipsChecks(t *testing.T) {
 				t.Errorf("%s: checkov skip %s without a reason (comment)", id, canon(s))
 			}
 		}
+	}
+}
+
+// ---------------------------------------------------------------------------
+// The outbox: the table's stream to the alerts function
+// ---------------------------------------------------------------------------
+
+// The alerts function's event source mapping reads the table's stream as
+// the outbox wants: only lead items with ready work (the filter names the
+// store's outbox attribute, and the samples pass outbox.Wanted), failures
+// reported per lead, retried a bounded number of times, halved, and parked
+// in a queue with an alarm.
+func TestTemplate_alertsReadTheTablesStream_filteredToTheOutbox(t *testing.T) {
+	tpl := loadTemplate(t)
+	fn, ok := tpl.Resources[logicalID("alerts")]
+	if !ok {
+		t.Fatal("no AlertsFunction")
+	}
+	ev := events(fn, "DynamoDB")
+	if len(ev) != 1 {
+		t.Fatalf("AlertsFunction has %d DynamoDB events, want 1", len(ev))
+	}
+	for name, e := range ev {
+		if id, attr, _ := getAtt(e["Stream"]); id != "Table" || attr != "StreamArn" {
+			t.Errorf("%s: Stream = %s, want !GetAtt Table.StreamArn", name, canon(e["Stream"]))
+		}
+		if !slices.Contains(listOf(e["FunctionResponseTypes"]), any("ReportBatchItemFailures")) {
+			t.Errorf("%s: FunctionResponseTypes lacks ReportBatchItemFailures: the handler reports failed leads, which Lambda would otherwise ignore", name)
+		}
+		if e["BisectBatchOnFunctionError"] != true {
+			t.Errorf("%s: BisectBatchOnFunctionError is not true", name)
+		}
+		if n, _ := e["MaximumRetryAttempts"].(float64); n < 1 || n > 10 {
+			t.Errorf("%s: MaximumRetryAttempts = %v, want a bounded number of retries", name, e["MaximumRetryAttempts"])
+		}
+		if n, _ := e["BatchSize"].(float64); n < 1 || n > 100 {
+			t.Errorf("%s: BatchSize = %v", name, e["BatchSize"])
+		}
+		if q, ok := getAttQueue(tpl, mapAt(mapAt(e, "DestinationConfig"), "OnFailure")["Destination"]); !ok {
+			t.Errorf("%s: DestinationConfig.OnFailure.Destination = %s, want !GetAtt of an SQS queue", name, canon(e["DestinationConfig"]))
+		} else if str(mapAt(mapAt(e, "DestinationConfig"), "OnFailure")["Type"]) != "SQS" {
+			t.Errorf("%s: on-failure destination %s is not of Type SQS", name, q)
+		}
+		filters := listOf(mapAt(e, "FilterCriteria")["Filters"])
+		if len(filters) != 1 {
+			t.Fatalf("%s: %d filters, want 1", name, len(filters))
+		}
+		var pattern map[string]map[string]map[string]map[string][]map[string]bool
+		raw := str(filters[0].(map[string]any)["Pattern"])
+		if err := json.Unmarshal([]byte(raw), &pattern); err != nil {
+			t.Fatalf("%s: filter pattern %s: %v", name, raw, err)
+		}
+		if s := pattern["dynamodb"]["NewImage"][store.AttrOutbox]["S"]; len(s) != 1 || !s[0]["exists"] {
+			t.Errorf("%s: filter pattern %s, want only items whose new image has the string attribute %q", name, raw, store.AttrOutbox)
+		}
+	}
+	env := tpl.Env(fn)
+	if p, _ := ref(env["WEBHOOK_URL_PARAMETER"]); p != secrets["WEBHOOK_URL"].templateParameter {
+		t.Errorf("WEBHOOK_URL_PARAMETER = %s, want !Ref %s", canon(env["WEBHOOK_URL_PARAMETER"]), secrets["WEBHOOK_URL"].templateParameter)
+	}
+	if got := tpl.Env(fn)["PUBLIC_BASE_URL"]; canon(got) != canon(tpl.Outputs["ApiUrl"]["Value"]) {
+		t.Errorf("alerts PUBLIC_BASE_URL = %s, want the ApiUrl: the links in alerts point at the API", canon(got))
+	}
+
+	wanted := 0
+	for _, s := range samples(t, "alerts") {
+		var ev lambdaevents.DynamoDBEvent
+		if err := json.Unmarshal(s.body, &ev); err != nil {
+			t.Fatalf("%s: %v", s.path, err)
+		}
+		for _, r := range ev.Records {
+			if r.EventSource != "aws:dynamodb" || r.Change.StreamViewType != string(store.StreamView) || r.Change.SequenceNumber == "" {
+				t.Errorf("%s: record %s is not a %s stream record", s.path, r.EventID, store.StreamView)
+			}
+			if _, _, ok := outbox.Wanted(r); ok {
+				wanted++
+			}
+		}
+	}
+	if wanted == 0 {
+		t.Error("no sample in events/alerts holds a record the outbox wants")
 	}
 }

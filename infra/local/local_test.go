@@ -8,11 +8,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -609,5 +611,68 @@ func TestLocalStack_sendNextEmail_fromSundayNight(t *testing.T) {
 				step, now.In(berlin).Format("Mon 2 Jan 15:04"), last.In(berlin).Format("Mon 2 Jan 15:04"))
 		}
 		last = now
+	}
+}
+
+// TestLocalStack_formPostThatCrosses_alertArrivesThroughTheStream: with a
+// chat webhook that never answers, a lead's second form post carries the
+// score over the threshold; the post is answered as always, and the alert
+// reaches sales through the table's stream, as in AWS: the email in the
+// mail viewer, the post at the (hanging) webhook.
+func TestLocalStack_formPostThatCrosses_alertArrivesThroughTheStream(t *testing.T) {
+	var posts atomic.Int32
+	hang := make(chan struct{})
+	chat := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	defer chat.Close()
+	defer close(hang)
+	s := startStack(t, tuesdayMorning, "WEBHOOK_URL="+chat.URL)
+	defer s.stop(t)
+
+	// Fit 42 (executive, finance, 501-5000) and two downloads: over 50 on
+	// the second post, not the first.
+	for _, body := range []string{
+		`{"email":"ada@engines.example","company":"Analytical Engines","role":"executive","industry":"finance","consent":true}`,
+		`{"email":"ada@engines.example","company":"Analytical Engines","industry":"finance","companySize":"501-5000","consent":true}`,
+	} {
+		form := "downtime-report"
+		if strings.Contains(body, "companySize") {
+			form = "cost-of-nines"
+		}
+		resp := s.post(t, "/forms/"+form, body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("capture answered %d\n%s", resp.StatusCode, s.output)
+		}
+	}
+
+	// Delivery is asynchronous: wait for the alert, as a rep would.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mail, err := localstack.SentMail(context.Background(), s.ses)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alerts := 0
+		for _, m := range mail {
+			if strings.Contains(m.Text, "ada@engines.example") && !strings.EqualFold(m.To[0], "ada@engines.example") {
+				alerts++
+			}
+		}
+		if alerts > 1 {
+			t.Fatalf("%d alert emails for one crossing", alerts)
+		}
+		if alerts == 1 && posts.Load() >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no alert through the stream: %d emails, %d webhook posts\n%s", alerts, posts.Load(), s.output)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/leadnurture/nurture/infra/local/server"
 	"github.com/leadnurture/nurture/infra/local/sestrack"
 	"github.com/leadnurture/nurture/infra/localstack"
+	"github.com/leadnurture/nurture/infra/localstack/streams"
 	"github.com/leadnurture/nurture/shared/app"
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/config"
@@ -165,13 +166,24 @@ func run(ctx context.Context) error {
 		Log:         log,
 	}
 	if u := os.Getenv("WEBHOOK_URL"); u != "" {
-		parts.Webhook = &slack.Webhook{URL: u}
+		parts.Webhook = slack.Outbox(u)
 	}
 	a, err := app.New(parts)
 	if err != nil {
 		return err
 	}
 	tracker.Publish = a.HandleSESEvent
+	// The alerts function behind the table's stream, polled as Lambda's
+	// event source mapping polls it.
+	streamsClient, err := localstack.StreamsClient(ctx, dynamo.Endpoint())
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := streams.Alerts(db, streamsClient, cfg.TableName, a.Outbox, log).Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("alerts stream stopped", "error", err.Error())
+		}
+	}()
 	handler := server.New(server.Options{
 		Program:     prog,
 		Clock:       clk,

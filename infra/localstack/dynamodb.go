@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 )
 
 // DynamoOptions configures StartDynamoDB.
@@ -125,6 +126,17 @@ func DynamoClient(_ context.Context, endpoint string) (*dynamodb.Client, error) 
 		return nil, fmt.Errorf("dynamodb client: %w", err)
 	}
 	return dynamodb.NewFromConfig(awsConfig(), func(o *dynamodb.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+	}), nil
+}
+
+// StreamsClient returns a DynamoDB Streams client for a local endpoint:
+// DynamoDB Local serves the Streams API on the same port.
+func StreamsClient(_ context.Context, endpoint string) (*dynamodbstreams.Client, error) {
+	if err := checkEndpoint(endpoint); err != nil {
+		return nil, fmt.Errorf("dynamodb streams client: %w", err)
+	}
+	return dynamodbstreams.NewFromConfig(awsConfig(), func(o *dynamodbstreams.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
 	}), nil
 }

@@ -21,9 +21,9 @@ import (
 	"github.com/leadnurture/nurture/shared/mail"
 	"github.com/leadnurture/nurture/shared/mail/ses"
 	"github.com/leadnurture/nurture/shared/nurture"
+	"github.com/leadnurture/nurture/shared/outbox"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/sales"
-	"github.com/leadnurture/nurture/shared/sales/slack"
 	"github.com/leadnurture/nurture/shared/scoring"
 	"github.com/leadnurture/nurture/shared/store"
 	"github.com/leadnurture/nurture/shared/token"
@@ -43,7 +43,8 @@ type Parts struct {
 	// AlertMailer sends sales alerts; nil uses Mailer. (Locally alerts skip
 	// the tracking stand-in: sales reading an alert is not engagement.)
 	AlertMailer mail.Mailer
-	// Webhook also receives every alert; nil sends email only.
+	// Webhook also receives every alert; nil sends email only. Only the
+	// alerts function posts (it alone reads the webhook's secret URL).
 	Webhook sales.Webhook
 	// Signer signs and verifies link tokens; without it there are no
 	// links, so no alerts at once and no link routes.
@@ -60,10 +61,13 @@ type App struct {
 	Parts
 	Window nurture.Window
 	Scorer lead.Scorer
-	// Alerter sends sales alerts at once; nil without a Signer or a
-	// PublicBaseURL, and then crossings stay pending on the lead until the
-	// scheduler's next tick sends them.
-	Alerter    *sales.Alerter
+	// Alerter sends the sales alerts pending on a lead; nil without a
+	// Signer or a PublicBaseURL. Nothing else sends alerts: a crossing
+	// stays on the lead (its outbox) until the stream hands it to Outbox.
+	Alerter *sales.Alerter
+	// Outbox is the alerts function's handler of the table's stream: it
+	// has the Alerter send what the records name. Nil without an Alerter.
+	Outbox     *outbox.Consumer
 	Scheduler  *nurture.Scheduler
 	Engagement *engagement.Service
 	Capturer   *lead.Capturer
@@ -102,28 +106,26 @@ func New(p Parts) (*App, error) {
 	a := &App{Parts: p, Window: win, Scorer: scoring.New(p.Program)}
 	cfg := p.Config
 
-	// A nil *sales.Alerter in an interface would not be nil: hand the
-	// services a nil interface when there is no alerter.
-	var alerter lead.Alerter
 	if p.Signer != nil && cfg.PublicBaseURL != "" {
 		a.Alerter = &sales.Alerter{
 			Program: p.Program, Store: p.Store, Mailer: p.AlertMailer, Webhook: p.Webhook, Signer: p.Signer,
 			BaseURL: cfg.PublicBaseURL, Clock: p.Clock, Log: p.Log,
 		}
-		alerter = a.Alerter
+		a.Outbox = &outbox.Consumer{Senders: map[string]outbox.Sender{lead.OutboxAlert: a.Alerter}, Log: p.Log}
 	}
+	// Capture, the links and the engagement events record a crossing on
+	// the lead and return: none of them waits on SES or a webhook for an
+	// alert. The scheduler's tick wakes alerts held back (lead.Wake).
 	a.Scheduler = &nurture.Scheduler{
 		Program: p.Program, Store: p.Store, Mailer: p.Mailer, Signer: p.Signer, Window: win,
 		BaseURL: cfg.PublicBaseURL, ConfigurationSet: cfg.ConfigurationSet, Rate: p.Rate, Log: p.Log,
-		Alerter: alerter,
 	}
 	a.Engagement = &engagement.Service{
-		Program: p.Program, Store: p.Store, Log: p.Log, BotWindow: cfg.BotWindow,
-		Scorer: a.Scorer, Alerter: alerter,
+		Program: p.Program, Store: p.Store, Log: p.Log, BotWindow: cfg.BotWindow, Scorer: a.Scorer,
 	}
 	a.Capturer = &lead.Capturer{
 		Program: p.Program, Store: p.Store, Clock: p.Clock, MinFillTime: cfg.MinFillTime,
-		Scorer: a.Scorer, Alerter: alerter, Suppressions: p.Store,
+		Scorer: a.Scorer, Suppressions: p.Store,
 	}
 	a.Desk = &sales.Desk{Program: p.Program, Store: p.Store, Window: win}
 	a.Capture = &httpapi.Capture{Capturer: a.Capturer, Log: p.Log}
@@ -183,9 +185,6 @@ func Load(ctx context.Context, required ...string) (*App, error) {
 		if p.Signer, err = token.ParseKeys(cfg.TokenKeys); err != nil {
 			return nil, err
 		}
-	}
-	if cfg.WebhookURL != "" {
-		p.Webhook = &slack.Webhook{URL: cfg.WebhookURL}
 	}
 	a, err := New(p)
 	if err != nil {

@@ -32,28 +32,61 @@ func (c *Config) LoadTokenKeys(ctx context.Context) error {
 	if c.TokenKeys != "" || c.TokenKeysParameter == "" {
 		return nil
 	}
+	v, err := c.secureParameter(ctx, "TOKEN_KEYS_PARAMETER", c.TokenKeysParameter, "signing keys")
+	c.TokenKeys = v
+	return err
+}
+
+// LoadWebhookURL returns the URL of the sales alerts' webhook: WEBHOOK_URL
+// when set (make run, the tests), else the SSM Parameter Store
+// SecureString WEBHOOK_URL_PARAMETER names, read as LoadTokenKeys reads the
+// keys; "" for email alerts only. The URL lets anyone post to the channel,
+// so it never sits in a function's environment, and it is no Config field:
+// only the alerts function posts, so only it reads the secret (the template
+// tests hold the others off it). c gives the AWS settings.
+func LoadWebhookURL(ctx context.Context, c Config) (string, error) {
+	if u := os.Getenv("WEBHOOK_URL"); u != "" {
+		return u, nil
+	}
+	name := os.Getenv("WEBHOOK_URL_PARAMETER")
+	if name == "" {
+		return "", nil
+	}
+	v, err := c.secureParameter(ctx, "WEBHOOK_URL_PARAMETER", name, "the webhook URL")
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(v, "https://") {
+		return "", fmt.Errorf("WEBHOOK_URL_PARAMETER=%q: the parameter holds no https:// URL", name)
+	}
+	return v, nil
+}
+
+// secureParameter reads one SecureString parameter at start. A parameter
+// stored in plain text is refused rather than used; errors name the
+// setting and the parameter, never the value.
+func (c *Config) secureParameter(ctx context.Context, setting, name, what string) (string, error) {
 	awsCfg, err := c.AWS(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
-	ctx, cancel := context.WithTimeout(ctx, tokenKeysTimeout)
+	ctx, cancel := context.WithTimeout(ctx, parameterTimeout)
 	defer cancel()
 	out, err := ssm.NewFromConfig(awsCfg).GetParameter(ctx, &ssm.GetParameterInput{
-		Name:           aws.String(c.TokenKeysParameter),
+		Name:           aws.String(name),
 		WithDecryption: aws.Bool(true),
 	})
 	if err != nil {
-		return fmt.Errorf("TOKEN_KEYS_PARAMETER=%q: read the parameter: %w", c.TokenKeysParameter, err)
+		return "", fmt.Errorf("%s=%q: read the parameter: %w", setting, name, err)
 	}
 	p := out.Parameter
 	if p == nil || strings.TrimSpace(aws.ToString(p.Value)) == "" {
-		return fmt.Errorf("TOKEN_KEYS_PARAMETER=%q: the parameter is empty", c.TokenKeysParameter)
+		return "", fmt.Errorf("%s=%q: the parameter is empty", setting, name)
 	}
 	if p.Type != ssmtypes.ParameterTypeSecureString {
-		return fmt.Errorf("TOKEN_KEYS_PARAMETER=%q: the parameter is a %s; store signing keys as a SecureString", c.TokenKeysParameter, p.Type)
+		return "", fmt.Errorf("%s=%q: the parameter is a %s; store %s as a SecureString", setting, name, p.Type, what)
 	}
-	c.TokenKeys = strings.TrimSpace(aws.ToString(p.Value))
-	return nil
+	return strings.TrimSpace(aws.ToString(p.Value)), nil
 }
 
 // AWS loads the SDK configuration; with a local endpoint set and no

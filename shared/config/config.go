@@ -30,8 +30,6 @@ type Config struct {
 	PublicBaseURL string
 	// ConfigurationSet is the SES configuration set that publishes events.
 	ConfigurationSet string
-	// WebhookURL, when set, receives every sales alert (Slack-compatible).
-	WebhookURL string
 	// TokenKeys signs and verifies links ("id:base64,id:base64", newest first).
 	TokenKeys string
 	// TokenKeysParameter names the SSM Parameter Store SecureString that
@@ -58,7 +56,6 @@ func Load() (Config, error) {
 	}
 	c.PublicBaseURL = strings.TrimRight(os.Getenv("PUBLIC_BASE_URL"), "/")
 	c.ConfigurationSet = os.Getenv("SES_CONFIGURATION_SET")
-	c.WebhookURL = os.Getenv("WEBHOOK_URL")
 	c.TokenKeys = os.Getenv("TOKEN_KEYS")
 	c.TokenKeysParameter = os.Getenv("TOKEN_KEYS_PARAMETER")
 	if c.PublicBaseURL != "" {
@@ -123,9 +120,9 @@ func (c Config) Require(names ...string) error {
 	return errors.Join(errs...)
 }
 
-// tokenKeysTimeout bounds the one Parameter Store read at start: Lambda
-// gives a function's whole init phase 10 seconds.
-const tokenKeysTimeout = 5 * time.Second
+// parameterTimeout bounds each Parameter Store read at start: Lambda gives
+// a function's whole init phase 10 seconds.
+const parameterTimeout = 4 * time.Second
 
 // Logger returns the JSON logger every function uses.
 func (c Config) Logger() *slog.Logger {

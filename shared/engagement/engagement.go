@@ -35,9 +35,9 @@ type Service struct {
 	Log     *slog.Logger
 	// BotWindow: a click this soon after delivery is a scanner's.
 	BotWindow time.Duration
-	// Scorer and Alerter are optional: without them nothing is scored.
-	Scorer  lead.Scorer
-	Alerter lead.Alerter
+	// Scorer is optional: without it nothing is scored. A crossing it
+	// records stays on the lead for the alerts function (lead.Outbox).
+	Scorer lead.Scorer
 }
 
 // DefaultBotWindow is how soon after delivery a click counts as a
@@ -108,13 +108,6 @@ func (s *Service) applyOnce(ctx context.Context, leadID, key string, act *lead.A
 	l.Recall(act)
 	if _, err := s.Store.AddActivity(ctx, leadID, *act); err != nil {
 		return false, fmt.Errorf("record %s: %w", act.Kind, err)
-	}
-	if s.Alerter != nil && len(l.PendingAlerts) > 0 {
-		// An error here makes the event's delivery fail and come again: the
-		// event changes nothing the second time, and the alert goes out.
-		if err := s.Alerter.Flush(ctx, leadID); err != nil {
-			return false, fmt.Errorf("send alert: %w", err)
-		}
 	}
 	return !repeat, nil
 }

@@ -86,9 +86,6 @@ func (h *Capture) Handle(ctx context.Context, req Request) (Response, error) {
 		return resp, nil
 	}
 	log.Info("captured", "leadId", out.LeadID, "newLead", out.NewLead, "duplicate", out.Duplicate, "ignored", out.Ignored, "suppressed", out.Suppressed, "enrolled", out.Enrolled)
-	if out.AlertErr != nil {
-		log.Error("sales alert left pending", "leadId", out.LeadID, "error", out.AlertErr.Error())
-	}
 
 	target := out.Form.ThankYouURL
 	if target == "" {

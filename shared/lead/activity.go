@@ -56,11 +56,6 @@ type Scorer interface {
 	Apply(l *Lead, a *Activity) []program.Threshold
 }
 
-// Alerter sends the alerts pending on a lead (sales.Alerter).
-type Alerter interface {
-	Flush(ctx context.Context, leadID string) error
-}
-
 // ErrConflict is returned by a store when a lead kept changing under an
 // update; the caller may try again.
 var ErrConflict = errors.New("lead changed concurrently too often")

@@ -80,9 +80,6 @@ type Outcome struct {
 	Suppressed bool
 	// Enrolled names the track the lead was enrolled in by this capture.
 	Enrolled string
-	// AlertErr is set when a sales alert this capture triggered could not
-	// be sent yet; it stays pending on the lead.
-	AlertErr error
 }
 
 // Field length limits: generous for real names, small enough that a field
@@ -114,9 +111,10 @@ type Capturer struct {
 	Store       Store
 	Clock       clock.Clock
 	MinFillTime time.Duration
-	// Scorer and Alerter are optional: without them downloads are not scored.
-	Scorer  Scorer
-	Alerter Alerter
+	// Scorer is optional: without it downloads are not scored. A crossing
+	// it records stays on the lead for the alerts function (lead.Outbox):
+	// the person's download never waits on SES or a webhook.
+	Scorer Scorer
 	// Suppressions, when set, names the addresses whose data was erased on
 	// the person's request. Their posts are answered like any success (the
 	// person gets the asset they asked for) but nothing is stored: the law
@@ -189,13 +187,6 @@ func (c *Capturer) Capture(ctx context.Context, s Submission) (Outcome, error) {
 	l.Recall(&act)
 	if _, err := c.Store.AddActivity(ctx, id, act); err != nil {
 		return out, fmt.Errorf("record download: %w", err)
-	}
-	if c.Alerter != nil && len(l.PendingAlerts) > 0 {
-		// The crossing is on the lead already; a failed send is retried on
-		// the lead's next event, so the person's download still succeeds.
-		if err := c.Alerter.Flush(ctx, id); err != nil {
-			out.AlertErr = err
-		}
 	}
 	return out, nil
 }

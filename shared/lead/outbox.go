@@ -20,6 +20,12 @@ func (p PendingAlert) Ready() bool {
 	return p.ClaimedUntil.IsZero() && p.NotBefore.IsZero() && p.RetryAt.IsZero()
 }
 
+// Held reports whether a settle time, a retry's backoff or a sender's
+// claim holds the alert back at now.
+func (p PendingAlert) Held(now time.Time) bool {
+	return p.NotBefore.After(now) || p.RetryAt.After(now) || p.ClaimedUntil.After(now)
+}
+
 // Outbox names the kinds of work on the lead that are ready to go, for the
 // store to mark the item with; nil when there is none.
 func (l *Lead) Outbox() []string {

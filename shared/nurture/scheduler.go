@@ -63,10 +63,6 @@ type Scheduler struct {
 	Batch int
 	// Workers send in parallel to hide SES's latency; zero derives it from Rate.
 	Workers int
-	// Alerter, when set, sends sales alerts left pending on the leads a tick
-	// visits (the due index holds those leads too), so a crossing whose
-	// alert could not go out at once is sent by the next tick.
-	Alerter lead.Alerter
 	Log     *slog.Logger
 
 	// beforeSend runs between the claim and the call to SES; tests use it
@@ -209,7 +205,16 @@ func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace
 			return errClaimed
 		}
 		result = outSkipped
+		// The due index also brings leads whose sales alert was held back
+		// (a settle time, a retry's backoff, a lapsed claim) or never
+		// taken: whatever this tick writes, or a write of its own, hands
+		// the alerts ready now to the alerts function (lead.Wake). The
+		// tick itself never waits on SES or a webhook for an alert.
+		woke := !isNew && l.Wake(now)
 		if isNew || !l.Mailable() || !l.Nurture.Due() || l.Nurture.DueAt.After(now) {
+			if woke {
+				return nil
+			}
 			return lead.ErrNoChange
 		}
 		// Due, but outside the lead's send window (a step set at capture
@@ -247,11 +252,6 @@ func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace
 		result = outSent
 		return nil
 	})
-	if l != nil && len(l.PendingAlerts) > 0 && s.Alerter != nil {
-		if err := s.Alerter.Flush(ctx, id); err != nil {
-			s.Log.Error("pending sales alert not sent", "leadId", id, "error", err.Error())
-		}
-	}
 	switch {
 	case errors.Is(err, errClaimed):
 		err = nil

@@ -39,7 +39,8 @@ type Webhook interface {
 }
 
 // Alerter sends the alerts pending on a lead: an email to the routed sales
-// address and, if configured, a webhook post. It satisfies lead.Alerter.
+// address and, if configured, a webhook post: the outbox's sender of
+// lead.OutboxAlert work.
 type Alerter struct {
 	Program *program.Program
 	Store   Store
@@ -61,8 +62,6 @@ type Alerter struct {
 	// (or have engagement ignore kind=alert).
 	ConfigurationSet string
 }
-
-var _ lead.Alerter = (*Alerter)(nil)
 
 // Alert defaults.
 const (
@@ -138,7 +137,7 @@ func (a *Alerter) Flush(ctx context.Context, leadID string) error {
 		}
 		for i := range l.PendingAlerts {
 			p := &l.PendingAlerts[i]
-			if p.SendAt().After(now) {
+			if p.Held(now) {
 				continue // settling, backing off, or another sender has it
 			}
 			p.ClaimedUntil = until

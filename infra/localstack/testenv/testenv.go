@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/leadnurture/nurture/infra/localstack"
@@ -38,6 +39,7 @@ var (
 	dynamoEndpoint string
 	sesEndpoint    string
 	dynamoClient   *dynamodb.Client
+	streamsClient  *dynamodbstreams.Client
 	sesClient      *sesv2.Client
 )
 
@@ -92,6 +94,10 @@ func setup(ctx context.Context) (stop func(), err error) {
 		stop()
 		return nil, fmt.Errorf("%s: %w", DynamoEndpointEnv, err)
 	}
+	if streamsClient, err = localstack.StreamsClient(ctx, dynamoEndpoint); err != nil {
+		stop()
+		return nil, fmt.Errorf("%s: %w", DynamoEndpointEnv, err)
+	}
 	if sesClient, err = localstack.SESClient(ctx, sesEndpoint); err != nil {
 		stop()
 		return nil, fmt.Errorf("%s: %w", SESEndpointEnv, err)
@@ -111,6 +117,14 @@ func Dynamo(t testing.TB) *dynamodb.Client {
 	t.Helper()
 	mustMain(t)
 	return dynamoClient
+}
+
+// Streams returns a DynamoDB Streams client for the package's DynamoDB
+// Local.
+func Streams(t testing.TB) *dynamodbstreams.Client {
+	t.Helper()
+	mustMain(t)
+	return streamsClient
 }
 
 // SES returns a client for the package's SES local.

@@ -1,7 +1,9 @@
 // Package testworld assembles, for tests, the product as the functions build
 // it, on the test servers testenv runs: a store on its own DynamoDB Local
 // table, the scheduler sending through SES local, engagement with scoring
-// and alerts, and a fixed clock on a Tuesday morning inside the send window.
+// and alerts, the table's stream polled as Lambda's event source mapping
+// polls it for the alerts function, and a fixed clock on a Tuesday morning
+// inside the send window.
 package testworld
 
 import (
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/leadnurture/nurture/infra/localstack"
+	"github.com/leadnurture/nurture/infra/localstack/streams"
 	"github.com/leadnurture/nurture/infra/localstack/testenv"
 	"github.com/leadnurture/nurture/shared/app"
 	"github.com/leadnurture/nurture/shared/clock"
@@ -24,6 +27,7 @@ import (
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/mail/ses"
 	"github.com/leadnurture/nurture/shared/nurture"
+	"github.com/leadnurture/nurture/shared/outbox"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/sales"
 	"github.com/leadnurture/nurture/shared/store"
@@ -52,6 +56,10 @@ type World struct {
 	Scheduler  *nurture.Scheduler
 	Alerter    *sales.Alerter
 	Engagement *engagement.Service
+	// Stream hands the table's stream to the alerts function's handler
+	// (App.Outbox), as the template's event source mapping does: Drain
+	// runs it where Lambda would have in the background.
+	Stream *streams.Mapping
 }
 
 // Options change what New builds.
@@ -59,6 +67,8 @@ type Options struct {
 	Name         string    // table name prefix
 	Logs         io.Writer // JSON logs; discarded when nil
 	StoreOptions store.Options
+	// Webhook also receives every alert, as the alerts function's does.
+	Webhook sales.Webhook
 }
 
 // New builds a world through app.New, as the functions are built. The
@@ -93,6 +103,7 @@ func New(t *testing.T, o Options) *World {
 	a, err := app.New(app.Parts{
 		Config:  config.Config{TableName: table, PublicBaseURL: BaseURL, ConfigurationSet: "nurture-test"},
 		Program: prog, Store: st, Mailer: mailer, Signer: signer, Rate: 1000, Clock: clk, Log: log,
+		Webhook: o.Webhook,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -101,6 +112,24 @@ func New(t *testing.T, o Options) *World {
 		T: t, App: a, Program: prog, Table: table, Store: st, Signer: signer, Window: a.Window, Log: log,
 		Clock: clk, Domain: table + ".example", SES: mailer,
 		Scheduler: a.Scheduler, Alerter: a.Alerter, Engagement: a.Engagement,
+		Stream: AlertsMapping(t, table, a.Outbox, log),
+	}
+}
+
+// AlertsMapping is the template's event source mapping of the alerts
+// function on a test table, with short waits between retries.
+func AlertsMapping(t testing.TB, table string, c *outbox.Consumer, log *slog.Logger) *streams.Mapping {
+	m := streams.Alerts(testenv.Dynamo(t), testenv.Streams(t), table, c, log)
+	m.RetryBackoff = 10 * time.Millisecond
+	return m
+}
+
+// Drain hands the alerts function every stream record written so far, as
+// Lambda would within a second, and returns once it handled them.
+func (w *World) Drain() {
+	w.T.Helper()
+	if err := w.Stream.Drain(context.Background()); err != nil {
+		w.T.Fatal(err)
 	}
 }
 

@@ -46,6 +46,14 @@ const (
 
 var defaultClient = &http.Client{Timeout: 10 * time.Second}
 
+// Outbox is the webhook as the alerts function posts with it: a post holds
+// a batch of the table's stream, not a person, so two tries of at most 5 s
+// each; a failed post is tried again later from the lead's outbox
+// (sales.RetryDelay), without mailing again.
+func Outbox(url string) *Webhook {
+	return &Webhook{URL: url, Client: &http.Client{Timeout: 5 * time.Second}, Attempts: 2}
+}
+
 // StatusError is a post the server refused with an HTTP status.
 type StatusError struct {
 	Status int

@@ -1,0 +1,47 @@
+// Command alerts is the Lambda behind the table's stream (an event source
+// mapping filtered to lead items with outbox work ready): it sends the
+// sales alerts pending on those leads, the email to the routed owner and
+// the Slack-compatible webhook post, each exactly once per crossing. No
+// request waits for it: capture, the links and the engagement events only
+// record the crossing on the lead.
+package main
+
+import (
+	"context"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/leadnurture/nurture/shared/app"
+	"github.com/leadnurture/nurture/shared/config"
+	"github.com/leadnurture/nurture/shared/outbox"
+	"github.com/leadnurture/nurture/shared/sales/slack"
+)
+
+func main() {
+	c, err := build(context.Background())
+	if err != nil {
+		app.InitFailed("alerts", err)
+	}
+	lambda.Start(c.Handle)
+}
+
+func build(ctx context.Context) (*outbox.Consumer, error) {
+	// The webhook URL is a secret only this function reads: from Parameter
+	// Store at start (WEBHOOK_URL_PARAMETER), never from the environment.
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, err
+	}
+	url, err := config.LoadWebhookURL(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a, err := app.Load(ctx, "PUBLIC_BASE_URL", "TOKEN_KEYS")
+	if err != nil {
+		return nil, err
+	}
+	if url != "" {
+		a.Alerter.Webhook = slack.Outbox(url)
+	}
+	return a.Outbox, nil
+}
