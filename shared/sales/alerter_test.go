@@ -451,9 +451,7 @@ func TestFlush_webhookFailure_isLoggedAndRetriedLater_withoutMailingAgain(t *tes
 	w := newWorld(t)
 	hook := &chat{fail: errors.New("webhook answered 503: service unavailable")}
 	w.alerter.Webhook = hook
-	var logs strings.Builder
-	var mu sync.Mutex
-	w.alerter.Log = slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	logs := w.logs()
 	id, _ := w.pendingLead("katherine", nil)
 
 	if err := w.alerter.Flush(context.Background(), id); err != nil {
@@ -469,11 +467,9 @@ func TestFlush_webhookFailure_isLoggedAndRetriedLater_withoutMailingAgain(t *tes
 	if p := l.PendingAlerts[0]; !p.Mailed || p.Tries != 1 || !p.RetryAt.Equal(w.clock.Now().Add(sales.RetryDelay(1))) || !p.ClaimedUntil.IsZero() {
 		t.Fatalf("the owed post should wait its backoff, unclaimed: %+v", p)
 	}
-	mu.Lock()
-	if !strings.Contains(logs.String(), "alert webhook failed") || !strings.Contains(logs.String(), "service unavailable") {
-		t.Errorf("logs:\n%s", logs.String())
+	if l := logs(); !strings.Contains(l, "alert webhook failed") || !strings.Contains(l, "service unavailable") {
+		t.Errorf("logs:\n%s", l)
 	}
-	mu.Unlock()
 
 	// Within the backoff nothing is tried.
 	hook.fail = nil
@@ -504,9 +500,7 @@ func TestFlush_webhookFailingEveryTry_isAbandonedAfterMaxTries(t *testing.T) {
 	w := newWorld(t)
 	hook := &chat{fail: errors.New("webhook answered 500")}
 	w.alerter.Webhook = hook
-	var logs strings.Builder
-	var mu sync.Mutex
-	w.alerter.Log = slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	logs := w.logs()
 	id, _ := w.pendingLead("mary", nil)
 	for try := 1; try <= sales.MaxTries; try++ {
 		if err := w.alerter.Flush(context.Background(), id); err != nil {
@@ -523,10 +517,8 @@ func TestFlush_webhookFailingEveryTry_isAbandonedAfterMaxTries(t *testing.T) {
 	if n := len(w.mailTo("sales@" + w.domain)); n != 1 {
 		t.Fatalf("%d alert emails, want 1", n)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if !strings.Contains(logs.String(), "alert abandoned") || !strings.Contains(logs.String(), "channel=webhook") {
-		t.Errorf("the give-up must be logged for the alarm:\n%s", logs.String())
+	if l := logs(); !strings.Contains(l, "alert abandoned") || !strings.Contains(l, "channel=webhook") {
+		t.Errorf("the give-up must be logged for the alarm:\n%s", l)
 	}
 }
 
@@ -564,6 +556,18 @@ func TestFlush_nothingPendingOrNoLead(t *testing.T) {
 type mailerFunc func(context.Context, mail.Message) (string, error)
 
 func (f mailerFunc) Send(ctx context.Context, m mail.Message) (string, error) { return f(ctx, m) }
+
+// logs has the alerter log as text and returns what it logged so far.
+func (w *world) logs() func() string {
+	var b strings.Builder
+	var mu sync.Mutex
+	w.alerter.Log = slog.New(slog.NewTextHandler(lockedWriter{&mu, &b}, nil))
+	return func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return b.String()
+	}
+}
 
 type lockedWriter struct {
 	mu *sync.Mutex
