@@ -106,6 +106,10 @@ func servers(ctx context.Context) (simulation.Setup, func(), error) {
 		stop()
 		return s, nil, err
 	}
+	if s.Streams, err = localstack.StreamsClient(ctx, pair.DynamoDB.Endpoint()); err != nil {
+		stop()
+		return s, nil, err
+	}
 	if s.SES, err = localstack.SESClient(ctx, pair.SES.Endpoint()); err != nil {
 		stop()
 		return s, nil, err

@@ -18,9 +18,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/leadnurture/nurture/infra/local/sestrack"
+	"github.com/leadnurture/nurture/infra/localstack/streams"
 	"github.com/leadnurture/nurture/shared/app"
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/config"
@@ -36,9 +38,11 @@ import (
 type Setup struct {
 	Program  *program.Program
 	Personas *program.Personas
-	// DynamoDB and SES are clients of DynamoDB Local and SES local. Table
-	// is created; name a fresh one per run.
+	// DynamoDB, Streams and SES are clients of DynamoDB Local (its tables
+	// and their streams) and SES local. Table is created; name a fresh one
+	// per run.
 	DynamoDB *dynamodb.Client
+	Streams  *dynamodbstreams.Client
 	SES      *sesv2.Client
 	Table    string
 	// Log receives the product's JSON logs; nil discards them.
@@ -69,6 +73,7 @@ type sim struct {
 	clock  *clock.Fixed
 	track  *sestrack.Tracker
 	box    *mailbox
+	alerts *streams.Mapping
 
 	start, end time.Time
 	queue      queue
@@ -94,8 +99,8 @@ func Run(ctx context.Context, s Setup) (*Result, error) {
 // build wires the product as the functions build it, with the local stack's
 // stand-in for SES's click and open tracking in front of SES local.
 func build(ctx context.Context, s Setup) (*sim, error) {
-	if s.Program == nil || s.Personas == nil || s.DynamoDB == nil || s.SES == nil || s.Table == "" {
-		return nil, errors.New("simulation: Program, Personas, DynamoDB, SES and Table are required")
+	if s.Program == nil || s.Personas == nil || s.DynamoDB == nil || s.Streams == nil || s.SES == nil || s.Table == "" {
+		return nil, errors.New("simulation: Program, Personas, DynamoDB, Streams, SES and Table are required")
 	}
 	if s.Log == nil {
 		s.Log = slog.New(slog.DiscardHandler)
@@ -138,6 +143,9 @@ func build(ctx context.Context, s Setup) (*sim, error) {
 		return nil, fmt.Errorf("simulation: %w", err)
 	}
 	r.track.Publish = r.app.HandleSESEvent
+	// Sales alerts leave through the table's stream, as in AWS: the alerts
+	// function's mapping, drained after each step of the clock.
+	r.alerts = streams.Alerts(s.DynamoDB, s.Streams, s.Table, r.app.Outbox, s.Log)
 	for _, pe := range s.Personas.Personas {
 		p, err := r.newPersona(pe)
 		if err != nil {
@@ -215,6 +223,9 @@ func (r *sim) loop(ctx context.Context) error {
 			}
 		default:
 			return nil
+		}
+		if err := r.alerts.Drain(ctx); err != nil {
+			return fmt.Errorf("alerts stream: %w", err)
 		}
 		if err := r.deliver(ctx); err != nil {
 			return err

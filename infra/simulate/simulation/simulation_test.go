@@ -39,7 +39,7 @@ func shippedRun(t *testing.T) (*Result, *program.Program) {
 		}
 		shipped.prog = prog
 		shipped.res, shipped.err = Run(context.Background(), Setup{
-			Program: prog, Personas: personas, DynamoDB: testenv.Dynamo(t), SES: testenv.SES(t), Table: testenv.UniqueName("simulation"),
+			Program: prog, Personas: personas, DynamoDB: testenv.Dynamo(t), Streams: testenv.Streams(t), SES: testenv.SES(t), Table: testenv.UniqueName("simulation"),
 		})
 	})
 	if shipped.err != nil {
