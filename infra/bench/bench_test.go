@@ -793,6 +793,7 @@ func printCost(out io.Writer) {
 	events := emails * EngagementEventsPerEmail
 	clicks := leads * LinkClicksPerLead
 	ticks := float64(TicksPerMonth)
+	alerts := leads * AlertsPerLead
 	// Units per operation, measured; a link click (answer, unsubscribe) is
 	// costed like an engagement event, its handler time like a capture's.
 	// Refused conditional writes are billed too: at least 1 WCU each.
@@ -800,9 +801,10 @@ func printCost(out io.Writer) {
 	// what step 2 (to leads with their engagement) measured.
 	wcuOf := func(x *stat) float64 { return x.perOp(x.wcu + float64(x.failedConds)) }
 	first, later := leads, emails-leads
-	wcu := captures*wcuOf(c) + first*wcuOf(s) + later*wcuOf(s2) + events*wcuOf(e) + clicks*wcuOf(e)
+	wcu := captures*wcuOf(c) + first*wcuOf(s) + later*wcuOf(s2) + events*wcuOf(e) + clicks*wcuOf(e) + alerts*AlertWRU
 	rcu := captures*c.perOp(c.rcu) + first*s.perOp(s.rcu) + later*s2.perOp(s2.rcu) + events*e.perOp(e.rcu) + clicks*e.perOp(e.rcu) +
-		ticks*8*0.5 // every tick queries 8 due shards, 0.5 RCU each when nothing is due
+		ticks*8*0.5 + // every tick queries 8 due shards, 0.5 RCU each when nothing is due
+		alerts*AlertRRU
 	sendSeconds := func(x *stat) float64 { return x.elapsed.Seconds() / float64(x.ops) } // wall time of the tick per email sent
 	// SES's Send event of every email invokes the engagement function too,
 	// which only logs it: costed like an engagement event's time, an upper bound.
@@ -811,8 +813,10 @@ func printCost(out io.Writer) {
 		clicks*c.handlerMean.Seconds()*LinksMemoryGB +
 		(events+sendEvents)*e.handlerMean.Seconds()*EngagementMemoryGB +
 		(first*sendSeconds(s)+later*sendSeconds(s2))*SchedulerMemoryGB +
-		ticks*0.05*SchedulerMemoryGB // an empty tick: ~50 ms, assumed
-	requests := captures + clicks + events + sendEvents + ticks
+		ticks*0.05*SchedulerMemoryGB + // an empty tick: ~50 ms, assumed
+		alerts*AlertInvocations*AlertSeconds*AlertsMemoryGB
+	requests := captures + clicks + events + sendEvents + ticks + alerts*AlertInvocations
+	mails := emails + alerts
 	type line struct {
 		what string
 		usd  float64
@@ -822,14 +826,16 @@ func printCost(out io.Writer) {
 		{fmt.Sprintf("DynamoDB reads: %.0f RRU × $%.2f/M", rcu, USDPerMillionRRU), rcu / 1e6 * USDPerMillionRRU},
 		{fmt.Sprintf("Lambda compute: %.1f GB-s × $%.10f", gbs, USDPerLambdaGBSecond), gbs * USDPerLambdaGBSecond},
 		{fmt.Sprintf("Lambda requests: %.0f × $%.2f/M", requests, USDPerMillionLambdaRequests), requests / 1e6 * USDPerMillionLambdaRequests},
-		{fmt.Sprintf("SES: %.0f emails × $%.2f/1000", emails, USDPerThousandEmails), emails / 1000 * USDPerThousandEmails},
+		{fmt.Sprintf("SES: %.0f emails (nurture and alerts) × $%.2f/1000", mails, USDPerThousandEmails), mails / 1000 * USDPerThousandEmails},
+		{"DynamoDB Streams: read by the alerts function's trigger, free", 0},
 		{fmt.Sprintf("HTTP API: %.0f requests × $%.2f/M", captures+clicks, USDPerMillionHTTPAPIRequests), (captures + clicks) / 1e6 * USDPerMillionHTTPAPIRequests},
 		{fmt.Sprintf("EventBridge Scheduler: %.0f ticks × $%.2f/M", ticks, USDPerMillionSchedulerInvocations), ticks / 1e6 * USDPerMillionSchedulerInvocations},
 	}
 	fmt.Fprintf(out, "\n# Cost model: %d nurtured leads per month (prices %s, %s, no free tier)\n", ModelLeads, PricesRegion, PricesDate)
 	fmt.Fprintf(out, "# Each lead: %g capture, %g nurture emails (the first at step 1's cost, the rest at step 2's), %g engagement events\n",
 		CapturesPerLead, EmailsPerLead, EngagementEventsPerEmail)
-	fmt.Fprintf(out, "# and a Send event per email, %g link clicks; a tick every 5 minutes.\n", LinkClicksPerLead)
+	fmt.Fprintf(out, "# and a Send event per email, %g link clicks; a tick every 5 minutes; %g sales alerts (the stream invokes\n", LinkClicksPerLead, AlertsPerLead)
+	fmt.Fprintf(out, "# the alerts function %g times each, %g WRU, %g RRU, modelled).\n", AlertInvocations, AlertWRU, AlertRRU)
 	fmt.Fprintln(out, "# Units per operation and handler times as measured above (handler time on DynamoDB Local, not AWS);")
 	fmt.Fprintln(out, "# writes include refused conditional writes at 1 WCU each.")
 	fmt.Fprintln(out, "# SES events reach EventBridge's default bus and the rule invokes the function at no charge.")

@@ -25,6 +25,7 @@ const (
 	LinksMemoryGB      = 256.0 / 1024
 	SchedulerMemoryGB  = 128.0 / 1024
 	EngagementMemoryGB = 128.0 / 1024
+	AlertsMemoryGB     = 128.0 / 1024
 )
 
 // Assumptions of the cost model: what one nurtured lead does in a month.
@@ -36,4 +37,16 @@ const (
 	LinkClicksPerLead        = 0.2
 	// The scheduler runs every 5 minutes, whether or not anything is due.
 	TicksPerMonth = 30 * 24 * 12
+	// Sales alerts: about the top 15% of leads cross a threshold in a month.
+	AlertsPerLead = 0.15
+	// Per alert, modelled (not measured): the table's stream invokes the
+	// alerts function about twice (the crossing's record, and a tick's wake
+	// for a click-caused one), ~0.2 s each; it writes the claim, the alert
+	// activity and the record (1 WRU each, a lead stays under 1 KB) and
+	// reads the lead twice and its activities (~4 RRU). Lambda reads the
+	// stream at no charge, and filtered-out records invoke nothing.
+	AlertInvocations = 2.0
+	AlertSeconds     = 0.2
+	AlertWRU         = 3.0
+	AlertRRU         = 4.0
 )

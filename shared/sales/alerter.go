@@ -161,8 +161,10 @@ func (a *Alerter) Flush(ctx context.Context, leadID string) error {
 
 	acts, err := a.Store.Activities(ctx, leadID, now)
 	if err != nil {
+		// Nothing went out: each is tried again after a backoff (released
+		// at once, its own write would wake the sender straight back).
 		for _, p := range claimed {
-			a.release(ctx, leadID, p, a.log()) // nothing went out
+			_ = a.record(ctx, leadID, p, outcome{owed: owedChannel(p)}, now, a.log().With("leadId", leadID, "alert", p.ID))
 		}
 		return fmt.Errorf("alert lead %s: %w", leadID, err)
 	}
@@ -173,6 +175,14 @@ func (a *Alerter) Flush(ctx context.Context, leadID string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// owedChannel is the channel an alert owes next.
+func owedChannel(p lead.PendingAlert) string {
+	if p.Mailed {
+		return channelWebhook
+	}
+	return channelEmail
 }
 
 // outcome is what one attempt at an alert delivered.
@@ -340,23 +350,6 @@ func (a *Alerter) record(ctx context.Context, leadID string, p lead.PendingAlert
 		log.Info("alert delivered")
 	}
 	return nil
-}
-
-// release gives up our claim on an alert that was certainly not sent.
-func (a *Alerter) release(ctx context.Context, leadID string, p lead.PendingAlert, log *slog.Logger) {
-	_, err := a.Store.UpdateLead(ctx, leadID, func(l *lead.Lead, isNew bool) error {
-		for i := range l.PendingAlerts {
-			q := &l.PendingAlerts[i]
-			if q.ID == p.ID && q.ClaimedUntil.Equal(p.ClaimedUntil) { // still ours
-				q.ClaimedUntil = time.Time{}
-				return nil
-			}
-		}
-		return lead.ErrNoChange
-	})
-	if err != nil && !errors.Is(err, lead.ErrNoChange) {
-		log.Warn("alert claim not released; it lapses", "error", err.Error())
-	}
 }
 
 // Links signs the three links of an alert: the dossier page, and the same
