@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/leadnurture/nurture/infra/localstack/testworld"
 	"github.com/leadnurture/nurture/shared/engagement"
 	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/sales"
 	"github.com/leadnurture/nurture/shared/scoring"
 	"github.com/leadnurture/nurture/shared/sesevent"
@@ -667,4 +669,117 @@ func TestAlert_whoseStreamRecordsFailedEveryTry_isHandedOverAgainByTheNextTick(t
 	if got := w.Lead(l.ID); len(got.PendingAlerts) != 0 || len(got.Alerts) != 1 || len(w.alertsFor(l)) != 1 {
 		t.Fatalf("the tick should hand the pending alert over once: pending %d, sent %d", len(got.PendingAlerts), len(got.Alerts))
 	}
+}
+
+// A reader clicks two links of one email minutes apart; SES delivers the
+// later click first. Both are a reader's and both score: minutes apart is
+// no scanner's burst, whichever arrives first.
+func TestHandleEvent_readersClicksMinutesApartArrivingInReverse_bothScoreNeitherIsAMachine(t *testing.T) {
+	w := newWorld(t)
+	l := w.Nurtured("reverse", nil)
+	first, _ := w.Program.Asset(l.Nurture.Sent[0].AssetID)
+	var second program.Asset
+	for _, a := range w.Program.Assets {
+		if a.ID != first.ID && w.Program.Scoring.Activities.Click[a.Stage] > 0 {
+			second = a
+			break
+		}
+	}
+	clickOn := func(a program.Asset, after time.Duration) []byte {
+		return w.click(l, after, a.URL, chrome, map[string][]string{"link": {"asset"}, "asset": {a.ID}})
+	}
+	w.handle(clickOn(second, time.Hour+4*time.Minute))
+	w.handle(clickOn(first, time.Hour))
+
+	clicks := kinds(w.Activities(l.ID))[lead.KindClick]
+	if len(clicks) != 2 {
+		t.Fatalf("want both clicks recorded, got %+v", clicks)
+	}
+	want := map[string]int{first.ID: w.Program.Scoring.Activities.Click[first.Stage], second.ID: w.Program.Scoring.Activities.Click[second.Stage]}
+	for _, c := range clicks {
+		if c.Machine || c.Earned != want[c.AssetID] || c.Earned == 0 {
+			t.Errorf("a reader's click on %s: machine=%v (%s), earned %d, want %d", c.AssetID, c.Machine, c.MachineReason, c.Earned, want[c.AssetID])
+		}
+	}
+	for _, m := range w.Lead(l.ID).RecentClicks {
+		if m.Machine {
+			t.Errorf("a click is remembered as a machine's: %+v", m)
+		}
+	}
+}
+
+// Mail clients and browsers always send a user agent; an open or a click
+// without one is a script's.
+func TestHandleEvent_emptyUserAgent_isAMachine(t *testing.T) {
+	w := newWorld(t)
+	l := w.Nurtured("agentless", nil)
+	asset, _ := w.Program.Asset(l.Nurture.Sent[0].AssetID)
+	w.handle(w.click(l, time.Hour, asset.URL, "", map[string][]string{"link": {"asset"}, "asset": {asset.ID}}))
+	open := edit(t, w.sample("open.json", l), func(d map[string]any) {
+		d["detail"].(map[string]any)["open"].(map[string]any)["userAgent"] = ""
+	})
+	w.handle(open)
+
+	acts := kinds(w.Activities(l.ID))
+	if c := acts[lead.KindClick]; len(c) != 1 || !c[0].Machine || c[0].Earned != 0 {
+		t.Errorf("a click without a user agent, an hour after delivery: %+v, want a machine's, unscored", c)
+	}
+	if o := acts[lead.KindOpen]; len(o) != 1 || !o[0].Machine {
+		t.Errorf("an open without a user agent: %+v, want a machine's", o)
+	}
+	if got := w.Lead(l.ID); got.Nurture.Sent[0].Opened {
+		t.Error("a machine's open marked the email opened")
+	}
+}
+
+func TestUnsubscribe_stopsMailScoresOnce_repeatChangesNothing(t *testing.T) {
+	w := newWorld(t)
+	l := w.Nurtured("leaving", nil)
+	before := w.Lead(l.ID)
+	at := w.Clock.Now()
+	if err := w.Engagement.Unsubscribe(context.Background(), l.ID, at); err != nil {
+		t.Fatal(err)
+	}
+	got := w.Lead(l.ID)
+	if got.Suppression == nil || got.Suppression.Reason != lead.SuppressedUnsubscribed || !got.Suppression.At.Equal(at) ||
+		got.Mailable() || got.Nurture.Status != lead.NurtureStopped || got.Nurture.Due() {
+		t.Fatalf("after unsubscribing: suppression %+v, nurture %+v", got.Suppression, got.Nurture)
+	}
+	unsub := w.Program.Scoring.Activities.Unsubscribe
+	acts := kinds(w.Activities(l.ID))[lead.KindUnsubscribe]
+	if len(acts) != 1 || acts[0].Earned != unsub {
+		t.Fatalf("one unsubscribe activity worth %d points, got %+v", unsub, acts)
+	}
+	score := scoring.New(w.Program)
+	if d := score.Value(got.Score, at) - score.Value(before.Score, at); math.Abs(d-float64(unsub)) > 0.01 {
+		t.Fatalf("unsubscribing changed the score by %.2f, want %d", d, unsub)
+	}
+
+	// The one-click POST and the confirm page both unsubscribe; a second
+	// one, even a day later, changes nothing.
+	if err := w.Engagement.Unsubscribe(context.Background(), l.ID, at.Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	again := w.Lead(l.ID)
+	if again.Version != got.Version || len(kinds(w.Activities(l.ID))[lead.KindUnsubscribe]) != 1 {
+		t.Fatalf("a repeated unsubscribe wrote the lead (version %d -> %d) or recorded again", got.Version, again.Version)
+	}
+	if err := w.Engagement.Unsubscribe(context.Background(), "nosuchlead", at); !errors.Is(err, engagement.ErrUnknownLead) {
+		t.Fatalf("unsubscribing an unknown lead: %v, want ErrUnknownLead", err)
+	}
+}
+
+// edit decodes a JSON event, lets change modify it, and encodes it again.
+func edit(t *testing.T, raw []byte, change func(doc map[string]any)) []byte {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	change(doc)
+	b, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -260,7 +260,10 @@ func TestCapture_botPosts_answeredLikeSuccess_storeNothing(t *testing.T) {
 	form := f.prog.Forms[0]
 	now := f.clock.Now()
 	honeypot := validValues(f, form, "bot1@example.com")
-	honeypot.Set(httpapi.FieldHoneypot, "http://spam.example")
+	// The literal name, not httpapi.FieldHoneypot: forms pasted on other
+	// websites name the hidden field "website", and renaming it in the code
+	// would let every bot through them.
+	honeypot.Set("website", "http://spam.example")
 	tooFast := validValues(f, form, "bot2@example.com")
 	tooFast.Set(httpapi.FieldRenderedAt, fmt.Sprint(now.Add(-300*time.Millisecond).UnixMilli()))
 	human := validValues(f, form, "human@example.com")

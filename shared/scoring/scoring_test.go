@@ -75,30 +75,32 @@ func TestFit_partsAndFreeMail(t *testing.T) {
 	}
 }
 
+// answer applies a one-click answer to the lead at a time.
+func answer(m Model, l *lead.Lead, at time.Time, key string) []program.Threshold {
+	a := lead.Activity{Key: key, Kind: lead.KindAnswer, Detail: "role=executive", At: at}
+	return m.Apply(l, &a)
+}
+
 // crossing builds a lead just below the first threshold and feeds it points.
 func TestApply_crossesOnceAndRearmsOnlyAfterFallingBelowTheMargin(t *testing.T) {
 	m, p := model(t)
 	mql := p.Thresholds[0]
 	l := &lead.Lead{ID: "l1", Score: lead.Score{Activity: float64(mql.Score - 1), At: t0}}
-	answer := func(at time.Time, key string) []program.Threshold {
-		a := lead.Activity{Key: key, Kind: lead.KindAnswer, Detail: "role=executive", At: at}
-		return m.Apply(l, &a)
-	}
-	if crossed := answer(t0, "a1"); len(crossed) != 1 || crossed[0].Name != mql.Name || len(l.PendingAlerts) != 1 {
+	if crossed := answer(m, l, t0, "a1"); len(crossed) != 1 || crossed[0].Name != mql.Name || len(l.PendingAlerts) != 1 {
 		t.Fatalf("the first write over %d must cross: %+v, pending %+v", mql.Score, crossed, l.PendingAlerts)
 	}
-	if crossed := answer(t0.Add(time.Hour), "a2"); len(crossed) != 0 || len(l.PendingAlerts) != 1 {
+	if crossed := answer(m, l, t0.Add(time.Hour), "a2"); len(crossed) != 0 || len(l.PendingAlerts) != 1 {
 		t.Fatalf("still above: no second crossing, got %+v", crossed)
 	}
 	// Half a year later the points have decayed far below the margin: the
 	// next write re-arms the threshold, and climbing back alerts again.
 	later := t0.Add(180 * 24 * time.Hour)
-	answer(later, "a3")
+	answer(m, l, later, "a3")
 	if strings.Contains(strings.Join(l.Score.Disarmed, ","), mql.Name) {
 		t.Fatalf("after falling below %d-%d the threshold should be armed: %+v", mql.Score, mql.RearmMargin, l.Score)
 	}
 	l.Score.Activity += float64(mql.Score)
-	if crossed := answer(later.Add(time.Minute), "a4"); len(crossed) == 0 {
+	if crossed := answer(m, l, later.Add(time.Minute), "a4"); len(crossed) == 0 {
 		t.Fatal("a re-armed threshold alerts again on the next crossing")
 	}
 }
@@ -156,5 +158,65 @@ func TestApply_clickCrossingWaits_takeBackWithdrawsUnsentAlert(t *testing.T) {
 	m.Apply(l, &again)
 	if len(l.PendingAlerts) != 1 {
 		t.Fatal("an alert being sent cannot be withdrawn")
+	}
+}
+
+// A score that decays to between threshold−margin and the threshold has not
+// fallen far enough to re-arm: climbing back over the threshold does not
+// alert again.
+func TestApply_decayToWithinTheMargin_climbingBackDoesNotAlertAgain(t *testing.T) {
+	m, p := model(t)
+	mql := p.Thresholds[0]
+	l := &lead.Lead{ID: "l4", Score: lead.Score{Activity: float64(mql.Score - 1), At: t0}}
+	if crossed := answer(m, l, t0, "a1"); len(crossed) != 1 {
+		t.Fatalf("the first write over %d must cross: %+v", mql.Score, l.Score)
+	}
+	// Wait until the score has decayed to halfway into the margin.
+	hl := time.Duration(p.Scoring.HalfLifeDays * float64(24*time.Hour))
+	within := float64(mql.Score) - float64(mql.RearmMargin)/2
+	later := t0.Add(time.Duration(float64(hl) * math.Log2(m.Value(l.Score, t0)/within)))
+	if v := m.Value(l.Score, later); v <= float64(mql.Score-mql.RearmMargin) || v >= float64(mql.Score) {
+		t.Fatalf("the score should have decayed to between %d and %d, is %.2f", mql.Score-mql.RearmMargin, mql.Score, v)
+	}
+	for i, key := range []string{"a2", "a3", "a4"} {
+		if crossed := answer(m, l, later.Add(time.Duration(i)*time.Minute), key); len(crossed) != 0 {
+			t.Fatalf("answer %d took the score from within the margin to %.1f: crossed %+v again", i+1, m.Value(l.Score, later), crossed)
+		}
+	}
+	if m.Value(l.Score, later) < float64(mql.Score) || len(l.PendingAlerts) != 1 {
+		t.Fatalf("the score is back over %d (%.1f) with one alert: pending %+v", mql.Score, m.Value(l.Score, later), l.PendingAlerts)
+	}
+}
+
+func TestApply_scoreLandingExactlyOnTheThreshold_alerts(t *testing.T) {
+	m, p := model(t)
+	mql := p.Thresholds[0]
+	l := &lead.Lead{ID: "l5", Score: lead.Score{Activity: float64(mql.Score - p.Scoring.Activities.Answer), At: t0}}
+	a := lead.Activity{Key: "a1", Kind: lead.KindAnswer, Detail: "role=executive", At: t0}
+	crossed := m.Apply(l, &a)
+	if a.ScoreAfter != float64(mql.Score) {
+		t.Fatalf("the answer should land the score on %d, it is %.1f", mql.Score, a.ScoreAfter)
+	}
+	if len(crossed) != 1 || crossed[0].Name != mql.Name || len(l.PendingAlerts) != 1 {
+		t.Fatalf("a score of exactly %d reaches %s: crossed %+v, pending %+v", mql.Score, mql.Name, crossed, l.PendingAlerts)
+	}
+}
+
+// An open can carry the score over a threshold when the program gives
+// opens points; Apple Mail opens every message itself, so that alert waits
+// for the settle time like a click's.
+func TestApply_openCrossing_waitsTheSettleTime(t *testing.T) {
+	_, shipped := model(t)
+	p := *shipped
+	p.Scoring.Activities.Open = 1
+	m := New(&p)
+	mql := p.Thresholds[0]
+	l := &lead.Lead{ID: "l6", Score: lead.Score{Activity: float64(mql.Score - 1), At: t0}}
+	open := lead.Activity{Key: "o1", Kind: lead.KindOpen, At: t0}
+	if crossed := m.Apply(l, &open); len(crossed) != 1 || len(l.PendingAlerts) != 1 {
+		t.Fatalf("the open should cross %s: %+v", mql.Name, l.Score)
+	}
+	if p0 := l.PendingAlerts[0]; !p0.NotBefore.Equal(t0.Add(SettleAfterEngagement)) || !p0.SendAt().Equal(p0.NotBefore) {
+		t.Fatalf("pending %+v: an open's crossing waits %v like a click's", p0, SettleAfterEngagement)
 	}
 }
