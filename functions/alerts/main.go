@@ -13,6 +13,7 @@ import (
 
 	"github.com/leadnurture/nurture/shared/app"
 	"github.com/leadnurture/nurture/shared/config"
+	"github.com/leadnurture/nurture/shared/mail/ses"
 	"github.com/leadnurture/nurture/shared/outbox"
 	"github.com/leadnurture/nurture/shared/sales/slack"
 )
@@ -36,12 +37,17 @@ func build(ctx context.Context) (*outbox.Consumer, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := app.Load(ctx, "PUBLIC_BASE_URL", "TOKEN_KEYS")
+	awsCfg, err := cfg.AWS(ctx)
 	if err != nil {
 		return nil, err
 	}
+	with := app.With{Mailer: ses.New(cfg.SES(awsCfg), cfg.ConfigurationSet)}
 	if url != "" {
-		a.Alerter.Webhook = slack.Outbox(url)
+		with.Webhook = slack.Outbox(url)
+	}
+	a, err := app.Load(ctx, cfg, with, "PUBLIC_BASE_URL", "TOKEN_KEYS")
+	if err != nil {
+		return nil, err
 	}
 	return a.Outbox, nil
 }

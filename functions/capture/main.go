@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/leadnurture/nurture/shared/app"
+	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/httpapi"
 )
 
@@ -22,7 +23,12 @@ func main() {
 }
 
 func build(ctx context.Context) (*httpapi.FormRoutes, error) {
-	a, err := app.Load(ctx)
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, err
+	}
+	// No SES: capture sends no mail.
+	a, err := app.Load(ctx, cfg, app.With{})
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/leadnurture/nurture/shared/app"
+	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/httpapi"
 )
 
@@ -23,7 +24,12 @@ func main() {
 }
 
 func build(ctx context.Context) (*httpapi.LinkRoutes, error) {
-	a, err := app.Load(ctx, "TOKEN_KEYS")
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, err
+	}
+	// No SES: the links sends no mail.
+	a, err := app.Load(ctx, cfg, app.With{}, "TOKEN_KEYS")
 	if err != nil {
 		return nil, err
 	}

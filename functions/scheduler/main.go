@@ -10,6 +10,7 @@ import (
 
 	"github.com/leadnurture/nurture/shared/app"
 	"github.com/leadnurture/nurture/shared/clock"
+	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/mail/ses"
 	"github.com/leadnurture/nurture/shared/nurture"
 )
@@ -35,11 +36,20 @@ type handler struct {
 }
 
 func build(ctx context.Context) (*handler, error) {
-	a, err := app.Load(ctx, "PUBLIC_BASE_URL", "TOKEN_KEYS")
+	cfg, err := config.Load()
 	if err != nil {
 		return nil, err
 	}
-	return &handler{clock: a.Clock, ses: a.SES, sched: a.Scheduler}, nil
+	awsCfg, err := cfg.AWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mailer := ses.New(cfg.SES(awsCfg), cfg.ConfigurationSet)
+	a, err := app.Load(ctx, cfg, app.With{Mailer: mailer}, "PUBLIC_BASE_URL", "TOKEN_KEYS")
+	if err != nil {
+		return nil, err
+	}
+	return &handler{clock: a.Clock, ses: mailer, sched: a.Scheduler}, nil
 }
 
 // handle runs one tick. The account's send rate is read every tick: SES

@@ -182,11 +182,32 @@ func scanFunction(name string) (Usage, error) {
 		}
 	}
 	for _, f := range mains {
+		// A Config is what config.Load returns, or a parameter of type
+		// config.Config (app.Load takes the one its main read).
 		cfgVars := map[string]bool{}
+		cfgParams := map[*ast.Ident]bool{}
 		ast.Inspect(f, func(n ast.Node) bool {
-			if as, ok := n.(*ast.AssignStmt); ok && len(as.Rhs) == 1 && isPkgCall(as.Rhs[0], "config", "Load") {
-				if id, ok := as.Lhs[0].(*ast.Ident); ok {
-					cfgVars[id.Name] = true
+			switch n := n.(type) {
+			case *ast.AssignStmt:
+				if len(n.Rhs) == 1 && isPkgCall(n.Rhs[0], "config", "Load") {
+					if id, ok := n.Lhs[0].(*ast.Ident); ok {
+						cfgVars[id.Name] = true
+					}
+				}
+			case *ast.FuncType:
+				for _, fl := range n.Params.List {
+					typ := fl.Type
+					if star, ok := typ.(*ast.StarExpr); ok {
+						typ = star.X
+					}
+					if sel, ok := typ.(*ast.SelectorExpr); ok && sel.Sel.Name == "Config" {
+						if x, ok := sel.X.(*ast.Ident); ok && x.Name == "config" {
+							for _, name := range fl.Names {
+								cfgVars[name.Name] = true
+								cfgParams[name] = true
+							}
+						}
+					}
 				}
 			}
 			return true
@@ -195,6 +216,9 @@ func scanFunction(name string) (Usage, error) {
 			continue
 		}
 		asSelector := map[*ast.Ident]bool{}
+		for id := range cfgParams {
+			asSelector[id] = true // the declaration is no use
+		}
 		ast.Inspect(f, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.AssignStmt:

@@ -19,7 +19,6 @@ import (
 	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/mail"
-	"github.com/leadnurture/nurture/shared/mail/ses"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/outbox"
 	"github.com/leadnurture/nurture/shared/program"
@@ -38,7 +37,8 @@ type Parts struct {
 	Program *program.Program
 	Store   *store.Store
 	// Mailer sends nurture mail: SES, or locally the click and open
-	// tracking stand-in in front of it.
+	// tracking stand-in in front of it. Nil for a function that sends no
+	// mail: then there is no Scheduler and no Alerter.
 	Mailer mail.Mailer
 	// AlertMailer sends sales alerts; nil uses Mailer. (Locally alerts skip
 	// the tracking stand-in: sales reading an alert is not engagement.)
@@ -62,12 +62,14 @@ type App struct {
 	Window nurture.Window
 	Scorer lead.Scorer
 	// Alerter sends the sales alerts pending on a lead; nil without a
-	// Signer or a PublicBaseURL. Nothing else sends alerts: a crossing
-	// stays on the lead (its outbox) until the stream hands it to Outbox.
+	// mailer, a Signer or a PublicBaseURL. Nothing else sends alerts: a
+	// crossing stays on the lead (its outbox) until the stream hands it to
+	// Outbox.
 	Alerter *sales.Alerter
 	// Outbox is the alerts function's handler of the table's stream: it
 	// has the Alerter send what the records name. Nil without an Alerter.
-	Outbox     *outbox.Consumer
+	Outbox *outbox.Consumer
+	// Scheduler sends the due nurture steps; nil without a Mailer.
 	Scheduler  *nurture.Scheduler
 	Engagement *engagement.Service
 	Capturer   *lead.Capturer
@@ -79,16 +81,12 @@ type App struct {
 	Capture    *httpapi.Capture
 	Forms      *httpapi.FormRoutes
 	LinkRoutes *httpapi.LinkRoutes
-
-	// SES is the mailer Load built (nil from New): the scheduler function
-	// reads the account's send rate from it before every tick.
-	SES *ses.Mailer
 }
 
 // New wires the product from its parts.
 func New(p Parts) (*App, error) {
-	if p.Program == nil || p.Store == nil || p.Mailer == nil {
-		return nil, errors.New("app: Program, Store and Mailer are required")
+	if p.Program == nil || p.Store == nil {
+		return nil, errors.New("app: Program and Store are required")
 	}
 	if p.Clock == nil {
 		p.Clock = clock.System{}
@@ -106,7 +104,7 @@ func New(p Parts) (*App, error) {
 	a := &App{Parts: p, Window: win, Scorer: scoring.New(p.Program)}
 	cfg := p.Config
 
-	if p.Signer != nil && cfg.PublicBaseURL != "" {
+	if p.AlertMailer != nil && p.Signer != nil && cfg.PublicBaseURL != "" {
 		a.Alerter = &sales.Alerter{
 			Program: p.Program, Store: p.Store, Mailer: p.AlertMailer, Webhook: p.Webhook, Signer: p.Signer,
 			BaseURL: cfg.PublicBaseURL, Clock: p.Clock, Log: p.Log,
@@ -116,9 +114,11 @@ func New(p Parts) (*App, error) {
 	// Capture, the links and the engagement events record a crossing on
 	// the lead and return: none of them waits on SES or a webhook for an
 	// alert. The scheduler's tick wakes alerts held back (lead.Wake).
-	a.Scheduler = &nurture.Scheduler{
-		Program: p.Program, Store: p.Store, Mailer: p.Mailer, Signer: p.Signer, Window: win,
-		BaseURL: cfg.PublicBaseURL, ConfigurationSet: cfg.ConfigurationSet, Rate: p.Rate, Log: p.Log,
+	if p.Mailer != nil {
+		a.Scheduler = &nurture.Scheduler{
+			Program: p.Program, Store: p.Store, Mailer: p.Mailer, Signer: p.Signer, Window: win,
+			BaseURL: cfg.PublicBaseURL, ConfigurationSet: cfg.ConfigurationSet, Rate: p.Rate, Log: p.Log,
+		}
 	}
 	a.Engagement = &engagement.Service{
 		Program: p.Program, Store: p.Store, Log: p.Log, BotWindow: cfg.BotWindow, Scorer: a.Scorer,
@@ -149,14 +149,23 @@ func (a *App) HandleSESEvent(ctx context.Context, raw json.RawMessage) error {
 	return err
 }
 
-// Load reads the environment, builds the AWS clients and wires the product
-// with New, for a function's start. required names settings the function
-// cannot start without (e.g. "TOKEN_KEYS").
-func Load(ctx context.Context, required ...string) (*App, error) {
-	cfg, err := config.Load()
-	if err != nil {
-		return nil, err
-	}
+// With is what a function's main built beyond the store and the signing
+// keys, which Load builds for every function: each function builds only
+// the clients its code calls, so its role holds only their permissions
+// (infra/deploy reads each main for them).
+type With struct {
+	// Mailer sends mail through SES: the scheduler's and the alerts
+	// function's. The others send none.
+	Mailer mail.Mailer
+	// Webhook also receives every alert: the alerts function's.
+	Webhook sales.Webhook
+}
+
+// Load wires the product with New for a function's start, from the
+// settings its main read (config.Load) and what it built: the store on the
+// table, the signing keys (from Parameter Store in AWS) and with. required
+// names settings the function cannot start without (e.g. "TOKEN_KEYS").
+func Load(ctx context.Context, cfg config.Config, with With, required ...string) (*App, error) {
 	// In AWS the signing keys come from Parameter Store (TOKEN_KEYS_PARAMETER).
 	if err := cfg.LoadTokenKeys(ctx); err != nil {
 		return nil, err
@@ -176,20 +185,15 @@ func Load(ctx context.Context, required ...string) (*App, error) {
 		Config:  cfg,
 		Program: prog,
 		Store:   store.New(cfg.DynamoDB(awsCfg), cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention()}),
+		Mailer:  with.Mailer,
+		Webhook: with.Webhook,
 		Clock:   clock.System{},
 		Log:     cfg.Logger(),
 	}
-	mailer := ses.New(cfg.SES(awsCfg), cfg.ConfigurationSet)
-	p.Mailer = mailer
 	if cfg.TokenKeys != "" {
 		if p.Signer, err = token.ParseKeys(cfg.TokenKeys); err != nil {
 			return nil, err
 		}
 	}
-	a, err := New(p)
-	if err != nil {
-		return nil, err
-	}
-	a.SES = mailer
-	return a, nil
+	return New(p)
 }
