@@ -71,7 +71,7 @@ const (
 	// MaxTries is how often an alert's email, and then its webhook post,
 	// is tried before the alert is given up ("alert abandoned" in the log,
 	// which raises an alarm). With RetryDelay's backoff that spans about
-	// five hours: long enough to outlast an SES throttle or a chat
+	// four hours: long enough to outlast an SES throttle or a chat
 	// service's outage, short enough that a lead is still worth calling.
 	MaxTries = 10
 )
