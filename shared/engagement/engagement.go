@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/leadnurture/nurture/shared/lead"
@@ -64,9 +65,39 @@ func (s *Service) Answer(ctx context.Context, leadID, track string, step int, qu
 	act := lead.Activity{Kind: lead.KindAnswer, At: at, Track: track, Step: step, Detail: q.ID + "=" + value}
 	key := fmt.Sprintf("answer-%s-%d-%s-%s", track, step, q.ID, value)
 	_, err := s.applyOnce(ctx, leadID, key, &act, func(l *lead.Lead) error {
-		return l.Answer(q, value)
+		if err := l.Answer(q, value); err != nil {
+			return err
+		}
+		s.engaged(l, at, "")
+		return nil
 	})
 	return err
+}
+
+// Keep records "keep them coming", the one answer to the re-engagement
+// email sent at askedAt: the lead engaged, so its nurture goes on, and a
+// lead gone dormant since wakes. The same link confirmed twice changes
+// nothing.
+func (s *Service) Keep(ctx context.Context, leadID string, askedAt, at time.Time) error {
+	act := lead.Activity{Kind: lead.KindKeep, At: at, Track: program.ReengageTrack}
+	key := "keep-" + strconv.FormatInt(askedAt.Unix(), 10)
+	_, err := s.applyOnce(ctx, leadID, key, &act, func(l *lead.Lead) error {
+		s.engaged(l, at, "")
+		return nil
+	})
+	return err
+}
+
+// engaged records the person's own engagement at (a reader's click on
+// assetID, an answer, "keep them coming"): its topics count towards the
+// lead's interests, a silent spell ends, and a dormant lead wakes.
+func (s *Service) engaged(l *lead.Lead, at time.Time, assetID string) {
+	var topics []string
+	if a, ok := s.Program.Asset(assetID); ok {
+		topics = a.Topics
+	}
+	l.Engage(at, topics...)
+	l.WakeDormant(s.Program, at)
 }
 
 // applyOnce changes the lead and records the activity, once per key: the

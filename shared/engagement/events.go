@@ -153,6 +153,9 @@ func (s *Service) Apply(ctx context.Context, r sesevent.Record) (Result, error) 
 			act.Adjust = -takeBack
 			mark.Machine = act.Machine
 			l.RememberClick(mark)
+			if !act.Machine {
+				s.engaged(l, at, act.AssetID)
+			}
 			return nil
 		}
 		defer func() {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/engagement"
@@ -22,6 +24,8 @@ import (
 //	POST /u/{token}  unsubscribes: RFC 8058 one-click from mail clients, and the button
 //	GET  /a/{token}  shows the question and the chosen answer with a button; changes nothing
 //	POST /a/{token}  stores the answer
+//	GET  /k/{token}  asks "Keep getting our emails?" with a button; changes nothing
+//	POST /k/{token}  keeps them coming: the answer to the re-engagement email
 //
 // A GET never changes state: security scanners and mail clients fetch every
 // link of a message. Every bad link (tampered, truncated, expired, signed
@@ -49,7 +53,7 @@ func (h *Links) site() linkSite {
 
 // Handle answers one link request.
 func (h *Links) Handle(ctx context.Context, req Request) (Response, error) {
-	r, resp, ok := h.site().open(req, link.Unsubscribe, link.Answer)
+	r, resp, ok := h.site().open(req, link.Unsubscribe, link.Answer, link.Keep)
 	if !ok {
 		return resp, nil
 	}
@@ -67,6 +71,21 @@ func (h *Links) Handle(ctx context.Context, req Request) (Response, error) {
 			log.Info("unsubscribed", "oneClick", r.Form[oneClickField] == oneClickValue)
 		}
 		return h.outcome(log, err, h.unsubscribedPage()), nil
+
+	case link.Keep:
+		asked, err := strconv.ParseInt(r.Claims.Ref, 10, 64)
+		if err != nil {
+			log.Info("link rejected", "reason", "no re-engagement email named")
+			return h.site().invalid(), nil
+		}
+		if r.Method == http.MethodGet {
+			return h.ifLeadExists(ctx, log, r.Claims.LeadID, h.keepPage(r.Action))
+		}
+		err = h.Engagement.Keep(ctx, r.Claims.LeadID, time.Unix(asked, 0).UTC(), r.Now)
+		if err == nil {
+			log.Info("kept")
+		}
+		return h.outcome(log, err, h.keptPage()), nil
 
 	default: // link.Answer
 		q, opt, ok := h.answerOf(r.Claims)
@@ -179,6 +198,24 @@ func (h *Links) answeredPage(o program.Option) Response {
 	return linkPage(http.StatusOK, Page{
 		Title:   "Thanks, we'll tailor what we send you",
 		Lead:    "You answered: " + o.Label,
+		Company: h.company(),
+	})
+}
+
+func (h *Links) keepPage(action string) Response {
+	return linkPage(http.StatusOK, Page{
+		Title:   "Keep getting emails from " + h.company() + "?",
+		Lead:    "Confirm, and we go on sending you an article now and then that fits what you read.",
+		Form:    &PageForm{Action: action, Button: "Keep them coming"},
+		Company: h.company(),
+	})
+}
+
+// keptPage is the same however often the link is posted.
+func (h *Links) keptPage() Response {
+	return linkPage(http.StatusOK, Page{
+		Title:   "Thanks, we'll keep them coming",
+		Lead:    "You can unsubscribe with one click at the end of any email.",
 		Company: h.company(),
 	})
 }

@@ -693,3 +693,55 @@ func FuzzLinks(f *testing.F) {
 		}
 	})
 }
+
+// The re-engagement email's "keep them coming": a GET shows the question
+// with a button and changes nothing; the POST records that the lead wants
+// more, which wakes a dormant lead; confirming twice keeps once.
+func TestLinks_keep_pageAsks_confirmKeepsAndWakesADormantLead(t *testing.T) {
+	f := newLinksFixture(t)
+	id := f.newLead(t, "ada@example.com")
+	asked := f.clock.Now().Add(-20 * 24 * time.Hour)
+	if _, err := f.store.UpdateLead(context.Background(), id, func(l *lead.Lead, _ bool) error {
+		l.Nurture.Ask(lead.SentStep{Track: "reengage", At: asked}, asked.Add(14*24*time.Hour))
+		l.Nurture.Sleep()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before := f.mustLead(t, id)
+	if before.Nurture.Status != lead.NurtureDormant || f.due(t, id) {
+		t.Fatalf("set-up: %+v", before.Nurture)
+	}
+	tok := f.signer.Sign(token.Claims{Purpose: token.PurposeKeep, LeadID: id, Track: "reengage", Ref: strconv.FormatInt(asked.Unix(), 10), Expires: f.clock.Now().Add(time.Hour)})
+
+	page := f.do(t, linkEvent(t, "keep-page.json", tok))
+	if page.StatusCode != http.StatusOK || !strings.Contains(page.Body, `<form method="post" action="/k/`+tok+`">`) || !strings.Contains(page.Body, "Keep them coming") {
+		t.Fatalf("GET /k answered %d:\n%s", page.StatusCode, page.Body)
+	}
+	if l := f.mustLead(t, id); l.Version != before.Version {
+		t.Fatal("a GET changed the lead")
+	}
+
+	confirm := linkEvent(t, "keep-confirm.json", tok)
+	resp := f.do(t, confirm)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, escaped("Thanks, we'll keep them coming")) {
+		t.Fatalf("POST /k answered %d:\n%s", resp.StatusCode, resp.Body)
+	}
+	l := f.mustLead(t, id)
+	if l.Nurture.Status != lead.NurtureActive || !l.Nurture.Due() || !f.due(t, id) || !l.EngagedAt.Equal(f.clock.Now()) {
+		t.Fatalf("after keep: %+v, want nurture going on", l.Nurture)
+	}
+	if acts := f.activities(t, id, lead.KindKeep); len(acts) != 1 {
+		t.Fatalf("keep activities = %+v", acts)
+	}
+	again := f.do(t, confirm)
+	if again.Body != resp.Body || f.mustLead(t, id).Version != l.Version {
+		t.Error("a second confirm changed the lead")
+	}
+
+	// A keep token that names no re-engagement email is a bad link.
+	bad := f.signer.Sign(token.Claims{Purpose: token.PurposeKeep, LeadID: id, Track: "reengage", Ref: "soon", Expires: f.clock.Now().Add(time.Hour)})
+	if resp := f.do(t, linkEvent(t, "keep-confirm.json", bad)); resp.StatusCode != httpapi.InvalidLinkStatus {
+		t.Errorf("a keep link without its email answered %d", resp.StatusCode)
+	}
+}

@@ -139,6 +139,7 @@ var eventNames = map[string]string{
 	lead.KindDelayed:         "Delivery delayed",
 	lead.KindRenderingFailed: "Email could not be rendered",
 	lead.KindUnsubscribe:     "Unsubscribed",
+	lead.KindKeep:            "Asked to keep getting emails",
 	sales.KindDecision:       "Sales decision",
 }
 

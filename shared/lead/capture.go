@@ -346,29 +346,33 @@ func (c *Capturer) applyCapture(l *Lead, email string, fields map[string]string,
 		l.FirstTouch = &touch
 	}
 	l.Downloaded = appendOnce(l.Downloaded, asset.ID)
-	for _, t := range asset.Topics {
-		l.Topics = appendOnce(l.Topics, t)
-	}
+	l.Engage(now, asset.Topics...)
 	return c.enrol(l, asset, now)
 }
 
-// enrol starts nurture on the track of the asset's topic for a lead that is
-// not in a track yet, or that finished another one. A lead in an active
-// track stays there: its later steps already take new interests into account.
+// enrol places the lead after a download and returns the track it joined,
+// if any. A lead new to nurture, in the evergreen cadence, dormant or
+// finished joins the track of the asset's topic unless it had that track.
+// A lead in a track stays there: the download counted towards its
+// interests (Engage), so the new topic's track comes next when this one
+// ends (Lead.NextTrack). A dormant lead that joins no track wakes where it
+// was. Stopped and suppressed leads get no mail.
 func (c *Capturer) enrol(l *Lead, asset program.Asset, now time.Time) string {
-	if !l.Mailable() || l.Nurture.Status == NurtureActive || l.Nurture.Status == NurtureStopped {
+	n := &l.Nurture
+	inTrack := n.Status == NurtureActive && n.Track != program.EvergreenTrack
+	if !l.Mailable() || n.Status == NurtureStopped || inTrack {
 		return ""
 	}
 	for _, topic := range asset.Topics {
 		track, ok := c.Program.TrackForTopic(topic)
-		if !ok || len(track.Steps) == 0 {
+		if !ok || len(track.Steps) == 0 || n.HasDone(track.ID) {
 			continue
 		}
-		if l.Nurture.Status == NurtureFinished && l.Nurture.Track == track.ID {
-			continue
-		}
-		l.Nurture.Enrol(track.ID, now.Add(track.Steps[0].Wait.Duration))
+		// A track left half-way (dormant) is not done: it may come again,
+		// and what the lead had of it is not sent twice.
+		n.Enrol(track.ID, now.Add(track.Steps[0].Wait.Duration))
 		return track.ID
 	}
+	l.WakeDormant(c.Program, now)
 	return ""
 }

@@ -20,6 +20,8 @@ const (
 	KindRenderingFailed = "rendering-failed"
 	KindUnsubscribe     = "unsubscribe"
 	KindAnswer          = "answer"
+	// KindKeep is "keep them coming", the answer to the re-engagement email.
+	KindKeep = "keep"
 )
 
 // ErrUnknownAnswer is returned for an answer the question does not offer.

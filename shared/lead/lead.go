@@ -35,6 +35,12 @@ type Lead struct {
 
 	Downloaded []string `json:",omitempty"` // asset ids the lead asked for, in order
 	Topics     []string `json:",omitempty"` // topics of interest, in order of first interest
+	// Interest counts downloads and reader's clicks by topic: the lead
+	// moves on to the track of its strongest interest next (NextTrack).
+	Interest map[string]int `json:",omitempty"`
+	// EngagedAt is the lead's latest own engagement (Engage): a lead silent
+	// for long is asked whether to go on.
+	EngagedAt time.Time `json:",omitzero"`
 
 	Nurture Nurture
 

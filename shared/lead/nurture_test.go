@@ -1,6 +1,7 @@
 package lead
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,12 +74,16 @@ func TestNurture_stateChanges(t *testing.T) {
 		change func(n *Nurture)
 		want   Nurture
 	}{
-		{"enrol starts the track afresh", func(n *Nurture) { n.Enrol("security", t0.Add(time.Hour)) },
-			Nurture{Track: "security", Status: NurtureActive, DueAt: t0.Add(time.Hour)}},
+		{"enrol starts a track from its first step, keeping what the lead had", func(n *Nurture) { n.Enrol("security", t0.Add(time.Hour)) },
+			Nurture{Track: "security", Status: NurtureActive, DueAt: t0.Add(time.Hour), Sent: sent}},
+		{"move on remembers the track as done", func(n *Nurture) { n.MoveOn("security", t0.Add(time.Hour)) },
+			Nurture{Track: "security", Status: NurtureActive, DueAt: t0.Add(time.Hour), Sent: sent, Done: []string{"cloud-cost"}}},
+		{"sleep leaves nothing due", func(n *Nurture) { n.Sleep() },
+			Nurture{Track: "cloud-cost", NextStep: 1, Status: NurtureDormant, Sent: sent}},
 		{"schedule makes the next step due", func(n *Nurture) { n.Schedule(t0.Add(time.Hour)) },
 			Nurture{Track: "cloud-cost", NextStep: 1, Status: NurtureActive, DueAt: t0.Add(time.Hour), Sent: sent}},
-		{"finish leaves nothing due", func(n *Nurture) { n.Finish() },
-			Nurture{Track: "cloud-cost", NextStep: 1, Status: NurtureFinished, Sent: sent}},
+		{"finish leaves nothing due, the track done", func(n *Nurture) { n.Finish() },
+			Nurture{Track: "cloud-cost", NextStep: 1, Status: NurtureFinished, Sent: sent, Done: []string{"cloud-cost"}}},
 		{"stop leaves nothing due and says why", func(n *Nurture) { n.Stop(StopTrackRemoved) },
 			Nurture{Track: "cloud-cost", NextStep: 1, Status: NurtureStopped, StopReason: StopTrackRemoved, Sent: sent}},
 		{"schedule after a stop resumes", func(n *Nurture) { n.Stop(StopAccepted); n.Schedule(t0) },
@@ -88,7 +93,8 @@ func TestNurture_stateChanges(t *testing.T) {
 			n := Nurture{Track: "cloud-cost", NextStep: 1, Status: NurtureActive, DueAt: t0, Sent: sent}
 			tc.change(&n)
 			if n.Track != tc.want.Track || n.NextStep != tc.want.NextStep || n.Status != tc.want.Status ||
-				n.StopReason != tc.want.StopReason || !n.DueAt.Equal(tc.want.DueAt) || len(n.Sent) != len(tc.want.Sent) {
+				n.StopReason != tc.want.StopReason || !n.DueAt.Equal(tc.want.DueAt) || len(n.Sent) != len(tc.want.Sent) ||
+				!slices.Equal(n.Done, tc.want.Done) {
 				t.Errorf("got %+v\nwant %+v", n, tc.want)
 			}
 			if n.Due() != (tc.want.Status == NurtureActive) {

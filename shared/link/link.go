@@ -17,16 +17,18 @@ type Kind string
 const (
 	Unsubscribe Kind = "u" // in nurture emails: unsubscribe, RFC 8058 one-click included
 	Answer      Kind = "a" // in nurture emails: one-click answer to a question
+	Keep        Kind = "k" // in the re-engagement email: "keep them coming"
 	Sales       Kind = "s" // in sales alerts: the lead's dossier, accept or return
 )
 
 // Kinds lists every kind of link.
-var Kinds = []Kind{Unsubscribe, Answer, Sales}
+var Kinds = []Kind{Unsubscribe, Answer, Keep, Sales}
 
 // purposes are the token purposes each kind accepts, in the order tried.
 var purposes = map[Kind][]string{
 	Unsubscribe: {token.PurposeUnsubscribe},
 	Answer:      {token.PurposeAnswer},
+	Keep:        {token.PurposeKeep},
 	// An alert's three links lead to the same page; the purpose says which
 	// form it highlights.
 	Sales: {token.PurposeDossier, token.PurposeAccept, token.PurposeReturn},

@@ -41,6 +41,7 @@ func TestKind_URL_isTheBaseAndThePath(t *testing.T) {
 		for k, want := range map[link.Kind]string{
 			link.Unsubscribe: "https://api.acme.example/u/" + tok,
 			link.Answer:      "https://api.acme.example/a/" + tok,
+			link.Keep:        "https://api.acme.example/k/" + tok,
 			link.Sales:       "https://api.acme.example/s/" + tok,
 		} {
 			got := k.URL(base, tok)
@@ -59,14 +60,14 @@ func TestKind_routes_areThePublicOnes(t *testing.T) {
 	for _, k := range link.Kinds {
 		got = append(got, k.Route())
 	}
-	if strings.Join(got, " ") != "/u/{token} /a/{token} /s/{token}" {
+	if strings.Join(got, " ") != "/u/{token} /a/{token} /k/{token} /s/{token}" {
 		t.Fatalf("routes = %q: these are in every email sent, they must not change", got)
 	}
 }
 
 func TestParse_unknownPaths_noKind(t *testing.T) {
 	for _, path := range []string{
-		"", "/", "u", "u/x", "/u", "/a", "/s", "//u/x", "/U/x", "/uu/x", "/x/tok", "/forms/f1",
+		"", "/", "u", "u/x", "/u", "/a", "/k", "/s", "//u/x", "/U/x", "/uu/x", "/x/tok", "/forms/f1",
 		"/prod/u/tok", " /u/tok", "/u\\tok", "/{token}",
 	} {
 		if k, ok := link.Parse(path); ok {

@@ -29,6 +29,9 @@ type NurtureEmail struct {
 	// FinOps field guide”". May be empty.
 	Reason   string
 	Question *QuestionBlock // optional: at most one question per email
+	// Keep, in the re-engagement email, takes the asset's place: one
+	// button that keeps the emails coming.
+	Keep *KeepBlock
 	// UnsubscribeURL is the one-click unsubscribe link; required, http(s).
 	UnsubscribeURL string
 	// Downloaded names what the lead first asked for, for the footer's "you
@@ -43,6 +46,12 @@ type NurtureEmail struct {
 type QuestionBlock struct {
 	Text    string
 	Answers []AnswerLink
+}
+
+// KeepBlock is the re-engagement email's one button and the signed link
+// behind it.
+type KeepBlock struct {
+	Label, URL string
 }
 
 // AnswerLink is one answer and the signed link that records it.
@@ -68,6 +77,7 @@ type view struct {
 	HoneypotTags    string // ses:tags of the hidden link
 	Reason          string
 	Question        *QuestionBlock
+	Keep            *KeepBlock
 	Because         string
 	PreferencesNote string
 	UnsubscribeURL  string
@@ -119,16 +129,23 @@ func (e NurtureEmail) check() error {
 	need("recipient", e.To)
 	need("sender address", e.Sender.From)
 	need("subject", e.Subject)
-	need("asset title", e.Asset.Title)
+	if k := e.Keep; k != nil {
+		need("keep button label", k.Label)
+		if err := checkLink("keep URL", k.URL); err != nil {
+			errs = append(errs, err)
+		}
+	} else {
+		need("asset title", e.Asset.Title)
+		if err := checkLink("asset URL", e.assetURL()); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	// Bulk-sender rules (CAN-SPAM and others) want a postal address in every mail.
 	need("sender postal address", e.Sender.PostalAddress)
 	if err := checkHeaderValue("subject", e.Subject); err != nil {
 		errs = append(errs, err)
 	}
 	if err := checkLink("unsubscribe URL", e.UnsubscribeURL); err != nil {
-		errs = append(errs, err)
-	}
-	if err := checkLink("asset URL", e.assetURL()); err != nil {
 		errs = append(errs, err)
 	}
 	if q := e.Question; q != nil {
@@ -182,6 +199,7 @@ func (e NurtureEmail) view() view {
 		HoneypotTags:    linkTags(TagLink, LinkHoneypot),
 		Reason:          oneLine(e.Reason),
 		Question:        e.Question,
+		Keep:            e.Keep,
 		PreferencesNote: oneLine(e.PreferencesNote),
 		UnsubscribeURL:  e.UnsubscribeURL,
 		Company:         oneLine(e.Sender.Company),
@@ -220,16 +238,21 @@ func (v view) text() string {
 		line(p)
 		line()
 	}
-	label := v.Asset.Title
-	if v.FormatLabel != "" {
-		label = v.FormatLabel + ": " + label
+	if k := v.Keep; k != nil {
+		line(oneLine(k.Label), ": ", k.URL)
+		line()
+	} else {
+		label := v.Asset.Title
+		if v.FormatLabel != "" {
+			label = v.FormatLabel + ": " + label
+		}
+		line(label)
+		if s := oneLine(v.Asset.Summary); s != "" {
+			line(s)
+		}
+		line(v.ButtonLabel, ": ", v.AssetURL)
+		line()
 	}
-	line(label)
-	if s := oneLine(v.Asset.Summary); s != "" {
-		line(s)
-	}
-	line(v.ButtonLabel, ": ", v.AssetURL)
-	line()
 	if v.Reason != "" {
 		line(v.Reason)
 		line()

@@ -232,3 +232,24 @@ func TestRenderNurture_invalidInput_rejected(t *testing.T) {
 		})
 	}
 }
+
+// The re-engagement email offers one untracked "keep them coming" button
+// in place of an asset, and keeps the footer and one-click unsubscribe.
+func TestRenderNurture_keepBlock_replacesTheAsset(t *testing.T) {
+	e := mailtest.NurtureEmail()
+	e.Asset, e.AssetURL, e.Reason, e.Question = mail.NurtureEmail{}.Asset, "", "", nil
+	e.Subject, e.Intro = "Should we keep sending you articles?", "We have not heard from you in a while."
+	e.Keep = &mail.KeepBlock{Label: "Yes, keep them coming", URL: "https://api.acme.example/k/tokKeep"}
+	m := mailtest.Render(t, e)
+	if !strings.Contains(m.Text, "Yes, keep them coming: https://api.acme.example/k/tokKeep") || !strings.Contains(m.Text, mailtest.UnsubscribeURL) {
+		t.Errorf("text part:\n%s", m.Text)
+	}
+	if !strings.Contains(m.HTML, `<a ses:no-track href="https://api.acme.example/k/tokKeep"`) || strings.Contains(m.HTML, "honeypot") ||
+		strings.Contains(m.HTML, "The cloud waste checklist") {
+		t.Errorf("HTML part:\n%s", m.HTML)
+	}
+	e.Keep.URL = "javascript:alert(1)"
+	if _, err := mail.RenderNurture(e); err == nil {
+		t.Error("a keep link that is not http(s) rendered")
+	}
+}

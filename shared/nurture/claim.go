@@ -6,10 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/program"
 )
 
 // The claim protocol: a step is listed as sent, and the next one scheduled,
@@ -19,36 +19,33 @@ import (
 // errClaimed: the lead already holds this attempt's claim.
 var errClaimed = errors.New("claimed by this attempt")
 
-// scheduleNext sets when the next step is due, inside the send window.
+// scheduleNext sets when the lead's next email is due after one claimed
+// at after: its wait (lead.NextWait), no sooner than the frequency cap,
+// inside the send window. A lead with nowhere left to go finishes.
 func (s *Scheduler) scheduleNext(l *lead.Lead, after time.Time) {
-	track, ok := s.Program.Track(l.Nurture.Track)
-	if !ok || l.Nurture.NextStep >= len(track.Steps) {
-		l.Nurture.Finish()
-		return
+	n := &l.Nurture
+	if n.Track != program.EvergreenTrack {
+		track, ok := s.Program.Track(n.Track)
+		if _, more := l.NextPlace(s.Program); (!ok || n.NextStep >= len(track.Steps)) && !more {
+			n.Finish()
+			return
+		}
 	}
-	l.Nurture.Schedule(s.Window.Next(after.Add(track.Steps[l.Nurture.NextStep].Wait.Duration), l.Zone(s.Program)))
+	n.Schedule(s.Window.Following(after, l.NextWait(s.Program), after, l.Zone(s.Program)))
 }
 
-// unclaim undoes a claim SES refused: the step is no longer listed as sent,
-// and then change says what becomes of the lead. It changes nothing if the
-// claim is gone (undone already).
+// unclaim undoes a claim SES refused: the email is no longer listed as
+// sent, and, unless something else moved the lead on since (suppressed,
+// accepted by sales), change says what becomes of it. It changes nothing
+// if the claim is gone (undone already).
 func (s *Scheduler) unclaim(ctx context.Context, leadID string, claim lead.SentStep, change func(n *lead.Nurture)) error {
 	_, err := s.Store.UpdateLead(ctx, leadID, func(l *lead.Lead, _ bool) error {
-		n := &l.Nurture
-		i := slices.IndexFunc(n.Sent, func(st lead.SentStep) bool {
-			return st.Claim == claim.Claim && st.MessageID == ""
-		})
-		if i < 0 {
+		removed, putBack := l.Nurture.Unclaim(claim.Claim)
+		if !removed {
 			return lead.ErrNoChange
 		}
-		n.Sent = slices.Delete(n.Sent, i, i+1)
-		// Put the step back unless something else moved the lead on since
-		// (suppressed, accepted by sales). The claim of a track's last step
-		// marked it finished.
-		if n.Track == claim.Track && n.NextStep == claim.Step+1 &&
-			(n.Status == lead.NurtureActive || n.Status == lead.NurtureFinished) {
-			n.NextStep = claim.Step
-			change(n)
+		if putBack {
+			change(&l.Nurture)
 		}
 		return nil
 	})

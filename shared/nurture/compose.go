@@ -14,51 +14,65 @@ import (
 	"github.com/leadnurture/nurture/shared/token"
 )
 
-// compose renders the email for a claimed step.
-func (s *Scheduler) compose(l *lead.Lead, track program.Track, claim lead.SentStep, choice Choice, now time.Time) (mail.Message, error) {
-	step := track.Steps[claim.Step]
-	unsub := s.Signer.Sign(token.Claims{Purpose: token.PurposeUnsubscribe, LeadID: l.ID, Track: track.ID, Step: claim.Step, Expires: now.Add(unsubscribeTTL)})
+// compose renders the email of a claimed mailing: a step, an evergreen
+// email or the re-engagement email.
+func (s *Scheduler) compose(l *lead.Lead, m mailing, now time.Time) (mail.Message, error) {
+	claim := m.claim
+	unsub := s.Signer.Sign(token.Claims{Purpose: token.PurposeUnsubscribe, LeadID: l.ID, Track: claim.Track, Step: claim.Step, Expires: now.Add(unsubscribeTTL)})
 	e := mail.NurtureEmail{
 		To:             l.Email,
 		FirstName:      firstName(l.Name),
 		Sender:         s.Program.Sender,
-		Subject:        step.Subject,
-		Intro:          step.Intro,
-		Asset:          choice.Asset,
-		AssetURL:       assetURL(choice.Asset, track.ID, claim.Step),
-		Reason:         choice.Reason,
+		Subject:        m.subject,
+		Intro:          m.intro,
+		Reason:         m.choice.Reason,
 		UnsubscribeURL: link.Unsubscribe.URL(s.BaseURL, unsub),
 	}
-	if e.Subject == "" {
-		e.Subject = choice.Asset.Title
+	if m.keep {
+		// The link names the re-engagement email by when it was claimed,
+		// so confirming it twice keeps once.
+		tok := s.Signer.Sign(token.Claims{Purpose: token.PurposeKeep, LeadID: l.ID, Track: claim.Track, Ref: strconv.FormatInt(claim.At.Unix(), 10), Expires: now.Add(answerTTL)})
+		e.Keep = &mail.KeepBlock{Label: s.Program.Reengage.Button, URL: link.Keep.URL(s.BaseURL, tok)}
+		if e.Keep.Label == "" {
+			e.Keep.Label = defaultKeepLabel
+		}
+	} else {
+		e.Asset = m.choice.Asset
+		e.AssetURL = assetURL(m.choice.Asset, claim.Track, claim.Step)
 	}
 	if len(l.Downloaded) > 0 {
 		if first, ok := s.Program.Asset(l.Downloaded[0]); ok {
 			e.Downloaded = first.Title
 		}
 	}
-	if q := choice.Question; q != nil {
+	if q := m.choice.Question; q != nil {
 		block := &mail.QuestionBlock{Text: q.Text}
 		for _, o := range q.Options {
-			tok := s.Signer.Sign(token.Claims{Purpose: token.PurposeAnswer, LeadID: l.ID, Track: track.ID, Step: claim.Step, Ref: q.ID + "=" + o.Value, Expires: now.Add(answerTTL)})
+			tok := s.Signer.Sign(token.Claims{Purpose: token.PurposeAnswer, LeadID: l.ID, Track: claim.Track, Step: claim.Step, Ref: q.ID + "=" + o.Value, Expires: now.Add(answerTTL)})
 			block.Answers = append(block.Answers, mail.AnswerLink{Label: o.Label, URL: link.Answer.URL(s.BaseURL, tok)})
 		}
 		e.Question = block
 	}
-	m, err := mail.RenderNurture(e)
+	msg, err := mail.RenderNurture(e)
 	if err != nil {
-		return m, fmt.Errorf("render step %d: %w", claim.Step+1, err)
+		return msg, fmt.Errorf("render %s email %d: %w", claim.Track, claim.Step+1, err)
 	}
-	m.ConfigurationSet = s.ConfigurationSet
-	m.Tags = map[string]string{
+	msg.ConfigurationSet = s.ConfigurationSet
+	msg.Tags = map[string]string{
 		mail.TagLead:  mail.Tag(l.ID),
-		mail.TagTrack: mail.Tag(track.ID),
+		mail.TagTrack: mail.Tag(claim.Track),
 		mail.TagStep:  strconv.Itoa(claim.Step),
-		mail.TagAsset: mail.Tag(choice.Asset.ID),
 		mail.TagKind:  mail.KindNurture,
 	}
-	return m, nil
+	if claim.AssetID != "" {
+		msg.Tags[mail.TagAsset] = mail.Tag(claim.AssetID)
+	}
+	return msg, nil
 }
+
+// defaultKeepLabel is the re-engagement email's button when the program
+// names none.
+const defaultKeepLabel = "Yes, keep them coming"
 
 // assetURL adds campaign parameters, so the website's analytics sees
 // nurture traffic; it never carries who the reader is.

@@ -4,6 +4,7 @@ package nurture
 
 import (
 	"slices"
+	"time"
 
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/program"
@@ -18,11 +19,12 @@ type Choice struct {
 	Question *program.Question
 }
 
-// Pick chooses the asset for step i of the lead's track: of the track's
-// topic, at the step's buying stage (or the nearest, preferring later
-// stages), fitting the lead's industry, in a preferred format, and never one
-// the lead already has. ok is false when nothing is left to offer.
-func Pick(p *program.Program, l *lead.Lead, track program.Track, i int) (Choice, bool) {
+// Pick chooses the asset for step i of the lead's track at now: of the
+// track's topic, at the step's buying stage (or the nearest, preferring
+// later stages), fitting the lead's industry, in a preferred format, never
+// one the lead already had in any format (sameAs), and never before its
+// published day. ok is false when nothing is left to offer.
+func Pick(p *program.Program, l *lead.Lead, track program.Track, i int, now time.Time) (Choice, bool) {
 	if i < 0 || i >= len(track.Steps) {
 		return Choice{}, false
 	}
@@ -30,6 +32,9 @@ func Pick(p *program.Program, l *lead.Lead, track program.Track, i int) (Choice,
 	var best program.Asset
 	bestScore, found := 0, false
 	for _, a := range p.Assets {
+		if !available(p, l, a, now) {
+			continue
+		}
 		score, ok := fit(a, l, track.Topic, step)
 		if !ok {
 			continue
@@ -48,11 +53,104 @@ func Pick(p *program.Program, l *lead.Lead, track program.Track, i int) (Choice,
 	return c, true
 }
 
-// fit scores an asset for a step; lower is better.
-func fit(a program.Asset, l *lead.Lead, topic string, step program.Step) (int, bool) {
-	if l.HasDownloaded(a.ID) || wasSent(l, a.ID) {
-		return 0, false
+// PickEvergreen chooses the evergreen email's asset at now, among those
+// of the lead's topics (any topic if it has none) it has not had in any
+// format: the best fit first (made for its industry, then for everyone,
+// then for an industry it may be in when its own is unknown; never one
+// for another industry), the newest of those, then the one of its
+// strongest interest. ok is false when the library holds nothing new for
+// the lead.
+func PickEvergreen(p *program.Program, l *lead.Lead, now time.Time) (Choice, bool) {
+	var (
+		best      program.Asset
+		bestTopic string
+		bestRank  evergreenRank
+		found     bool
+	)
+	for _, a := range p.Assets {
+		if !available(p, l, a, now) || !fitsIndustry(a, l) {
+			continue
+		}
+		topic, interest := strongestTopic(l, a)
+		if topic == "" && len(l.Topics) > 0 {
+			continue
+		}
+		rank := evergreenRank{fit: industryFit(a, l), published: a.PublishedAt(), interest: interest}
+		if !found || rank.better(bestRank) {
+			best, bestTopic, bestRank, found = a, topic, rank, true
+		}
 	}
+	if !found {
+		return Choice{}, false
+	}
+	return Choice{Asset: best, Reason: reason(p, l, bestTopic)}, true
+}
+
+// evergreenRank orders evergreen candidates: fit, then newest, then interest.
+type evergreenRank struct {
+	fit       int // industryFit: lower is better
+	published time.Time
+	interest  int
+}
+
+func (r evergreenRank) better(o evergreenRank) bool {
+	switch {
+	case r.fit != o.fit:
+		return r.fit < o.fit
+	case !r.published.Equal(o.published):
+		return r.published.After(o.published)
+	}
+	return r.interest > o.interest
+}
+
+// industryFit ranks an asset that fits the lead's industry (fitsIndustry):
+// 0 made for it, 1 for everyone, 2 for some industries while the lead's
+// is unknown.
+func industryFit(a program.Asset, l *lead.Lead) int {
+	switch {
+	case len(a.Industries) == 0:
+		return 1
+	case l.Industry == "":
+		return 2
+	}
+	return 0
+}
+
+// strongestTopic is the asset's topic the lead is most interested in, and
+// how much; "" when the asset is about none of the lead's topics.
+func strongestTopic(l *lead.Lead, a program.Asset) (string, int) {
+	topic, most := "", -1
+	for _, t := range l.Topics {
+		if slices.Contains(a.Topics, t) && l.Interest[t] > most {
+			topic, most = t, l.Interest[t]
+		}
+	}
+	return topic, max(most, 0)
+}
+
+// available reports whether an asset may go to the lead at now at all:
+// published by then, and not had by the lead in this or any other format
+// of the same content (sameAs), downloaded or sent.
+func available(p *program.Program, l *lead.Lead, a program.Asset, now time.Time) bool {
+	if pub := a.PublishedAt(); !pub.IsZero() && now.Before(pub) {
+		return false
+	}
+	for _, id := range p.SameContent(a.ID) {
+		if l.HasDownloaded(id) || l.Nurture.WasSent(id) {
+			return false
+		}
+	}
+	return true
+}
+
+// fitsIndustry: an asset for some industries never goes to a lead known
+// to be in another.
+func fitsIndustry(a program.Asset, l *lead.Lead) bool {
+	return len(a.Industries) == 0 || l.Industry == "" || slices.Contains(a.Industries, l.Industry)
+}
+
+// fit scores an available asset for a step; lower is better.
+func fit(a program.Asset, l *lead.Lead, topic string, step program.Step) (int, bool) {
 	if step.Asset != "" {
 		return 0, a.ID == step.Asset
 	}
@@ -104,15 +202,6 @@ func reason(p *program.Program, l *lead.Lead, topic string) string {
 		}
 	}
 	return ""
-}
-
-func wasSent(l *lead.Lead, assetID string) bool {
-	for _, s := range l.Nurture.Sent {
-		if s.AssetID == assetID {
-			return true
-		}
-	}
-	return false
 }
 
 // profileValue returns the lead's value of a profile field a question fills.

@@ -75,14 +75,19 @@ type Report struct {
 	Due      int `json:"due"`
 	Sent     int `json:"sent"`
 	Skipped  int `json:"skipped"`  // claimed elsewhere, not due, or not mailable
-	Finished int `json:"finished"` // leads that completed their track
+	Finished int `json:"finished"` // leads through every track, with no evergreen cadence to go on with
 	Deferred int `json:"deferred"` // SES throttled or failed transiently; still due
 	Failed   int `json:"failed"`   // SES rejected the message for good
 	// Uncertain counts emails whose SES answer was lost: they may have gone
 	// out, so they count as sent and are never sent again.
 	Uncertain int `json:"uncertain"`
-	// Rescheduled counts leads due outside their send window, moved to its next opening.
+	// Rescheduled counts leads due outside their send window or within the
+	// frequency cap, moved to the next moment they may be mailed, and
+	// leads with nothing to send yet (evergreen, after the whole library).
 	Rescheduled int `json:"rescheduled"`
+	// Dormant counts leads that did not answer the re-engagement email:
+	// mail to them stops until they engage again.
+	Dormant int `json:"dormant"`
 	// Partial is true when the tick stopped early to finish before its
 	// deadline; the rest stays due for the next tick.
 	Partial bool `json:"partial"`
@@ -153,7 +158,8 @@ loop:
 	close(jobs)
 	wg.Wait()
 	s.Log.Info("tick", "due", rep.Due, "sent", rep.Sent, "skipped", rep.Skipped, "finished", rep.Finished,
-		"deferred", rep.Deferred, "failed", rep.Failed, "uncertain", rep.Uncertain, "rescheduled", rep.Rescheduled, "partial", rep.Partial)
+		"deferred", rep.Deferred, "failed", rep.Failed, "uncertain", rep.Uncertain, "rescheduled", rep.Rescheduled,
+		"dormant", rep.Dormant, "partial", rep.Partial)
 	return rep, abort
 }
 
@@ -167,6 +173,7 @@ const (
 	outFailed
 	outRescheduled
 	outUncertain
+	outDormant
 )
 
 func (r *Report) add(o outcome) {
@@ -183,19 +190,19 @@ func (r *Report) add(o outcome) {
 		r.Rescheduled++
 	case outUncertain:
 		r.Uncertain++
+	case outDormant:
+		r.Dormant++
 	default:
 		r.Skipped++
 	}
 }
 
-// sendNext claims one lead's next step and sends it.
+// sendNext claims one lead's next email and sends it.
 func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace *pacer) (outcome, error) {
 	var (
-		claim  lead.SentStep
+		m      mailing
 		wasDue time.Time
-		choice Choice
 		result = outSkipped
-		track  program.Track
 	)
 	claimID := newClaimID()
 	l, err := s.Store.UpdateLead(ctx, id, func(l *lead.Lead, isNew bool) error {
@@ -217,39 +224,8 @@ func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace
 			}
 			return lead.ErrNoChange
 		}
-		// Due, but outside the lead's send window (a step set at capture
-		// time can fall on a weekend): move it to the next opening.
-		if next := s.Window.Next(now, l.Zone(s.Program)); next.After(now) {
-			l.Nurture.Schedule(next)
-			result = outRescheduled
-			return nil
-		}
-		var ok bool
-		track, ok = s.Program.Track(l.Nurture.Track)
-		if !ok {
-			l.Nurture.Stop(lead.StopTrackRemoved)
-			return nil
-		}
-		// Steps with nothing left to offer are passed over.
-		for l.Nurture.NextStep < len(track.Steps) {
-			if choice, ok = Pick(s.Program, l, track, l.Nurture.NextStep); ok {
-				break
-			}
-			l.Nurture.NextStep++
-		}
-		if l.Nurture.NextStep >= len(track.Steps) {
-			l.Nurture.Finish()
-			result = outFinished
-			return nil
-		}
-		// The claim: listed as sent, and the next step scheduled, before
-		// SES is asked.
 		wasDue = l.Nurture.DueAt
-		claim = lead.SentStep{Track: track.ID, Step: l.Nurture.NextStep, AssetID: choice.Asset.ID, Claim: claimID, At: now}
-		l.Nurture.Sent = append(l.Nurture.Sent, claim)
-		l.Nurture.NextStep++
-		s.scheduleNext(l, now)
-		result = outSent
+		result, m = s.next(l, now, claimID)
 		return nil
 	})
 	switch {
@@ -265,8 +241,8 @@ func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace
 	if result != outSent {
 		return result, nil
 	}
-
-	msg, err := s.compose(l, track, claim, choice, now)
+	claim := m.claim
+	msg, err := s.compose(l, m, now)
 	if err != nil {
 		// A message that cannot be rendered will never be: fail the step.
 		return outFailed, s.fail(ctx, id, claim, err.Error(), now)

@@ -70,6 +70,19 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
+// change runs the world on a copy of its program with change made (to
+// whole fields: the copy shares its lists with the default program).
+func (w *world) change(change func(p *program.Program)) {
+	w.t.Helper()
+	p := *w.prog
+	change(&p)
+	win, err := NewWindow(p.Schedule)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.prog, w.sched.Program, w.sched.Window = &p, &p, win
+}
+
 // capture stores a lead the way the capture function does.
 func (w *world) capture(local string, formIdx int, fields map[string]string) string {
 	w.t.Helper()
@@ -377,8 +390,11 @@ func TestScheduler_suppressedOrAcceptedLead_getsNothing(t *testing.T) {
 	}
 }
 
-func TestScheduler_finishesTrackAndStops(t *testing.T) {
+// Without an evergreen cadence in the program, a lead with one topic
+// finishes after its track and hears nothing more.
+func TestScheduler_withoutEvergreen_finishesTrackAndStops(t *testing.T) {
 	w := newWorld(t)
+	w.change(func(p *program.Program) { p.Evergreen = program.Evergreen{} })
 	id := w.capture("finisher", 0, nil)
 	track, _ := w.prog.Track(w.lead(id).Nurture.Track)
 	for i := 0; i < 2*len(track.Steps)+2; i++ {
@@ -566,7 +582,7 @@ func (throttledMailer) Send(context.Context, mail.Message) (string, error) {
 }
 
 // A step SES keeps refusing stays due, the track's last one included (its
-// claim had marked the track finished).
+// claim had moved the lead on).
 func TestScheduler_throttledThroughout_lastStepStaysDue(t *testing.T) {
 	w := newWorld(t)
 	id := w.capture("laststep", 0, nil)
@@ -591,7 +607,8 @@ func TestScheduler_throttledThroughout_lastStepStaysDue(t *testing.T) {
 	if rep := w.tick(); rep.Sent != 1 {
 		t.Fatalf("the next tick sends it: %+v", rep)
 	}
-	if n := w.lead(id).Nurture; n.Status != lead.NurtureFinished || len(n.Sent) != 1 || len(w.mailTo("laststep")) != 1 {
+	// Sent, and the lead waits to move on to evergreen.
+	if n := w.lead(id).Nurture; n.NextStep != len(track.Steps) || !n.Due() || len(n.Sent) != 1 || len(w.mailTo("laststep")) != 1 {
 		t.Fatalf("after the last step: %+v", n)
 	}
 }

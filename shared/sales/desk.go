@@ -52,8 +52,8 @@ type DeskStore interface {
 // Desk is where sales meets a lead an alert handed them: the dossier reads
 // the lead through it, and it records what sales decided, accepted (nurture
 // stops at once, so the lead gets no more marketing mail while sales works
-// it) or returned to nurture (the lead rejoins its track where it left it,
-// with the reason kept).
+// it) or returned to nurture (the lead rejoins nurture as the program says
+// for the reason, which is kept).
 type Desk struct {
 	Program *program.Program
 	Store   DeskStore
@@ -77,11 +77,22 @@ func (s *Desk) Accept(ctx context.Context, leadID string, at time.Time) error {
 }
 
 // Return sends the lead back to nurture with a reason code of
-// ReturnReasons. A lead sales had accepted rejoins its track: the next step
-// is due its wait after now, inside the send window, or the track stays
-// finished when no step is left. A lead still in nurture keeps its schedule,
-// and a suppressed lead stays without mail. Returning a returned lead with
-// the same reason changes nothing; another reason replaces the first.
+// ReturnReasons. What the lead does next is the program's answer for the
+// reason (program.Returns; resume when it says nothing):
+//
+//   - resume: a lead sales had accepted rejoins its track where it left
+//     it, the next step due its wait after now, inside the send window; at
+//     the end of its track it moves on (the next track of its interests,
+//     then evergreen). A lead still in nurture keeps its schedule.
+//   - restart: its track again from the first step (only what the lead
+//     has not had is sent).
+//   - evergreen: straight to the evergreen cadence.
+//   - stop: no more nurture mail.
+//
+// A suppressed lead stays without mail, and one stopped for its own reason
+// (a failed address) stays stopped. Returning a returned lead with the
+// same reason changes nothing; another reason replaces the first and does
+// what the program says for it.
 func (s *Desk) Return(ctx context.Context, leadID, reason string, at time.Time) error {
 	if _, ok := ReturnReasonFor(reason); !ok {
 		return fmt.Errorf("%w %q", ErrUnknownReason, reason)
@@ -92,16 +103,13 @@ func (s *Desk) Return(ctx context.Context, leadID, reason string, at time.Time) 
 			return false
 		}
 		l.Sales = &lead.SalesDecision{Status: lead.SalesReturned, Reason: reason, At: at}
-		if prev != nil && prev.Status == lead.SalesReturned {
-			return true // back in nurture already: only the reason changes
-		}
-		s.resume(l, at)
+		s.rejoin(l, reason, at)
 		return true
 	})
 }
 
-// resume puts a lead back on its track after sales returned it.
-func (s *Desk) resume(l *lead.Lead, at time.Time) {
+// rejoin puts a lead sales returned where the program says for reason.
+func (s *Desk) rejoin(l *lead.Lead, reason string, at time.Time) {
 	n := &l.Nurture
 	switch {
 	case !l.Mailable():
@@ -110,23 +118,57 @@ func (s *Desk) resume(l *lead.Lead, at time.Time) {
 			n.Stop(l.Suppression.Reason)
 		}
 		return
-	case n.Status == lead.NurtureActive && !n.DueAt.IsZero():
-		return // never stopped: its next step is scheduled already
 	case n.Status == lead.NurtureStopped && n.StopReason != lead.StopAccepted:
-		return // stopped for its own reason (a failed address, a removed track)
-	case n.Status == lead.NurtureFinished || n.Track == "":
-		return
+		return // stopped for its own reason (a failed address, an earlier stop)
 	}
-	track, ok := s.Program.Track(n.Track)
-	if !ok {
-		n.Stop(lead.StopTrackRemoved)
-		return
+	p, zone := s.Program, l.Zone(s.Program)
+	last, _ := n.LastSentAt()
+	switch p.ReturnAction(reason) {
+	case program.ReturnStop:
+		n.Stop(lead.StopReturned(reason))
+	case program.ReturnEvergreen:
+		if p.EvergreenOn() {
+			n.MoveOn(program.EvergreenTrack, s.Window.Following(at, p.Evergreen.Every.Duration, last, zone))
+			return
+		}
+		s.resume(l, at)
+	case program.ReturnRestart:
+		track, ok := p.Track(n.Track)
+		if !ok || len(track.Steps) == 0 {
+			s.resume(l, at) // in evergreen, or its track left the program
+			return
+		}
+		n.Enrol(track.ID, s.Window.Following(at, track.Steps[0].Wait.Duration, last, zone))
+	default:
+		s.resume(l, at)
 	}
-	if n.NextStep >= len(track.Steps) {
-		n.Finish()
-		return
+}
+
+// resume puts a returned lead back where it left off: a lead still in
+// nurture keeps its schedule; one sales held gets its next email its wait
+// after at, or moves on if its track is through.
+func (s *Desk) resume(l *lead.Lead, at time.Time) {
+	n := &l.Nurture
+	if n.Status == lead.NurtureActive && !n.DueAt.IsZero() {
+		return // never stopped: its next email is scheduled already
 	}
-	n.Schedule(s.Window.Next(at.Add(track.Steps[n.NextStep].Wait.Duration), l.Zone(s.Program)))
+	if n.Track == "" {
+		return // never in nurture
+	}
+	n.Answered() // sales heard from the lead: a dormant one is not asked again
+	p := s.Program
+	if n.Track != program.EvergreenTrack {
+		if track, ok := p.Track(n.Track); !ok || n.NextStep >= len(track.Steps) {
+			next, ok := l.NextPlace(p)
+			if !ok {
+				n.Finish()
+				return
+			}
+			n.MoveOn(next, at) // due below, after the new place's first wait
+		}
+	}
+	last, _ := n.LastSentAt()
+	n.Schedule(s.Window.Following(at, l.NextWait(p), last, l.Zone(p)))
 }
 
 // decide applies one decision and records it as a "sales" activity keyed by

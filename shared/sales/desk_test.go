@@ -214,6 +214,8 @@ func TestSales_accept_stopsNurtureAtOnce_schedulerSendsNothing(t *testing.T) {
 	}
 }
 
+// "Did not respond" resumes (program.yaml's returns): the lead rejoins its
+// track where it left it.
 func TestSales_returnAfterAccept_rejoinsTrack_dueAgain_reasonKept(t *testing.T) {
 	f := newSalesFixture(t)
 	id := f.newLead(t, "ada@example.com", nil)
@@ -221,11 +223,11 @@ func TestSales_returnAfterAccept_rejoinsTrack_dueAgain_reasonKept(t *testing.T) 
 		t.Fatal(err)
 	}
 	at := f.now.Add(3 * 24 * time.Hour) // Friday
-	if err := f.sales.Return(context.Background(), id, "not-ready", at); err != nil {
+	if err := f.sales.Return(context.Background(), id, "no-response", at); err != nil {
 		t.Fatal(err)
 	}
 	l := f.lead(t, id)
-	if l.Sales == nil || l.Sales.Status != lead.SalesReturned || l.Sales.Reason != "not-ready" || !l.Sales.At.Equal(at) {
+	if l.Sales == nil || l.Sales.Status != lead.SalesReturned || l.Sales.Reason != "no-response" || !l.Sales.At.Equal(at) {
 		t.Fatalf("sales = %+v", l.Sales)
 	}
 	want := f.win.Next(at.Add(f.track.Steps[1].Wait.Duration), "America/New_York")
@@ -250,26 +252,26 @@ func TestSales_returnAfterAccept_rejoinsTrack_dueAgain_reasonKept(t *testing.T) 
 	if len(l.Nurture.Sent) != 2 || l.Nurture.Sent[1].Step != 1 || l.Nurture.NextStep != 2 {
 		t.Fatalf("the returned lead should get step 2: %+v", l.Nurture)
 	}
-	if l.Sales.Reason != "not-ready" {
+	if l.Sales.Reason != "no-response" {
 		t.Fatalf("nurture mail must keep the reason: %+v", l.Sales)
 	}
 
-	// The same return again changes nothing; another reason replaces the
-	// first and leaves the schedule alone.
+	// The same return again changes nothing; another reason that also
+	// resumes replaces the first and leaves the schedule alone.
 	version, dueAt := l.Version, l.Nurture.DueAt
-	if err := f.sales.Return(context.Background(), id, "not-ready", at.Add(time.Hour)); err != nil {
+	if err := f.sales.Return(context.Background(), id, "no-response", at.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if l = f.lead(t, id); l.Version != version {
 		t.Fatal("returning a returned lead with the same reason wrote it")
 	}
-	if err := f.sales.Return(context.Background(), id, "no-budget", at.Add(2*time.Hour)); err != nil {
+	if err := f.sales.Return(context.Background(), id, "other", at.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if l = f.lead(t, id); l.Sales.Reason != "no-budget" || !l.Nurture.DueAt.Equal(dueAt) || l.Nurture.Status != lead.NurtureActive {
+	if l = f.lead(t, id); l.Sales.Reason != "other" || !l.Nurture.DueAt.Equal(dueAt) || l.Nurture.Status != lead.NurtureActive {
 		t.Fatalf("after a second reason: sales %+v nurture %+v", l.Sales, l.Nurture)
 	}
-	if got := f.salesDetails(t, id); !slices.Equal(got, []string{"accepted", "returned: not-ready", "returned: no-budget"}) {
+	if got := f.salesDetails(t, id); !slices.Equal(got, []string{"accepted", "returned: no-response", "returned: other"}) {
 		t.Fatalf("sales activities = %q", got)
 	}
 }
@@ -278,11 +280,11 @@ func TestSales_returnWithoutAccept_keepsSchedule(t *testing.T) {
 	f := newSalesFixture(t)
 	id := f.newLead(t, "ada@example.com", nil)
 	before := f.lead(t, id)
-	if err := f.sales.Return(context.Background(), id, "wrong-person", f.now); err != nil {
+	if err := f.sales.Return(context.Background(), id, "other", f.now); err != nil {
 		t.Fatal(err)
 	}
 	l := f.lead(t, id)
-	if l.Sales == nil || l.Sales.Reason != "wrong-person" {
+	if l.Sales == nil || l.Sales.Reason != "other" {
 		t.Fatalf("sales = %+v", l.Sales)
 	}
 	if l.Nurture.Status != lead.NurtureActive || !l.Nurture.DueAt.Equal(before.Nurture.DueAt) || !f.due(t, id) {
@@ -290,27 +292,63 @@ func TestSales_returnWithoutAccept_keepsSchedule(t *testing.T) {
 	}
 }
 
-func TestSales_returnFinishedTrack_staysFinished(t *testing.T) {
-	f := newSalesFixture(t)
-	id := f.newLead(t, "ada@example.com", func(l *lead.Lead) {
-		l.Nurture.NextStep, l.Nurture.Status, l.Nurture.DueAt = len(f.track.Steps), lead.NurtureFinished, time.Time{}
-	})
-	if err := f.sales.Accept(context.Background(), id, f.now); err != nil {
-		t.Fatal(err)
+// A returned lead rejoins nurture as the program maps the reason
+// (program.yaml's returns): "not ready" and "no budget" go to evergreen,
+// "wrong person" stops mail, "did not respond" resumes, and a lead whose
+// track was through moves on instead of hearing nothing ever again.
+func TestSales_return_rejoinsByReason(t *testing.T) {
+	finished := func(l *lead.Lead) {
+		p, _ := program.Default()
+		track, _ := p.Track(l.Nurture.Track)
+		l.Nurture.NextStep, l.Nurture.Status, l.Nurture.DueAt = len(track.Steps), lead.NurtureFinished, time.Time{}
 	}
-	// Stopped, so that a new download does not enrol the accepted lead in a new track.
-	if l := f.lead(t, id); l.Nurture.Status != lead.NurtureStopped {
-		t.Fatalf("accepted: %+v", l.Nurture)
-	}
-	if err := f.sales.Return(context.Background(), id, "no-response", f.now.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	l := f.lead(t, id)
-	if l.Nurture.Status != lead.NurtureFinished || !l.Nurture.DueAt.IsZero() || f.due(t, id) {
-		t.Fatalf("a finished track stays finished: %+v", l.Nurture)
-	}
-	if sent := f.tickAll(t); sent != 0 {
-		t.Fatalf("ticks sent %d emails after the track ended", sent)
+	for _, tc := range []struct {
+		name, reason string
+		start        func(l *lead.Lead)
+		wantStatus   string
+		wantTrack    string
+		wantStep     int
+		wantMail     bool
+	}{
+		{"not ready: evergreen", "not-ready", nil, lead.NurtureActive, program.EvergreenTrack, 0, true},
+		{"no budget: evergreen", "no-budget", nil, lead.NurtureActive, program.EvergreenTrack, 0, true},
+		{"wrong person: no more mail", "wrong-person", nil, lead.NurtureStopped, "cloud-cost-track", 1, false},
+		{"did not respond: where it left off", "no-response", nil, lead.NurtureActive, "cloud-cost-track", 1, true},
+		{"finished track, did not respond: moves on to evergreen", "no-response", finished, lead.NurtureActive, program.EvergreenTrack, 0, true},
+		{"finished track, not ready: evergreen", "not-ready", finished, lead.NurtureActive, program.EvergreenTrack, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newSalesFixture(t)
+			id := f.newLead(t, "ada@example.com", tc.start)
+			if err := f.sales.Accept(context.Background(), id, f.now); err != nil {
+				t.Fatal(err)
+			}
+			// Stopped, so that a new download does not enrol the accepted lead in a new track.
+			if l := f.lead(t, id); l.Nurture.Status != lead.NurtureStopped {
+				t.Fatalf("accepted: %+v", l.Nurture)
+			}
+			at := f.now.Add(time.Hour)
+			if err := f.sales.Return(context.Background(), id, tc.reason, at); err != nil {
+				t.Fatal(err)
+			}
+			l := f.lead(t, id)
+			n := l.Nurture
+			if n.Status != tc.wantStatus || n.Track != tc.wantTrack || n.NextStep != tc.wantStep || f.due(t, id) != tc.wantMail {
+				t.Fatalf("returned (%s): %+v, listed due %v", tc.reason, n, f.due(t, id))
+			}
+			if tc.wantTrack == program.EvergreenTrack {
+				// Its first evergreen email a cadence after the return.
+				if want := f.win.Next(at.Add(f.prog.Evergreen.Every.Duration), l.Zone(f.prog)); !n.DueAt.Equal(want) {
+					t.Errorf("evergreen due %s, want %s", n.DueAt, want)
+				}
+			}
+			if !tc.wantMail && n.StopReason != lead.StopReturned(tc.reason) {
+				t.Errorf("stop reason %q", n.StopReason)
+			}
+			if sent := f.tickAll(t) > 0; sent != tc.wantMail {
+				t.Fatalf("ticks sent mail: %v, want %v", sent, tc.wantMail)
+			}
+		})
 	}
 }
 

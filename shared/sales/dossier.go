@@ -80,7 +80,7 @@ func Build(p *program.Program, l *lead.Lead, acts []lead.Activity, now time.Time
 	if l.Suppression != nil {
 		d.Suppressed = l.Suppression.Reason
 	}
-	d.Nurture = nurtureState(l)
+	d.Nurture = nurtureState(p, l)
 
 	// Activity contributions, decayed to now like the score itself.
 	byWhy := map[string]float64{}
@@ -103,9 +103,26 @@ func Build(p *program.Program, l *lead.Lead, acts []lead.Activity, now time.Time
 			engaged[a.AssetID] = true
 		}
 	}
+	// The lead keeps its latest emails; older ones are told by their
+	// Delivery activities.
+	// A listed email is known by its MessageId once an event brought it,
+	// else by its track and step.
+	listed := map[string]bool{}
 	for _, s := range l.Nurture.Sent {
 		asset, _ := p.Asset(s.AssetID)
-		d.Events = append(d.Events, Event{At: s.At, Kind: lead.KindEmail, Title: asset.Title, Detail: "nurture step " + strconv.Itoa(s.Step+1)})
+		d.Events = append(d.Events, Event{At: s.At, Kind: lead.KindEmail, Title: asset.Title, Detail: emailDetail(s.Track, s.Step)})
+		if s.MessageID != "" {
+			listed[s.MessageID] = true
+		} else {
+			listed[s.Track+"/"+strconv.Itoa(s.Step)] = true
+		}
+	}
+	for _, a := range acts {
+		if a.Kind != lead.KindDelivered || a.Track == "" || listed[a.MessageID] || listed[a.Track+"/"+strconv.Itoa(a.Step)] {
+			continue
+		}
+		asset, _ := p.Asset(a.AssetID)
+		d.Events = append(d.Events, Event{At: a.At, Kind: lead.KindEmail, Title: asset.Title, Detail: emailDetail(a.Track, a.Step)})
 	}
 	sort.SliceStable(d.Events, func(i, j int) bool { return d.Events[i].At.Before(d.Events[j].At) })
 
@@ -157,18 +174,39 @@ func event(p *program.Program, a lead.Activity) Event {
 	return e
 }
 
-func nurtureState(l *lead.Lead) string {
+// nurtureState says where the lead is in nurture, in words for sales.
+func nurtureState(p *program.Program, l *lead.Lead) string {
+	n := l.Nurture
+	due := n.DueAt.Format("2 Jan 2006")
 	switch {
 	case l.Suppression != nil:
 		return "no mail: " + l.Suppression.Reason
-	case l.Nurture.Status == lead.NurtureActive:
-		return "in nurture, next step due " + l.Nurture.DueAt.Format("2 Jan 2006")
-	case l.Nurture.Status == lead.NurtureFinished:
-		return "finished the nurture track"
-	case l.Nurture.Status == lead.NurtureStopped:
-		return "nurture stopped: " + l.Nurture.StopReason
+	case n.Status == lead.NurtureDormant:
+		return "dormant: no answer to “" + p.Reengage.Subject + "” of " + n.AskedAt.Format("2 Jan 2006") +
+			", so no mail until they download or click again"
+	case n.Status == lead.NurtureActive && !n.AskedAt.IsZero():
+		return "asked “" + p.Reengage.Subject + "” on " + n.AskedAt.Format("2 Jan 2006") + "; dormant from " + due + " without an answer"
+	case n.Status == lead.NurtureActive && n.Track == program.EvergreenTrack:
+		return "in the evergreen cadence, next email due " + due
+	case n.Status == lead.NurtureActive:
+		return "in nurture, next step due " + due
+	case n.Status == lead.NurtureFinished:
+		return "finished the nurture tracks"
+	case n.Status == lead.NurtureStopped:
+		return "nurture stopped: " + n.StopReason
 	}
 	return "not in nurture"
+}
+
+// emailDetail says which nurture email it was.
+func emailDetail(track string, step int) string {
+	switch track {
+	case program.EvergreenTrack:
+		return "evergreen"
+	case program.ReengageTrack:
+		return "asked whether to go on"
+	}
+	return "nurture step " + strconv.Itoa(step+1)
 }
 
 // label turns an option value into what the form showed.

@@ -295,6 +295,8 @@ func describeEvent(e Event) (EventLine, bool) {
 		l.What = "Marked a nurture email as spam"
 	case lead.KindUnsubscribe:
 		l.What = "Unsubscribed from nurture email"
+	case lead.KindKeep:
+		l.What = "Asked to keep getting nurture email"
 	case lead.KindRejected:
 		l.What = "A nurture email was rejected before sending"
 	case lead.KindRenderingFailed:

@@ -19,6 +19,7 @@ import (
 
 	"github.com/leadnurture/nurture/infra/localstack/testenv"
 	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/store"
 )
 
@@ -551,6 +552,100 @@ func TestLeadItem_engagedLeadWriteCostsOneUnit(t *testing.T) {
 	if got := mustGet(t, st, "engaged"); len(got.Nurture.Sent) != 6 || got.Nurture.Sent[5].MessageID == "" || len(got.Applied) != 24 {
 		t.Errorf("engaged lead read back as %+v", got.Nurture)
 	}
+}
+
+// lifelong is a year of lifelong nurture on top of a rich profile, as the
+// changes the lead goes through: the profile and two downloads (interests
+// in both topics), then each email with its delivery, open and click: two
+// tracks (six and five emails, nine days apart), a re-engagement email
+// answered, and nine evergreen months, the last with a sales alert.
+func lifelong(id string) []func(l *lead.Lead) {
+	at := t0
+	changes := []func(l *lead.Lead){func(l *lead.Lead) {
+		engaged(l, id)
+		l.Nurture = lead.Nurture{}
+		l.Downloaded = []string{"cloud-cost-guide", "downtime-cost-report"}
+		l.Engage(t0, "cloud-cost")
+		l.Engage(t0.Add(24*time.Hour), "reliability", "cloud-cost")
+		l.Nurture.Enrol("cloud-cost-track", t0.Add(48*time.Hour))
+	}}
+	send := func(track string, step int, asset string, gap time.Duration, also func(l *lead.Lead, at time.Time)) {
+		at = at.Add(gap)
+		at := at
+		changes = append(changes, func(l *lead.Lead) {
+			if also != nil {
+				also(l, at)
+			}
+			msg := fmt.Sprintf("0100018c%08x-%x-%x-000000", at.Unix(), at.UnixNano()*int64(step+3), uint32(step*7919))
+			l.Nurture.Claim(lead.SentStep{Track: track, Step: step, AssetID: asset, Claim: fmt.Sprintf("%08x", uint32(at.Unix())*2654435761), MessageID: msg, At: at, DeliveredAt: at.Add(time.Second), Opened: true})
+			for _, kind := range []string{"delivery", "open", "click"} {
+				key := fmt.Sprintf("%x", sha256.Sum256([]byte(id+msg+kind)))[:16]
+				l.MarkApplied(key)
+				l.Note(lead.Activity{Key: key, Points: 4.5, ScoreAfter: 30, Earned: 5, Why: []string{"clicked a consideration-stage video"}})
+			}
+			l.RememberClick(lead.Mark(msg, "https://acme.example/library/"+asset+"?utm_source=nurture&utm_medium=email&utm_campaign="+track, at.Add(time.Hour), fmt.Sprintf("%016x", at.Unix())))
+			l.Engage(at.Add(time.Hour), "cloud-cost")
+			l.Nurture.Schedule(at.Add(gap))
+		})
+	}
+	for i := range 6 {
+		send("cloud-cost-track", i, fmt.Sprintf("cloud-cost-asset-number-%d", i), 9*24*time.Hour, nil)
+	}
+	for i := range 5 {
+		send("reliability-track", i, fmt.Sprintf("reliability-asset-number-%d", i), 9*24*time.Hour, func(l *lead.Lead, at time.Time) {
+			if i == 0 {
+				l.Nurture.MoveOn("reliability-track", at)
+			}
+		})
+	}
+	asked := at.Add(7 * 24 * time.Hour)
+	changes = append(changes, func(l *lead.Lead) {
+		l.Nurture.MoveOn(program.EvergreenTrack, asked)
+		l.Nurture.Ask(lead.SentStep{Track: program.ReengageTrack, Claim: "0a0b0c0d", At: asked}, asked.Add(14*24*time.Hour))
+		l.Nurture.Answered()
+	})
+	for i := range 9 {
+		send(program.EvergreenTrack, i, fmt.Sprintf("evergreen-asset-number-%d", i), 30*24*time.Hour, func(l *lead.Lead, at time.Time) {
+			if i == 8 {
+				l.Alerts = []lead.SentAlert{{ID: "a1b2c3d4e5f6", Threshold: "mql", Score: 52.5, At: at, To: "financial-services-sales@acme.example", MessageID: "0100018c0000-alert-000000"}}
+			}
+		})
+	}
+	return changes
+}
+
+// Every write of a year of lifelong nurture still costs one write unit:
+// emails beyond the latest month leave only their asset behind.
+func TestLeadItem_aYearOfLifelongNurture_everyWriteCostsOneUnit(t *testing.T) {
+	t.Parallel()
+	db, table := newTable(t)
+	st := store.New(db, table, store.Options{})
+	ctx := t.Context()
+	largest := 0
+	for i, change := range lifelong("lifelong") {
+		if _, err := st.UpdateLead(ctx, "lifelong", func(l *lead.Lead, _ bool) error { change(l); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		// A write unit per started KB of the item; the due index's entry
+		// moving costs its own, whatever the size.
+		if size := itemBytes(t, db, table, "lifelong"); size > 1024 {
+			t.Errorf("after change %d the item is %d bytes: each write of it costs 2 units", i, size)
+		} else {
+			largest = max(largest, size)
+		}
+	}
+	before := st.Usage().Write()
+	if _, err := st.UpdateLead(ctx, "lifelong", func(l *lead.Lead, _ bool) error { l.Score.Activity++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Usage().Write() - before; got != 1 {
+		t.Errorf("rewriting the lead after a year cost %v write units, want 1", got)
+	}
+	got := mustGet(t, st, "lifelong")
+	if got.Nurture.Emails != 21 || !got.Nurture.WasSent("cloud-cost-asset-number-0") || len(got.Nurture.Done) != 2 {
+		t.Errorf("lifelong lead read back as %+v", got.Nurture)
+	}
+	t.Logf("a lifelong lead's item is %d bytes at the most", largest)
 }
 
 // A body that does not decode is an error naming the lead, never a panic

@@ -41,6 +41,7 @@ import (
 const (
 	PurposeUnsubscribe = "u"
 	PurposeAnswer      = "a"
+	PurposeKeep        = "k" // "keep them coming", the answer to the re-engagement email
 	PurposeAccept      = "accept"
 	PurposeReturn      = "return"
 	PurposeDossier     = "dossier"

@@ -155,7 +155,7 @@ func (w *World) Nurtured(local string, fields map[string]string) *lead.Lead {
 		w.T.Fatal(err)
 	}
 	l := w.Next(out.LeadID)
-	if len(l.Nurture.Sent) != 1 {
+	if l.Nurture.Emails != 1 {
 		w.T.Fatalf("step 1 not sent: %+v", l.Nurture)
 	}
 	return l
@@ -167,8 +167,8 @@ func (w *World) Nurtured(local string, fields map[string]string) *lead.Lead {
 // which the stored lead only learns from the step's first SES event.
 func (w *World) Next(id string) *lead.Lead {
 	w.T.Helper()
-	before := len(w.Lead(id).Nurture.Sent)
-	for i := 0; i < 3 && len(w.Lead(id).Nurture.Sent) == before; i++ {
+	before := w.Lead(id).Nurture.Emails
+	for i := 0; i < 3 && w.Lead(id).Nurture.Emails == before; i++ {
 		if due := w.Lead(id).Nurture.DueAt; due.After(w.Clock.Now()) {
 			w.Clock.Set(due)
 		}
@@ -180,10 +180,11 @@ func (w *World) Next(id string) *lead.Lead {
 }
 
 // WithMessageIDs fills in the MessageId SES local gave each of the lead's
-// sent steps, in the order they were sent.
+// sent steps, in the order they were sent (the lead lists its latest).
 func (w *World) WithMessageIDs(l *lead.Lead) *lead.Lead {
 	w.T.Helper()
-	if sent := w.MailTo(l.Email); len(sent) == len(l.Nurture.Sent) {
+	if sent := w.MailTo(l.Email); len(sent) == l.Nurture.Emails {
+		sent = sent[len(sent)-len(l.Nurture.Sent):]
 		for i := range sent {
 			l.Nurture.Sent[i].MessageID = sent[i].MessageID
 		}

@@ -258,6 +258,8 @@ func nurtureState(l *lead.Lead) string {
 		return "finished " + n.Track + "; nothing more is scheduled"
 	case n.Status == lead.NurtureStopped:
 		return "stopped: " + n.StopReason
+	case n.Status == lead.NurtureDormant:
+		return "dormant: no answer to the re-engagement email of " + n.AskedAt.Format(time.DateOnly) + "; a download or a click wakes it"
 	}
 	return "not in nurture"
 }

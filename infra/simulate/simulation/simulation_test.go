@@ -111,6 +111,9 @@ func TestShippedProgram_linkScanner_neverReachesAThreshold_andScoresNoClick(t *t
 		t.Errorf("a link scanner crossed %+v", j.Crossings)
 	}
 	for _, e := range j.Emails {
+		if e.Asset == "" && e.Points == 0 {
+			continue // the re-engagement email: no tracked link for a scanner to click
+		}
 		if e.Points != 0 || !strings.Contains(strings.Join(e.Counted, ","), "machine click") {
 			t.Errorf("email %s: the scanner's clicks earned %+.0f (%v); want machine clicks, unscored", e.Label(), e.Points, e.Counted)
 		}
