@@ -789,7 +789,10 @@ func printCost(out io.Writer) {
 	}
 	leads := float64(ModelLeads)
 	captures := leads * CapturesPerLead
-	emails := leads * EmailsPerLead
+	// Track emails of this month's leads, and the evergreen and
+	// re-engagement emails of earlier months' leads (lifelong nurture).
+	lifelong := leads*EvergreenShare*EvergreenMonths + leads*ReengagedShare
+	emails := leads*EmailsPerLead + lifelong
 	events := emails * EngagementEventsPerEmail
 	clicks := leads * LinkClicksPerLead
 	ticks := float64(TicksPerMonth)
@@ -801,7 +804,8 @@ func printCost(out io.Writer) {
 	// what step 2 (to leads with their engagement) measured.
 	wcuOf := func(x *stat) float64 { return x.perOp(x.wcu + float64(x.failedConds)) }
 	first, later := leads, emails-leads
-	wcu := captures*wcuOf(c) + first*wcuOf(s) + later*wcuOf(s2) + events*wcuOf(e) + clicks*wcuOf(e) + alerts*AlertWRU
+	wcu := captures*wcuOf(c) + first*wcuOf(s) + later*wcuOf(s2) + events*wcuOf(e) + clicks*wcuOf(e) + alerts*AlertWRU +
+		leads*ReengagedShare*DormantWRU
 	rcu := captures*c.perOp(c.rcu) + first*s.perOp(s.rcu) + later*s2.perOp(s2.rcu) + events*e.perOp(e.rcu) + clicks*e.perOp(e.rcu) +
 		ticks*8*0.5 + // every tick queries 8 due shards, 0.5 RCU each when nothing is due
 		alerts*AlertRRU
@@ -834,6 +838,8 @@ func printCost(out io.Writer) {
 	fmt.Fprintf(out, "\n# Cost model: %d nurtured leads per month (prices %s, %s, no free tier)\n", ModelLeads, PricesRegion, PricesDate)
 	fmt.Fprintf(out, "# Each lead: %g capture, %g nurture emails (the first at step 1's cost, the rest at step 2's), %g engagement events\n",
 		CapturesPerLead, EmailsPerLead, EngagementEventsPerEmail)
+	fmt.Fprintf(out, "# per email; lifelong nurture adds %.0f evergreen and re-engagement emails to earlier leads (%g of each month's leads\n", lifelong, EvergreenShare)
+	fmt.Fprintf(out, "# hear from us monthly for %g months, the rest are asked once and go dormant at %g WRU), at step 2's cost;\n", EvergreenMonths, DormantWRU)
 	fmt.Fprintf(out, "# and a Send event per email, %g link clicks; a tick every 5 minutes; %g sales alerts (the stream invokes\n", LinkClicksPerLead, AlertsPerLead)
 	fmt.Fprintf(out, "# the alerts function %g times each, %g WRU, %g RRU, modelled).\n", AlertInvocations, AlertWRU, AlertRRU)
 	fmt.Fprintln(out, "# Units per operation and handler times as measured above (handler time on DynamoDB Local, not AWS);")

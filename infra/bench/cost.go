@@ -50,3 +50,20 @@ const (
 	AlertWRU         = 3.0
 	AlertRRU         = 4.0
 )
+
+// Lifelong nurture (modelled, not measured): after their tracks leads go
+// on to the evergreen cadence, one email a month, until they unsubscribe
+// or go quiet. Of each month's leads, EvergreenShare keep engaging and
+// hear from us for EvergreenMonths on average; the others get one
+// re-engagement email and go dormant (the lead's write and its due index
+// entry's removal, DormantWRU). In steady state each month's cohort so
+// brings EvergreenShare × EvergreenMonths evergreen emails a month of
+// earlier leads with it. Evergreen and re-engagement emails are the same
+// claim as a track's step (TestScheduler_lifelongSends_costThreeWriteUnits)
+// and are costed at step 2's measured units, with their engagement events.
+const (
+	EvergreenShare  = 0.4
+	EvergreenMonths = 12.0
+	ReengagedShare  = 1 - EvergreenShare
+	DormantWRU      = 2.0
+)

@@ -2,6 +2,7 @@ package nurture
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -152,5 +153,60 @@ func TestScheduler_reengagementThrottled_askedAgainNotDormant(t *testing.T) {
 	}
 	if n := w.lead(id).Nurture; n.AskedAt.IsZero() || n.Sent[0].Track != program.ReengageTrack || len(w.mailTo("quiet")) != 1 {
 		t.Fatalf("after asking: %+v", n)
+	}
+}
+
+// Lifelong nurture adds no write to a send: an evergreen email, a
+// re-engagement email and the move to the next track are each the one
+// claim write (the lead under 1 KB, 1 unit) plus the due index moving (2),
+// and going dormant is the lead's write and the index entry's removal.
+func TestScheduler_lifelongSends_costThreeWriteUnits(t *testing.T) {
+	w := newWorld(t)
+	track, _ := w.prog.Track("cloud-cost-track")
+	last := len(track.Steps) - 1
+	type scene struct {
+		name  string
+		set   func(l *lead.Lead, now time.Time)
+		units float64
+		rep   func(r Report) bool
+	}
+	sent := func(r Report) bool { return r.Sent == 1 }
+	for i, sc := range []scene{
+		{"the last step, moving on", func(l *lead.Lead, now time.Time) {
+			l.Nurture.NextStep = last
+		}, 3, sent},
+		{"the first step of the next track", func(l *lead.Lead, now time.Time) {
+			l.Engage(now, "reliability")
+			l.Nurture.NextStep = len(track.Steps)
+		}, 3, sent},
+		{"an evergreen email", func(l *lead.Lead, now time.Time) {
+			l.Nurture.MoveOn(program.EvergreenTrack, now)
+		}, 3, sent},
+		{"the re-engagement email", func(l *lead.Lead, now time.Time) {
+			l.EngagedAt, l.CreatedAt = now.Add(-w.prog.Reengage.After.Duration), now.Add(-w.prog.Reengage.After.Duration)
+		}, 3, sent},
+		{"going dormant", func(l *lead.Lead, now time.Time) {
+			l.EngagedAt, l.CreatedAt = now.Add(-120*24*time.Hour), now.Add(-120*24*time.Hour)
+			l.Nurture.Ask(lead.SentStep{Track: program.ReengageTrack, At: now.Add(-15 * 24 * time.Hour)}, now.Add(-time.Hour))
+		}, 2, func(r Report) bool { return r.Dormant == 1 }},
+	} {
+		t.Run(sc.name, func(t *testing.T) {
+			id := w.capture(fmt.Sprintf("cost-%d", i), 0, nil)
+			now := w.clock.Now()
+			if _, err := w.store.UpdateLead(context.Background(), id, func(l *lead.Lead, _ bool) error {
+				sc.set(l, now)
+				l.Nurture.Schedule(now.Add(-time.Minute))
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			before := w.store.Usage().Write()
+			if rep := w.tick(); !sc.rep(rep) {
+				t.Fatalf("tick: %+v", rep)
+			}
+			if got := w.store.Usage().Write() - before; got != sc.units {
+				t.Errorf("%s cost %v write units, want %v", sc.name, got, sc.units)
+			}
+		})
 	}
 }
