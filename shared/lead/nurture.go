@@ -23,12 +23,9 @@ const (
 
 // Stop reasons besides a suppression's, whose reason (SuppressedUnsubscribed
 // ...) is the stop reason of the nurture it stops. The dossier shows them.
-const (
-	StopAccepted = "accepted by sales"
-	// StopTrackRemoved ended nurture when a lead's track left the program;
-	// leads now move on instead (NextPlace), but stored leads may say it.
-	StopTrackRemoved = "track removed from the program"
-)
+// A lead whose track leaves the program is not stopped: it moves on
+// (NextPlace).
+const StopAccepted = "accepted by sales"
 
 // StopReturned is the stop reason of a lead sales returned with a reason
 // the program maps to no more mail.

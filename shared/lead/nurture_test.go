@@ -84,8 +84,8 @@ func TestNurture_stateChanges(t *testing.T) {
 			Nurture{Track: "cloud-cost", NextStep: 1, Status: NurtureActive, DueAt: t0.Add(time.Hour), Sent: sent}},
 		{"finish leaves nothing due, the track done", func(n *Nurture) { n.Finish() },
 			Nurture{Track: "cloud-cost", NextStep: 1, Status: NurtureFinished, Sent: sent, Done: []string{"cloud-cost"}}},
-		{"stop leaves nothing due and says why", func(n *Nurture) { n.Stop(StopTrackRemoved) },
-			Nurture{Track: "cloud-cost", NextStep: 1, Status: NurtureStopped, StopReason: StopTrackRemoved, Sent: sent}},
+		{"stop leaves nothing due and says why", func(n *Nurture) { n.Stop(StopAccepted) },
+			Nurture{Track: "cloud-cost", NextStep: 1, Status: NurtureStopped, StopReason: StopAccepted, Sent: sent}},
 		{"schedule after a stop resumes", func(n *Nurture) { n.Stop(StopAccepted); n.Schedule(t0) },
 			Nurture{Track: "cloud-cost", NextStep: 1, Status: NurtureActive, DueAt: t0, Sent: sent}},
 	} {
