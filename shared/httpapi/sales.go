@@ -115,10 +115,7 @@ func (h *Sales) decide(ctx context.Context, log *slog.Logger, r linkRequest) Res
 	// The name only makes the page friendlier; a failed read does not
 	// undo the decision, so it is left out then.
 	if l, found, err := h.Desk.Store.GetLead(ctx, c.LeadID); err == nil && found {
-		notice.Name = l.Name
-		if notice.Name == "" {
-			notice.Name = l.Email
-		}
+		notice.Name = leadHeading(l.Name, l.Email)
 	}
 	notice.Back, notice.Company = r.Action, h.site().company()
 	return linkHTML(http.StatusOK, noticeTemplate, notice)

@@ -392,6 +392,39 @@ func TestSales_hostileProfile_escaped(t *testing.T) {
 	}
 }
 
+// A lead stored before addresses were checked strictly (or by any other
+// way in): its address is shown but never linked unless it passes the
+// check, and bidi or invisible characters never reach the page.
+func TestSales_dossierPage_mailtoOnlyForAPlainAddress_bidiStripped(t *testing.T) {
+	f := newSalesFixture(t)
+	for _, tc := range []struct {
+		email, name, heading string
+		mailto               bool
+	}{
+		{"ada@example.com", "Ada \u202eLovelace\u200b", "Ada Lovelace", true},
+		{"ada?cc=boss@evil.example", "Ada", "Ada", false},
+		{"bob\u202e@example.com", "https://evil.example/reset?acct=1", "bob@example.com", false},
+	} {
+		id := lead.IDFor(tc.email)
+		if _, err := f.store.UpdateLead(context.Background(), id, func(l *lead.Lead, _ bool) error {
+			l.Email, l.Name, l.CreatedAt = tc.email, tc.name, f.clock.Now()
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		body := f.do(t, linkEvent(t, "dossier-page.json", f.token(token.PurposeDossier, id))).Body
+		if got := strings.Contains(body, `href="mailto:`); got != tc.mailto {
+			t.Errorf("%q: mailto link %v, want %v", tc.email, got, tc.mailto)
+		}
+		if !strings.Contains(body, "<h1>"+escaped(tc.heading)+"</h1>") {
+			t.Errorf("%q: the heading should be %q", tc.email, tc.heading)
+		}
+		if strings.ContainsAny(body, "\u202e\u200b") {
+			t.Errorf("%q: the page keeps bidi or invisible characters", tc.email)
+		}
+	}
+}
+
 func TestSales_dynamoDown_503(t *testing.T) {
 	f := newSalesFixture(t)
 	broken := store.New(testenv.Dynamo(t), testenv.UniqueName("missing"), store.Options{})

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/leadnurture/nurture/shared/display"
 	"github.com/leadnurture/nurture/shared/httpapi/chart"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/program"
@@ -17,7 +18,13 @@ import (
 // dossierPage is what dossier.html.tmpl shows: the dossier with every
 // value in words, dates in the program's zone.
 type dossierPage struct {
-	D        sales.Dossier
+	D sales.Dossier
+	// Heading names the lead: their name, or their address when the name
+	// field holds something else (display.Name).
+	Heading string
+	// MailTo is set when the address may be linked as mailto: (it passes
+	// lead.IsAddress as stored, so nothing like ?cc= can ride along).
+	MailTo   bool
 	Focus    string // "accept" or "return": the form the alert's link asked for
 	Action   string // where the forms post
 	Reasons  []sales.ReturnReason
@@ -54,6 +61,7 @@ func newDossierPage(prog *program.Program, d sales.Dossier, l *lead.Lead, c toke
 	v := dossierPage{
 		D: d, Action: action, Reasons: sales.ReturnReasons, Score: number(d.Score),
 		Zone: loc.String(), Company: prog.Sender.Company,
+		Heading: leadHeading(d.Name, d.Email), MailTo: lead.IsAddress(l.Email) && l.Email == d.Email,
 	}
 	switch c.Purpose {
 	case token.PurposeAccept:
@@ -99,6 +107,15 @@ func newDossierPage(prog *program.Program, d sales.Dossier, l *lead.Lead, c toke
 	series := chart.Series(d.Series, l.CreatedAt, prog.ActivityRetention(), d.Score, now)
 	v.Chart = chart.New(series, prog.Thresholds, loc)
 	return v
+}
+
+// leadHeading is how a page names a lead: by name when it is one, else by
+// address.
+func leadHeading(name, email string) string {
+	if n, ok := display.Name(name); ok {
+		return n
+	}
+	return display.Text(email)
 }
 
 // location is the zone the dossier shows dates in: the lead's (see

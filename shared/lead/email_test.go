@@ -24,6 +24,26 @@ func TestNormaliseEmail(t *testing.T) {
 		{name: "domain without dot", in: "ada@localhost", wantErr: true},
 		{name: "two addresses", in: "a@example.com, b@example.com", wantErr: true},
 		{name: "ip literal rejected", in: "ada@[127.0.0.1]", wantErr: true},
+		{name: "dots, underscore, hyphen and apostrophe kept", in: "o'brien_jr-x.y@mail.example.co.uk", want: "o'brien_jr-x.y@mail.example.co.uk"},
+		{name: "punycode domain kept", in: "ada@xn--mller-kva.example", want: "ada@xn--mller-kva.example"},
+		{name: "mailto cc smuggled in the local part", in: "ada?cc=boss@example.com", wantErr: true},
+		{name: "ampersand", in: "a&b@example.com", wantErr: true},
+		{name: "equals", in: "a=b@example.com", wantErr: true},
+		{name: "percent routing", in: "ada%evil.example@example.com", wantErr: true},
+		{name: "fragment", in: "ada#x@example.com", wantErr: true},
+		{name: "slash", in: "ada/x@example.com", wantErr: true},
+		{name: "quoted local part", in: `"ada lovelace"@example.com`, wantErr: true},
+		{name: "right-to-left override", in: "ada\u202e@example.com", wantErr: true},
+		{name: "zero-width space", in: "a\u200bda@example.com", wantErr: true},
+		{name: "right-to-left mark in the domain", in: "ada@exa\u200fmple.com", wantErr: true},
+		{name: "unicode local part", in: "zoë@example.com", wantErr: true},
+		{name: "unicode domain not in its xn-- form", in: "ada@müller.example", wantErr: true},
+		{name: "leading dot", in: ".ada@example.com", wantErr: true},
+		{name: "double dot", in: "ada..l@example.com", wantErr: true},
+		{name: "trailing dot in the local part", in: "ada.@example.com", wantErr: true},
+		{name: "hyphen at a label's edge", in: "ada@-example.com", wantErr: true},
+		{name: "numeric top-level domain", in: "ada@example.123", wantErr: true},
+		{name: "label over 63", in: "ada@" + strings.Repeat("b", 64) + ".com", wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,6 +58,21 @@ func TestNormaliseEmail(t *testing.T) {
 				t.Fatalf("NormaliseEmail(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestIsAddress_onlyWhatNormaliseEmailReturns(t *testing.T) {
+	for in, want := range map[string]bool{
+		"ada@example.com":         true,
+		"Ada@example.com":         false, // not normalised
+		"ada?cc=boss@example.com": false,
+		"ada\u202e@example.com":   false,
+		"":                        false,
+		" ada@example.com":        false,
+	} {
+		if got := IsAddress(in); got != want {
+			t.Errorf("IsAddress(%q) = %v, want %v", in, got, want)
+		}
 	}
 }
 

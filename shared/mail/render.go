@@ -11,13 +11,17 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/leadnurture/nurture/shared/display"
 	"github.com/leadnurture/nurture/shared/program"
 )
 
 // NurtureEmail is everything one nurture step says to one lead.
 type NurtureEmail struct {
-	To        string
-	FirstName string // may be empty: the greeting is then "Hello,"
+	To string
+	// FirstName greets the reader ("Hi Ada,"). Empty, or anything that is
+	// not a name (a link, an address, digits: display.Name), gives the
+	// neutral "Hello,": whoever typed it is not the reader it pretends to greet.
+	FirstName string
 	Sender    program.Sender
 	Subject   string
 	Intro     string // one or two sentences; a blank line starts a new paragraph
@@ -205,7 +209,7 @@ func (e NurtureEmail) view() view {
 		Company:         oneLine(e.Sender.Company),
 		PostalAddress:   oneLine(e.Sender.PostalAddress),
 	}
-	if name := oneLine(e.FirstName); name != "" {
+	if name, ok := display.Name(e.FirstName); ok {
 		v.Greeting = "Hi " + name + ","
 	}
 	from := "us"

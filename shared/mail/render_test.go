@@ -96,7 +96,13 @@ func TestRenderNurture_greeting(t *testing.T) {
 		{"known first name", "Ada", "Hi Ada,"},
 		{"no first name", "", "Hello,"},
 		{"only spaces", "   ", "Hello,"},
-		{"line breaks folded", "Ada\r\nBcc: x", "Hi Ada Bcc: x,"},
+		{"accents kept", "Zoë-Seán", "Hi Zoë-Seán,"},
+		{"bidi and invisible characters dropped", "\u202eAda\u200b", "Hi Ada,"},
+		{"line breaks with a header are not a name", "Ada\r\nBcc: x", "Hello,"},
+		{"a link is not a name", "https://evil.example/reset?acct=1", "Hello,"},
+		{"a domain is not a name", "evil.example", "Hello,"},
+		{"an address is not a name", "ada@example.com", "Hello,"},
+		{"digits are not a name", "Winner 2026", "Hello,"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := mailtest.NurtureEmail()
@@ -128,14 +134,14 @@ func TestRenderNurture_hostileText_escapedInHTML(t *testing.T) {
 			t.Errorf("HTML contains raw %q", bad)
 		}
 	}
-	for _, want := range []string{"Hi &lt;script&gt;alert(1)&lt;/script&gt;,", "&lt;b&gt;bold&lt;/b&gt;", "&amp; more", "&lt;img src=x onerror=alert(1)&gt;"} {
+	for _, want := range []string{"&lt;b&gt;bold&lt;/b&gt;", "&amp; more", "&lt;img src=x onerror=alert(1)&gt;"} {
 		if !strings.Contains(m.HTML, want) {
 			t.Errorf("HTML lacks escaped %q", want)
 		}
 	}
-	// The plain-text part is not markup: the reader sees the name as typed.
-	if !strings.Contains(m.Text, "Hi <script>alert(1)</script>,") {
-		t.Errorf("text part changed the name:\n%s", m.Text)
+	// Markup is no name: the greeting is the neutral one in both parts.
+	if !strings.Contains(m.HTML, ">Hello,</p>") || !strings.HasPrefix(m.Text, "Hello,\n") || strings.Contains(m.Text, "script") {
+		t.Errorf("a name of markup was greeted:\n%s", m.Text)
 	}
 }
 

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/leadnurture/nurture/shared/display"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/link"
 	"github.com/leadnurture/nurture/shared/mail"
@@ -21,7 +21,7 @@ func (s *Scheduler) compose(l *lead.Lead, m mailing, now time.Time) (mail.Messag
 	unsub := s.Signer.Sign(token.Claims{Purpose: token.PurposeUnsubscribe, LeadID: l.ID, Track: claim.Track, Step: claim.Step, Expires: now.Add(unsubscribeTTL)})
 	e := mail.NurtureEmail{
 		To:             l.Email,
-		FirstName:      firstName(l.Name),
+		FirstName:      display.FirstName(l.Name),
 		Sender:         s.Program.Sender,
 		Subject:        m.subject,
 		Intro:          m.intro,
@@ -88,12 +88,4 @@ func assetURL(a program.Asset, track string, step int) string {
 	q.Set("utm_content", "step-"+strconv.Itoa(step+1))
 	u.RawQuery = q.Encode()
 	return u.String()
-}
-
-func firstName(name string) string {
-	f := strings.Fields(name)
-	if len(f) == 0 {
-		return ""
-	}
-	return f[0]
 }

@@ -202,6 +202,21 @@ func TestScheduler_capturedLead_getsStep1_thenADifferentFittingStep2AWeekLater(t
 	}
 }
 
+// The greeting's first word of a "name" that is a sentence with a link in
+// it would read as a name ("Hi Visit,"): the whole name decides.
+func TestScheduler_nameThatIsNotAName_neutralGreeting(t *testing.T) {
+	w := newWorld(t)
+	id := w.capture("mallory", 0, map[string]string{"name": "Visit evil.example to reset your account"})
+	w.clock.Set(w.lead(id).Nurture.DueAt)
+	if rep := w.tick(); rep.Sent != 1 {
+		t.Fatalf("step 1 due: report %+v", rep)
+	}
+	got := w.mailTo("mallory")
+	if len(got) != 1 || !strings.HasPrefix(got[0].Text, "Hello,\n") || strings.Contains(got[0].Text, "evil.example") {
+		t.Fatalf("the greeting should be the neutral one:\n%s", got[0].Text)
+	}
+}
+
 func TestScheduler_twentyConcurrentTicks_sendEachDueLeadExactlyOnce(t *testing.T) {
 	w := newWorld(t)
 	const leads = 500

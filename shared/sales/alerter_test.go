@@ -246,7 +246,9 @@ func TestFlush_sendsOneAlertWithTheStory_andRecordsIt(t *testing.T) {
 		t.Fatalf("%d alerts to %s, want 1", len(got), to)
 	}
 	m := got[0]
-	if want := "MQL: " + evilName + ", Analytical Engines — score " + score; m.Subject != want {
+	// Markup is no name: the address heads the alert, the profile shows
+	// what was typed, escaped.
+	if want := "MQL: ada@" + w.domain + ", Analytical Engines — score " + score; m.Subject != want {
 		t.Errorf("Subject = %q, want %q", m.Subject, want)
 	}
 	if m.From != w.prog.Sender.From {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/leadnurture/nurture/shared/display"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/scoring"
@@ -71,11 +72,14 @@ type Point struct {
 // Build assembles the dossier of a lead from its record and activities.
 func Build(p *program.Program, l *lead.Lead, acts []lead.Activity, now time.Time) Dossier {
 	m := scoring.New(p)
+	// What the person typed is cleaned once here (display.Text), for every
+	// page, email and post that shows the dossier.
 	d := Dossier{
-		LeadID: l.ID, Name: l.Name, Email: l.Email, Company: l.Company, Role: label(p, "role", l.Role),
-		Industry: label(p, "industry", l.Industry), CompanySize: label(p, "companySize", l.CompanySize),
-		Country: l.Country, Timeline: label(p, "timeline", l.Timeline),
-		Score: round1(m.Value(l.Score, now)), Topics: l.Topics, Sales: l.Sales,
+		LeadID: l.ID, Name: display.Text(l.Name), Email: display.Text(l.Email), Company: display.Text(l.Company),
+		Role: label(p, "role", l.Role), Industry: label(p, "industry", l.Industry),
+		CompanySize: label(p, "companySize", l.CompanySize), Country: display.Text(l.Country),
+		Timeline: label(p, "timeline", l.Timeline),
+		Score:    round1(m.Value(l.Score, now)), Topics: l.Topics, Sales: l.Sales,
 	}
 	if l.Suppression != nil {
 		d.Suppressed = l.Suppression.Reason
@@ -158,7 +162,7 @@ func Build(p *program.Program, l *lead.Lead, acts []lead.Activity, now time.Time
 
 func event(p *program.Program, a lead.Activity) Event {
 	asset, _ := p.Asset(a.AssetID)
-	e := Event{At: a.At, Kind: a.Kind, Title: asset.Title, Detail: a.Detail, Machine: a.Machine, Points: a.Points}
+	e := Event{At: a.At, Kind: a.Kind, Title: asset.Title, Detail: display.Text(a.Detail), Machine: a.Machine, Points: a.Points}
 	switch a.Kind {
 	case lead.KindAnswer:
 		if qid, v, ok := strings.Cut(a.Detail, "="); ok {
@@ -216,7 +220,7 @@ func label(p *program.Program, field, v string) string {
 			return optionLabel(q, v)
 		}
 	}
-	return v
+	return display.Text(v)
 }
 
 func optionLabel(q program.Question, v string) string {
@@ -225,7 +229,7 @@ func optionLabel(q program.Question, v string) string {
 			return o.Label
 		}
 	}
-	return v
+	return display.Text(v)
 }
 
 // describe says what an activity was, for the score's reasons. A click

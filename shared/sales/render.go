@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
+	"github.com/leadnurture/nurture/shared/display"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/mail"
 	"github.com/leadnurture/nurture/shared/program"
@@ -148,21 +148,24 @@ func NewAlertView(d Dossier, a AlertLinks) AlertView {
 	v := AlertView{
 		Level:  "Sales-ready lead",
 		Score:  formatScore(d.Score),
-		Name:   cleanText(d.Name),
-		Email:  cleanText(d.Email),
+		Email:  display.Text(d.Email),
 		Links:  a,
-		Topics: cleanText(strings.Join(d.Topics, ", ")),
+		Topics: display.Text(strings.Join(d.Topics, ", ")),
 	}
-	if t := cleanText(d.Threshold); t != "" {
+	if t := display.Text(d.Threshold); t != "" {
 		v.Level = strings.ToUpper(t)
 	}
-	if v.Name == "" {
+	// A "name" that is a link or an address does not head the alert; the
+	// profile still shows what was typed.
+	if name, ok := display.Name(d.Name); ok {
+		v.Name = name
+	} else {
 		v.Name = v.Email
 	}
 	if v.Name == "" {
-		v.Name = "Lead " + cleanText(d.LeadID)
+		v.Name = "Lead " + display.Text(d.LeadID)
 	}
-	company, role := cleanText(d.Company), cleanText(d.Role)
+	company, role := display.Text(d.Company), display.Text(d.Role)
 	who := v.Name
 	if company != "" {
 		who += ", " + company
@@ -177,15 +180,15 @@ func NewAlertView(d Dossier, a AlertLinks) AlertView {
 		v.Headline = company
 	}
 	v.Profile = []Field{
-		{"Name", cleanText(d.Name)},
+		{"Name", display.Text(d.Name)},
 		{"Role", role},
 		{"Company", company},
-		{"Industry", cleanText(d.Industry)},
-		{"Company size", cleanText(d.CompanySize)},
-		{"Country", cleanText(d.Country)},
+		{"Industry", display.Text(d.Industry)},
+		{"Company size", display.Text(d.CompanySize)},
+		{"Country", display.Text(d.Country)},
 		{"Email", v.Email},
 	}
-	if t := cleanText(d.Timeline); t != "" {
+	if t := display.Text(d.Timeline); t != "" {
 		v.Profile = append(v.Profile, Field{"Buying timeline", t})
 	}
 	for i := range v.Profile {
@@ -194,10 +197,10 @@ func NewAlertView(d Dossier, a AlertLinks) AlertView {
 		}
 	}
 	for _, r := range d.Reasons {
-		v.Reasons = append(v.Reasons, ReasonLine{Points: formatPoints(r.Points), Why: cleanText(r.Why)})
+		v.Reasons = append(v.Reasons, ReasonLine{Points: formatPoints(r.Points), Why: display.Text(r.Why)})
 	}
 	for _, ans := range d.Answers {
-		v.Answers = append(v.Answers, Field{cleanText(ans.Question), cleanText(ans.Answer)})
+		v.Answers = append(v.Answers, Field{display.Text(ans.Question), display.Text(ans.Answer)})
 	}
 	var events []EventLine
 	for _, e := range d.Events {
@@ -212,18 +215,18 @@ func NewAlertView(d Dossier, a AlertLinks) AlertView {
 	v.Events = events
 	v.Summary = summarise(d.Events)
 	for _, t := range d.TalkingPoints {
-		if t = cleanText(t); t != "" {
+		if t = display.Text(t); t != "" {
 			v.Talking = append(v.Talking, t)
 		}
 	}
-	if s := cleanText(d.Nurture); s != "" {
+	if s := display.Text(d.Nurture); s != "" {
 		v.Status = append(v.Status, "Nurture: "+s)
 	}
 	if s := d.Sales; s != nil {
-		line := "Sales " + cleanText(s.Status) + " the lead on " + formatDay(s.At)
+		line := "Sales " + display.Text(s.Status) + " the lead on " + formatDay(s.At)
 		if s.Status == lead.SalesReturned {
 			line = "Sales returned the lead to nurture on " + formatDay(s.At)
-			if r := cleanText(s.Reason); r != "" {
+			if r := display.Text(s.Reason); r != "" {
 				line += " (" + r + ")"
 			}
 		}
@@ -244,12 +247,12 @@ func NewAlertView(d Dossier, a AlertLinks) AlertView {
 // images) are shown as such, never as the person's interest. Deliveries and
 // delays say nothing about the person and are left out.
 func describeEvent(e Event) (EventLine, bool) {
-	title := cleanText(e.Title)
+	title := display.Text(e.Title)
 	quoted := ""
 	if title != "" {
 		quoted = " “" + title + "”"
 	}
-	detail := cleanText(e.Detail)
+	detail := display.Text(e.Detail)
 	l := EventLine{Date: formatTime(e.At), Machine: e.Machine}
 	if e.Points != 0 && !e.Machine {
 		l.Points = formatPoints(e.Points)
@@ -369,7 +372,7 @@ func summarise(events []Event) string {
 
 func alertFooter(sender program.Sender, level string) string {
 	from := "the nurture program"
-	if c := cleanText(sender.Company); c != "" {
+	if c := display.Text(sender.Company); c != "" {
 		from = "the " + c + " nurture program"
 	}
 	return "Sent to you by " + from + " because this lead reached " + level +
@@ -454,19 +457,6 @@ func (v AlertView) text() string {
 	line("-- ")
 	line(v.Footer)
 	return b.String()
-}
-
-// cleanText folds line breaks and other control characters to single
-// spaces and drops the invisible bidirectional controls, so text from a form
-// can neither add lines to a subject or text part nor reorder what is shown.
-func cleanText(s string) string {
-	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.IsControl(r) || bidiControl(r)
-	}), " ")
-}
-
-func bidiControl(r rune) bool {
-	return r == '\u200e' || r == '\u200f' || r == '\u061c' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
 }
 
 // formatScore shows a score as a whole number: what sales compares.

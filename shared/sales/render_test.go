@@ -85,7 +85,8 @@ func TestRenderAlert_escapesEverythingFromTheLead(t *testing.T) {
 	if strings.ContainsAny(m.Subject, "\r\n\u202e") {
 		t.Errorf("subject keeps line breaks or bidi controls: %q", m.Subject)
 	}
-	if !strings.HasPrefix(m.Subject, "MQL: Ada <script>alert(1)</script> Bcc: evil@x.example gnp.exe, ") {
+	// Markup is no name: the address heads the alert.
+	if !strings.HasPrefix(m.Subject, "MQL: ada@engines.example, \"Engines\" & <b>Sons</b> — ") {
 		t.Errorf("Subject = %q", m.Subject)
 	}
 	for _, bad := range []string{"<script>", "<b>", "<img", `href="https://evil.example"`} {
@@ -93,7 +94,7 @@ func TestRenderAlert_escapesEverythingFromTheLead(t *testing.T) {
 			t.Errorf("html contains %q unescaped", bad)
 		}
 	}
-	for _, good := range []string{"Ada &lt;script&gt;alert(1)&lt;/script&gt;", "&#34;Engines&#34; &amp; &lt;b&gt;Sons&lt;/b&gt;", "&lt;img src=x onerror=alert(1)&gt;"} {
+	for _, good := range []string{"Ada &lt;script&gt;alert(1)&lt;/script&gt; Bcc: evil@x.example gnp.exe", "&#34;Engines&#34; &amp; &lt;b&gt;Sons&lt;/b&gt;", "&lt;img src=x onerror=alert(1)&gt;"} {
 		if !strings.Contains(m.HTML, good) {
 			t.Errorf("html lacks escaped %q", good)
 		}

@@ -18,6 +18,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/leadnurture/nurture/shared/display"
 	"github.com/leadnurture/nurture/shared/sales"
 )
 
@@ -227,7 +228,7 @@ func mrkdwn(s string) *slackText { return &slackText{Type: "mrkdwn", Text: s} }
 // smuggle a link in.
 func slackMessage(d sales.Dossier, links sales.AlertLinks) slackPayload {
 	v := sales.NewAlertView(d, links)
-	e := func(s string, max int) string { return slackEscape(truncate(s, max)) }
+	e := func(s string, max int) string { return display.Slack(truncate(s, max)) }
 
 	headline := "*" + e(v.Level, 100) + "* · score *" + v.Score + "*\n*<" + links.Dossier + "|" + e(v.Name, 200) + ">*"
 	if v.Headline != "" {
@@ -324,13 +325,6 @@ func slackMessage(d sales.Dossier, links sales.AlertLinks) slackPayload {
 	// The text stands alone for notifications and clients without blocks.
 	text := e(v.Subject, 500) + " · <" + links.Dossier + "|Open the dossier> · <" + links.Accept + "|Accept> · <" + links.Return + "|Return to nurture>"
 	return slackPayload{Text: text, Blocks: blocks}
-}
-
-// slackEscape escapes the three characters Slack treats as control
-// characters in message text: & < >. What is left cannot form a link, a
-// mention (<@U123>, <!channel>) or an entity.
-func slackEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
 // oneLine folds an answer's line breaks and control characters to spaces,

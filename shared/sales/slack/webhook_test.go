@@ -191,7 +191,7 @@ type slackMsg struct {
 func TestWebhook_payload(t *testing.T) {
 	h := newHook(t)
 	d := salestest.Dossier()
-	d.Name = "Ada <script>alert(1)</script> <!channel> & <@U123|boss>"
+	d.Company = "Ada <script>alert(1)</script> <!channel> & <@U123|boss> *now* _it_ ~x~ `c`"
 	if err := h.webhook().Post(context.Background(), d, salestest.Links); err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestWebhook_payload(t *testing.T) {
 	if err := json.Unmarshal(posts[0], &msg); err != nil {
 		t.Fatalf("payload is not JSON: %v\n%s", err, raw)
 	}
-	if !strings.HasPrefix(msg.Text, "MQL: Ada &lt;script&gt;") || !strings.Contains(msg.Text, "score 54") || !strings.Contains(msg.Text, "<"+salestest.Links.Dossier+"|Open the dossier>") {
+	if !strings.HasPrefix(msg.Text, "MQL: Ada Lovelace, Ada &lt;script&gt;") || !strings.Contains(msg.Text, "score 54") || !strings.Contains(msg.Text, "<"+salestest.Links.Dossier+"|Open the dossier>") {
 		t.Errorf("text = %q", msg.Text)
 	}
 	for _, s := range []string{"<script>", "<!channel>", "<@U123"} {
@@ -212,7 +212,7 @@ func TestWebhook_payload(t *testing.T) {
 			t.Errorf("payload carries %q unescaped", s)
 		}
 	}
-	for _, s := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;!channel&gt; &amp; &lt;@U123|boss&gt;",
+	for _, s := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;!channel&gt; &amp; &lt;@U123|boss&gt; ＊now＊ ＿it＿ ～x～ ｀c｀",
 		"Paying for Nines", "Multi-Region or Multi-AZ?", "SLOs in Plain Language", "This quarter", "score *54*", "+15 fit: timeline now"} {
 		if !strings.Contains(raw, s) {
 			t.Errorf("payload lacks %q", s)
