@@ -381,6 +381,18 @@ func rateSeconds(t *testing.T, expr string) float64 {
 	return float64(n * 60)
 }
 
+// sesConfigurationSetTag is the tag SES puts on every event of a
+// configuration set, valued with the set's name.
+const sesConfigurationSetTag = "ses:configuration-set"
+
+// firstOf is a list's first element, or nil.
+func firstOf(l []any) any {
+	if len(l) == 0 {
+		return nil
+	}
+	return l[0]
+}
+
 // sesEventTypes maps the configuration set's MatchingEventTypes to the
 // record eventType each publishes.
 var sesEventTypes = map[string]string{
@@ -398,8 +410,9 @@ var sesEventTypes = map[string]string{
 
 // The configuration set publishes to the default bus exactly the events the
 // rule forwards, and the rule forwards what the engagement function decodes:
-// every sample in events/engagement it decodes matches the rule, the one it
-// ignores does not.
+// every sample in events/engagement it decodes matches the rule (on source,
+// detail-type and the configuration set's tag, as EventBridge matches), the
+// one it ignores does not.
 func TestTemplate_sesEventsReachTheEngagementFunction(t *testing.T) {
 	tpl := loadTemplate(t)
 	var dest map[string]any
@@ -463,14 +476,15 @@ func TestTemplate_sesEventsReachTheEngagementFunction(t *testing.T) {
 	if got, want := sortedKeys(forwarded), sortedKeys(published); !slices.Equal(got, want) {
 		t.Errorf("the rule forwards %v, the configuration set publishes %v", got, want)
 	}
-	var scoped bool
-	for _, r := range listOf(pattern["resources"]) {
-		if s, _ := sub(r); strings.HasSuffix(s, ":configuration-set/${ConfigurationSet}") {
-			scoped = true
-		}
+	// SES tags every event of a configuration set with the set's name; its
+	// events are not documented to name the set in resources, and samples
+	// published with "resources": [] would match no rule that asks for it.
+	configSets := listOf(mapAt(mapAt(mapAt(pattern, "detail"), "mail"), "tags")[sesConfigurationSetTag])
+	if cs, _ := ref(firstOf(configSets)); len(configSets) != 1 || cs != "ConfigurationSet" {
+		t.Errorf("Pattern.detail.mail.tags.%s = %s, want [!Ref ConfigurationSet]: other sets' events would reach the function", sesConfigurationSetTag, canon(configSets))
 	}
-	if !scoped {
-		t.Error("Pattern.resources does not name the stack's configuration set: other sets' events would reach the function")
+	if _, ok := pattern["resources"]; ok {
+		t.Errorf("Pattern.resources = %s: SES events need not name the configuration set there", canon(pattern["resources"]))
 	}
 	if mapAt(rule, "RetryPolicy")["MaximumRetryAttempts"] == nil {
 		t.Error("the rule has no RetryPolicy")
@@ -482,11 +496,21 @@ func TestTemplate_sesEventsReachTheEngagementFunction(t *testing.T) {
 		t.Error("EngagementFunction has no DeadLetterQueue (events that keep failing)")
 	}
 
+	// The samples' configuration set is this one; they are matched as the
+	// rule matches, on source, detail-type and the set's tag.
+	const sampleConfigSet = "nurture-prod"
 	decoded := map[string]bool{}
+	var withoutResources int
 	for _, s := range samples(t, "engagement") {
 		var env struct {
-			Source     string `json:"source"`
-			DetailType string `json:"detail-type"`
+			Source     string   `json:"source"`
+			DetailType string   `json:"detail-type"`
+			Resources  []string `json:"resources"`
+			Detail     struct {
+				Mail struct {
+					Tags map[string][]string `json:"tags"`
+				} `json:"mail"`
+			} `json:"detail"`
 		}
 		if err := json.Unmarshal(s.body, &env); err != nil {
 			t.Fatalf("%s: %v", s.path, err)
@@ -494,7 +518,11 @@ func TestTemplate_sesEventsReachTheEngagementFunction(t *testing.T) {
 		if env.DetailType == "" {
 			continue // SNS-wrapped: another route in, not this rule's
 		}
-		matches := env.Source == sesevent.Source && forwarded[env.DetailType]
+		tagged := slices.Contains(env.Detail.Mail.Tags[sesConfigurationSetTag], sampleConfigSet)
+		matches := env.Source == sesevent.Source && forwarded[env.DetailType] && tagged
+		if matches && len(env.Resources) == 0 {
+			withoutResources++
+		}
 		_, err := sesevent.Decode(s.body)
 		switch {
 		case err == nil && !matches:
@@ -511,6 +539,9 @@ func TestTemplate_sesEventsReachTheEngagementFunction(t *testing.T) {
 		if !decoded[dt] {
 			t.Errorf("no sample in events/engagement for %q", dt)
 		}
+	}
+	if withoutResources == 0 {
+		t.Error(`no sample in events/engagement with "resources": [] reaches the function`)
 	}
 
 	cs := tpl.Resources["ConfigurationSet"]

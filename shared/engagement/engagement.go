@@ -45,9 +45,13 @@ type Service struct {
 // security scanner's: they follow every link within seconds.
 const DefaultBotWindow = 30 * time.Second
 
+// unsubscribeKey is every unsubscribe's event key: a lead leaves once,
+// whether by our link, its confirm page or SES's managed unsubscribe.
+const unsubscribeKey = "unsubscribe"
+
 // Unsubscribe stops all mail to the lead. Repeating it changes nothing.
 func (s *Service) Unsubscribe(ctx context.Context, leadID string, at time.Time) error {
-	_, err := s.applyOnce(ctx, leadID, "unsubscribe", &lead.Activity{Kind: lead.KindUnsubscribe, At: at}, func(l *lead.Lead) error {
+	_, err := s.applyOnce(ctx, leadID, unsubscribeKey, &lead.Activity{Kind: lead.KindUnsubscribe, At: at}, func(l *lead.Lead) error {
 		l.Suppress(lead.SuppressedUnsubscribed, at)
 		return nil
 	})

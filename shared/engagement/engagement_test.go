@@ -41,10 +41,7 @@ func newWorld(t *testing.T) *world {
 // nurture email: its MessageId, its tags, and times relative to its send.
 func (w *world) sample(name string, l *lead.Lead) []byte {
 	w.T.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "engagement", name))
-	if err != nil {
-		w.T.Fatal(err)
-	}
+	raw := sampleFile(w.T, name)
 	sent := l.Nurture.Sent[0]
 	var doc map[string]any
 	if err := json.Unmarshal(raw, &doc); err != nil {
@@ -152,8 +149,8 @@ func TestHandleEvent_eachSESEventType_changesTheLead(t *testing.T) {
 			}
 		}},
 		{"bounce-transient.json", func(t *testing.T, l *lead.Lead, acts map[string][]lead.Activity) {
-			if l.TransientBounces != 1 || !l.Mailable() || len(acts[lead.KindBounce]) != 1 {
-				t.Fatalf("a soft bounce is counted and mail goes on: bounces=%d suppression=%+v", l.TransientBounces, l.Suppression)
+			if len(l.SoftBounces) != 1 || !l.Mailable() || len(acts[lead.KindBounce]) != 1 {
+				t.Fatalf("a soft bounce is counted and mail goes on: soft bounces %v, suppression %+v", l.SoftBounces, l.Suppression)
 			}
 		}},
 		{"reject.json", func(t *testing.T, l *lead.Lead, acts map[string][]lead.Activity) {
@@ -770,7 +767,7 @@ func TestUnsubscribe_stopsMailScoresOnce_repeatChangesNothing(t *testing.T) {
 }
 
 // edit decodes a JSON event, lets change modify it, and encodes it again.
-func edit(t *testing.T, raw []byte, change func(doc map[string]any)) []byte {
+func edit(t testing.TB, raw []byte, change func(doc map[string]any)) []byte {
 	t.Helper()
 	var doc map[string]any
 	if err := json.Unmarshal(raw, &doc); err != nil {
@@ -782,4 +779,204 @@ func edit(t *testing.T, raw []byte, change func(doc map[string]any)) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// Identity feedback notifications (SES's bounce, complaint and delivery
+// notifications to an SNS topic, notificationType for eventType, no tags)
+// change the lead as event publishing's records do.
+func TestHandleEvent_identityNotifications_bouncesAndComplaintsStopMail_deliveriesRecord(t *testing.T) {
+	w := newWorld(t)
+	for _, tt := range []struct {
+		sample, reason string
+	}{
+		{"sns-notification-bounce-suppressed.json", lead.SuppressedBounced},
+		{"sns-notification-bounce-nosuchuser.json", lead.SuppressedBounced},
+		{"sns-notification-complaint.json", lead.SuppressedComplained},
+	} {
+		t.Run(tt.sample, func(t *testing.T) {
+			l := w.Nurtured(strings.TrimSuffix(tt.sample, ".json"), nil)
+			if res := w.handle(w.sample(tt.sample, l)); len(res) != 1 || !res[0].Applied || res[0].LeadID != l.ID {
+				t.Fatalf("results %+v", res)
+			}
+			got := w.Lead(l.ID)
+			if got.Suppression == nil || got.Suppression.Reason != tt.reason || got.Nurture.Status != lead.NurtureStopped {
+				t.Fatalf("suppression %+v, nurture %+v; want mail stopped, %s", got.Suppression, got.Nurture, tt.reason)
+			}
+			if a := kinds(w.Activities(l.ID)); len(a[lead.KindBounce])+len(a[lead.KindComplaint]) != 1 {
+				t.Fatalf("activities %+v", a)
+			}
+		})
+	}
+	t.Run("sns-notification-delivery.json", func(t *testing.T) {
+		l := w.Nurtured("notified-delivery", nil)
+		w.handle(w.sample("sns-notification-delivery.json", l))
+		got := w.Lead(l.ID)
+		if st := got.Nurture.Sent[0]; st.MessageID != l.Nurture.Sent[0].MessageID || st.DeliveredAt.IsZero() || !got.Mailable() {
+			t.Fatalf("a delivery joined by address and send time: %+v", st)
+		}
+	})
+}
+
+// The same complaint through event publishing and through identity
+// notifications (both wired at once) is one complaint.
+func TestHandleEvent_sameComplaintThroughBothRoutes_appliedOnce(t *testing.T) {
+	w := newWorld(t)
+	l := w.Nurtured("both-routes", nil)
+	w.handle(w.sample("complaint.json", l))
+	if res := w.handle(w.sample("sns-notification-complaint.json", l)); len(res) != 1 || res[0].Applied {
+		t.Fatalf("the second route's complaint: %+v, want a repeat", res)
+	}
+	if c := kinds(w.Activities(l.ID))[lead.KindComplaint]; len(c) != 1 {
+		t.Fatalf("%d complaint activities, want 1", len(c))
+	}
+}
+
+// SNS and SES send a message once when a topic is wired up; it is logged
+// and dropped, never dead-lettered.
+func TestHandleEvent_setupMessages_droppedNotPoison(t *testing.T) {
+	w := newWorld(t)
+	confirmation := []byte(`{"Type":"SubscriptionConfirmation","MessageId":"165545c9-2a5c-472c-8df2-7ff2be2b3b1b","Token":"2336412f37","TopicArn":"arn:aws:sns:eu-central-1:123456789012:nurture-prod-ses-events","Message":"You have chosen to subscribe to the topic.","SubscribeURL":"https://sns.eu-central-1.amazonaws.com/?Action=ConfirmSubscription","Timestamp":"2026-12-01T09:00:00.000Z"}`)
+	for name, raw := range map[string][]byte{
+		"topic validated":         sampleFile(t, "sns-topic-validated.json"),
+		"subscription succeeded":  sampleFile(t, "sns-subscription-succeeded.json"),
+		"subscription to confirm": confirmation,
+	} {
+		res, err := w.Engagement.HandleEvent(context.Background(), raw)
+		if err != nil || len(res) != 0 {
+			t.Errorf("%s: %+v, %v; want nothing applied and no error", name, res, err)
+		}
+	}
+}
+
+// A bounce or a complaint is about the addresses it names, whichever lead
+// the message's tags name: ISPs report the complaining recipient among
+// those the message went to.
+func TestHandleEvent_bouncesAndComplaints_actOnTheRecipientsTheyName(t *testing.T) {
+	w := newWorld(t)
+	tagged, named, stranger := w.Nurtured("tagged", nil), w.Nurtured("named", nil), w.Email("nobody")
+	complaint := edit(t, w.sample("complaint.json", tagged), func(doc map[string]any) {
+		d := doc["detail"].(map[string]any)
+		d["mail"].(map[string]any)["destination"] = []any{tagged.Email, named.Email}
+		d["complaint"].(map[string]any)["complainedRecipients"] = []any{map[string]any{"emailAddress": strings.ToUpper(named.Email)}}
+	})
+	res := w.handle(complaint)
+	if len(res) != 1 || res[0].LeadID != named.ID || !res[0].Applied {
+		t.Fatalf("results %+v, want the named recipient's lead", res)
+	}
+	if got := w.Lead(named.ID); got.Suppression == nil || got.Suppression.Reason != lead.SuppressedComplained {
+		t.Fatalf("the complaining recipient: %+v", got.Suppression)
+	}
+	if got := w.Lead(tagged.ID); !got.Mailable() {
+		t.Fatalf("the lead in the tags did not complain: %+v", got.Suppression)
+	}
+
+	// A hard bounce of two addresses: the lead among them stops, the
+	// address that is no lead is dropped.
+	bounce := edit(t, w.sample("bounce-permanent.json", tagged), func(doc map[string]any) {
+		b := doc["detail"].(map[string]any)["bounce"].(map[string]any)
+		b["bouncedRecipients"] = []any{map[string]any{"emailAddress": stranger}, map[string]any{"emailAddress": tagged.Email}}
+	})
+	res = w.handle(bounce)
+	if len(res) != 2 || res[0].Applied || res[1].LeadID != tagged.ID || !res[1].Applied {
+		t.Fatalf("results %+v: want the stranger dropped, the lead suppressed", res)
+	}
+	if got := w.Lead(tagged.ID); got.Suppression == nil || got.Suppression.Reason != lead.SuppressedBounced {
+		t.Fatalf("the bounced lead: %+v", got.Suppression)
+	}
+}
+
+// softBounce is a soft bounce of lead l's first email, days after its send,
+// of a given type.
+func (w *world) softBounce(l *lead.Lead, days int, bounceType string) []byte {
+	return edit(w.T, w.sample("bounce-transient.json", l), func(doc map[string]any) {
+		b := doc["detail"].(map[string]any)["bounce"].(map[string]any)
+		b["bounceType"], b["bounceSubType"] = bounceType, bounceType
+		b["timestamp"] = l.Nurture.Sent[0].At.Add(time.Duration(days) * 24 * time.Hour).Format(time.RFC3339Nano)
+		b["feedbackId"] = fmt.Sprintf("010701937b2a5d8e-9a3f6c2b-1d47-4e8a-b5c0-%012d-000000", days)
+	})
+}
+
+func TestHandleEvent_softBouncesInARow_stopMailAtTheProgramsNumber_aDeliveryBetweenResets(t *testing.T) {
+	w := newWorld(t)
+	// The program sets the number; this one stops mail after two.
+	p := *w.Program
+	p.Suppression.SoftBounces = 2
+	w.Engagement.Program = &p
+
+	bouncing, recovered := w.Nurtured("bouncing", nil), w.Nurtured("recovered", nil)
+	w.handle(w.softBounce(bouncing, 1, sesevent.BounceTransient))
+	w.handle(w.softBounce(bouncing, 1, sesevent.BounceTransient)) // SES redelivers it
+	if got := w.Lead(bouncing.ID); !got.Mailable() {
+		t.Fatalf("one soft bounce, delivered twice, stopped mail: %+v", got.Suppression)
+	}
+	// Undetermined counts as soft: SES could not tell why.
+	w.handle(w.softBounce(bouncing, 8, sesevent.BounceUndetermined))
+	got := w.Lead(bouncing.ID)
+	if got.Suppression == nil || got.Suppression.Reason != lead.SuppressedSoftBounced || got.Nurture.Status != lead.NurtureStopped {
+		t.Fatalf("two soft bounces in a row: suppression %+v, nurture %+v", got.Suppression, got.Nurture)
+	}
+
+	w.handle(w.softBounce(recovered, 1, sesevent.BounceTransient))
+	delivered := edit(t, w.sample("delivery.json", recovered), func(doc map[string]any) {
+		doc["detail"].(map[string]any)["delivery"].(map[string]any)["timestamp"] = recovered.Nurture.Sent[0].At.Add(4 * 24 * time.Hour).Format(time.RFC3339Nano)
+	})
+	w.handle(delivered)
+	w.handle(w.softBounce(recovered, 8, sesevent.BounceTransient))
+	if got := w.Lead(recovered.ID); !got.Mailable() || len(got.SoftBounces) != 1 {
+		t.Fatalf("a delivery between two soft bounces: suppression %+v, soft bounces %v", got.Suppression, got.SoftBounces)
+	}
+	if b := kinds(w.Activities(recovered.ID))[lead.KindBounce]; len(b) != 2 {
+		t.Fatalf("both soft bounces are in the timeline: %+v", b)
+	}
+}
+
+func TestHandleEvent_notSpamComplaint_isRecordedMailGoesOn(t *testing.T) {
+	w := newWorld(t)
+	l := w.Nurtured("not-spam", nil)
+	w.handle(w.sample("complaint-not-spam.json", l))
+	if got := w.Lead(l.ID); !got.Mailable() {
+		t.Fatalf("a not-spam report stopped mail: %+v", got.Suppression)
+	}
+	if c := kinds(w.Activities(l.ID))[lead.KindComplaint]; len(c) != 1 || c[0].Detail != sesevent.FeedbackNotSpam {
+		t.Fatalf("the report is in the timeline: %+v", c)
+	}
+}
+
+// SES's managed unsubscribe (a Subscription event leaving the contact list)
+// is an unsubscribe, the same one as our link's: scored and recorded once.
+func TestHandleEvent_subscriptionOptOut_unsubscribesOnceWithTheLink(t *testing.T) {
+	w := newWorld(t)
+	l := w.Nurtured("ses-unsub", nil)
+	optIn := edit(t, w.sample("subscription.json", l), func(doc map[string]any) {
+		prefs := doc["detail"].(map[string]any)["subscription"].(map[string]any)["newTopicPreferences"].(map[string]any)
+		prefs["unsubscribeAll"] = false
+		prefs["topicSubscriptionStatus"] = []any{map[string]any{"topicName": "nurture", "subscriptionStatus": "OptIn"}}
+	})
+	if res := w.handle(optIn); len(res) != 1 || res[0].Applied || !w.Lead(l.ID).Mailable() {
+		t.Fatalf("an opt-in changes nothing: %+v", res)
+	}
+	if res := w.handle(w.sample("subscription.json", l)); len(res) != 1 || !res[0].Applied || res[0].Kind != lead.KindUnsubscribe {
+		t.Fatalf("results %+v", res)
+	}
+	got := w.Lead(l.ID)
+	if got.Suppression == nil || got.Suppression.Reason != lead.SuppressedUnsubscribed || got.Nurture.Status != lead.NurtureStopped {
+		t.Fatalf("after leaving through SES: %+v %+v", got.Suppression, got.Nurture)
+	}
+	if err := w.Engagement.Unsubscribe(context.Background(), l.ID, w.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	acts := kinds(w.Activities(l.ID))[lead.KindUnsubscribe]
+	if again := w.Lead(l.ID); again.Version != got.Version || len(acts) != 1 || acts[0].Earned != w.Program.Scoring.Activities.Unsubscribe {
+		t.Fatalf("the link after SES's unsubscribe: version %d -> %d, activities %+v", got.Version, again.Version, acts)
+	}
+}
+
+// sampleFile reads a sample of events/engagement as it is.
+func sampleFile(t testing.TB, name string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "engagement", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }

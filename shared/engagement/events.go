@@ -42,10 +42,16 @@ var ErrPoison = errors.New("poison event")
 // HandleEvent decodes one delivery of SES events (EventBridge envelope, SNS
 // notification or Lambda SNS event) and applies every record in it. A
 // malformed or unknown event is an error wrapping ErrPoison (Lambda retries
-// it, then dead-letters it); an event about a message we never sent is
-// logged and dropped.
+// it, then dead-letters it); an event about a message we never sent, and
+// the setup messages of an SNS topic, are logged and dropped.
 func (s *Service) HandleEvent(ctx context.Context, raw json.RawMessage) ([]Result, error) {
 	records, err := sesevent.Decode(raw)
+	if errors.Is(err, sesevent.ErrSetupMessage) {
+		// SNS confirming a subscription, SES validating its topic: sent
+		// once when the wiring is set up, and nothing to apply or retry.
+		s.Log.Info("ses setup message", "reason", err.Error())
+		return nil, nil
+	}
 	if err != nil {
 		// A poison event: malformed, or of a shape the rule should never
 		// have sent. Failing the invocation sends it, after Lambda's own
@@ -60,32 +66,32 @@ func (s *Service) HandleEvent(ctx context.Context, raw json.RawMessage) ([]Resul
 		if err != nil {
 			return results, fmt.Errorf("apply %s of message %s: %w", r.EventType, r.Mail.MessageID, err)
 		}
-		s.Log.Info("ses event", "event", r.EventType, "leadId", res.LeadID, "applied", res.Applied,
-			"machine", res.Machine, "reason", res.Reason)
-		results = append(results, res)
+		for _, one := range res {
+			s.Log.Info("ses event", "event", r.EventType, "leadId", one.LeadID, "applied", one.Applied,
+				"machine", one.Machine, "reason", one.Reason)
+		}
+		results = append(results, res...)
 	}
 	return results, nil
 }
 
 // sent identifies the nurture step a message belongs to. Without tags only
-// the lead is known, and the step is found on it (sentStep in Apply).
+// the lead is known, and the step is found on it (applyTo): by the
+// message's MessageId, or, for the lead the message was addressed to, by
+// when it was sent.
 type sent struct {
 	leadID, track, assetID string
 	step                   int
 	tagged                 bool
+	addressed              bool // the message's one destination is the lead's address
 }
 
 // join finds the lead and step of a message from the message's tags, which
-// SES publishes with every event of a configuration set. Without them, the
-// recipient's address names the lead (lead ids derive from addresses) and
-// the step is the one on the lead with the event's MessageId, or else the
-// one claimed just before SES sent the message.
-func (s *Service) join(r sesevent.Record) (sent, bool) {
-	if r.Tag(mail.TagKind) == mail.KindAlert {
-		// Sales alerts name the lead too, but sales opening or clicking
-		// them is not the lead's engagement.
-		return sent{}, false
-	}
+// SES publishes with every event of a configuration set. Without them (as
+// in identity feedback notifications), the recipient's address names the
+// lead and the step is the one on the lead with the event's MessageId, or
+// else the one claimed just before SES sent the message.
+func join(r sesevent.Record) (sent, bool) {
 	if id := r.Tag(mail.TagLead); id != "" {
 		step, _ := strconv.Atoi(r.Tag(mail.TagStep))
 		return sent{leadID: id, track: r.Tag(mail.TagTrack), assetID: r.Tag(mail.TagAsset), step: step, tagged: true}, true
@@ -93,22 +99,84 @@ func (s *Service) join(r sesevent.Record) (sent, bool) {
 	if len(r.Mail.Destination) != 1 {
 		return sent{}, false
 	}
-	addr, err := lead.NormaliseEmail(r.Mail.Destination[0])
+	id, ok := leadOf(r.Mail.Destination[0])
+	return sent{leadID: id, addressed: true}, ok
+}
+
+// leadOf is the id of the lead an address would be: lead ids derive from
+// addresses, so no lookup is needed.
+func leadOf(address string) (string, bool) {
+	email, err := lead.NormaliseEmail(address)
 	if err != nil {
-		return sent{}, false
+		return "", false
 	}
-	return sent{leadID: lead.IDFor(addr)}, true
+	return lead.IDFor(email), true
+}
+
+// recipients are the leads a bounce or complaint is about: the addresses
+// it names, which need not be the lead in the tags. A message's step is
+// known only for the lead it was sent to (msg, when found).
+func recipients(r sesevent.Record, msg sent, found bool) []sent {
+	var out []sent
+	seen := map[string]bool{}
+	for _, addr := range r.Recipients() {
+		id, ok := leadOf(addr)
+		if !ok || seen[id] {
+			continue
+		}
+		seen[id] = true
+		if found && msg.leadID == id {
+			out = append(out, msg)
+		} else {
+			out = append(out, sent{leadID: id})
+		}
+	}
+	if len(out) == 0 && found {
+		// No recipient named (or none readable): the message's own lead.
+		out = append(out, msg)
+	}
+	return out
 }
 
 // errUnknownMessage: the lead has no step sent as this message.
 var errUnknownMessage = errors.New("unknown message")
 
-// Apply changes the lead for one SES event record, at most once per event.
-func (s *Service) Apply(ctx context.Context, r sesevent.Record) (Result, error) {
-	msg, found := s.join(r)
-	if !found {
-		return Result{Reason: "unknown message"}, nil
+// Apply changes the leads one SES event record is about, at most once per
+// event and lead: the recipients a bounce or complaint names, the lead the
+// message was sent to for every other event. It returns a result per lead.
+func (s *Service) Apply(ctx context.Context, r sesevent.Record) ([]Result, error) {
+	if r.Tag(mail.TagKind) == mail.KindAlert {
+		// Sales alerts name the lead too, but sales opening, clicking or
+		// bouncing them is not the lead's engagement.
+		return []Result{{Reason: "unknown message"}}, nil
 	}
+	msg, found := join(r)
+	if r.EventType != sesevent.EventBounce && r.EventType != sesevent.EventComplaint {
+		if !found {
+			return []Result{{Reason: "unknown message"}}, nil
+		}
+		res, err := s.applyTo(ctx, r, msg)
+		return []Result{res}, err
+	}
+	to := recipients(r, msg, found)
+	if len(to) == 0 {
+		return []Result{{Reason: "unknown message"}}, nil
+	}
+	var out []Result
+	for _, m := range to {
+		// A retry after a failure here applies the whole record again;
+		// the leads done before it recognise the event and skip it.
+		res, err := s.applyTo(ctx, r, m)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+// applyTo changes one lead for an event record about the message msg names.
+func (s *Service) applyTo(ctx context.Context, r sesevent.Record, msg sent) (Result, error) {
 	if r.EventType == sesevent.EventSend {
 		// The scheduler listed the step as sent before it asked SES to
 		// send it: a Send event has nothing left to record.
@@ -116,18 +184,21 @@ func (s *Service) Apply(ctx context.Context, r sesevent.Record) (Result, error) 
 	}
 	res := Result{LeadID: msg.leadID}
 	at := r.Time()
+	feedback := r.EventType == sesevent.EventBounce || r.EventType == sesevent.EventComplaint
 	act := lead.Activity{At: at, MessageID: r.Mail.MessageID, Track: msg.track, Step: msg.step, AssetID: msg.assetID}
 	// change is what the event does to the lead; st is the step the event
 	// is about, nil if the lead does not list it.
 	var change func(l *lead.Lead, st *lead.SentStep) error
+	key := r.Key()
 
 	switch r.EventType {
 	case sesevent.EventDelivery:
 		act.Kind = lead.KindDelivered
-		change = func(_ *lead.Lead, st *lead.SentStep) error {
+		change = func(l *lead.Lead, st *lead.SentStep) error {
 			if st != nil {
 				st.DeliveredAt = at
 			}
+			l.Delivered(at)
 			return nil
 		}
 	case sesevent.EventOpen:
@@ -161,8 +232,8 @@ func (s *Service) Apply(ctx context.Context, r sesevent.Record) (Result, error) 
 		defer func() {
 			// Earlier clicks of the burst were taken for a reader's; say
 			// now that they were not.
-			for _, key := range burst {
-				if err := s.Store.MarkMachine(ctx, msg.leadID, key, "several links clicked in the same second"); err != nil {
+			for _, k := range burst {
+				if err := s.Store.MarkMachine(ctx, msg.leadID, k, "several links clicked in the same second"); err != nil {
 					s.Log.Error("mark earlier click as machine", "leadId", msg.leadID, "error", err.Error())
 				}
 			}
@@ -173,16 +244,36 @@ func (s *Service) Apply(ctx context.Context, r sesevent.Record) (Result, error) 
 		change = func(l *lead.Lead, _ *lead.SentStep) error {
 			if r.Bounce.BounceType == sesevent.BouncePermanent {
 				l.Suppress(lead.SuppressedBounced, at)
-			} else {
-				l.TransientBounces++
+				return nil
 			}
+			// Transient, and Undetermined: SES could not tell why, and
+			// AWS advises removing an address at once only for Permanent.
+			// Either way the address did not take the mail.
+			l.SoftBounce(at, s.Program.SoftBounceLimit())
 			return nil
 		}
 	case sesevent.EventComplaint:
 		act.Kind = lead.KindComplaint
 		act.Detail = r.Complaint.ComplaintFeedbackType
 		change = func(l *lead.Lead, _ *lead.SentStep) error {
-			l.Suppress(lead.SuppressedComplained, at)
+			if r.Complaint.ComplaintFeedbackType != sesevent.FeedbackNotSpam {
+				l.Suppress(lead.SuppressedComplained, at)
+			}
+			return nil
+		}
+	case sesevent.EventSubscription:
+		if !r.Subscription.OptsOut() {
+			// Consent comes through the forms; a contact list opt-in
+			// changes nothing here.
+			res.Reason = "not an opt-out"
+			return res, nil
+		}
+		// The recipient left through SES's own unsubscribe (its managed
+		// List-Unsubscribe): the same as our link, and one with it.
+		act.Kind, act.Detail = lead.KindUnsubscribe, r.Subscription.Source
+		key = unsubscribeKey
+		change = func(l *lead.Lead, _ *lead.SentStep) error {
+			l.Suppress(lead.SuppressedUnsubscribed, at)
 			return nil
 		}
 	case sesevent.EventReject:
@@ -196,14 +287,15 @@ func (s *Service) Apply(ctx context.Context, r sesevent.Record) (Result, error) 
 		return res, nil
 	}
 	res.Kind = act.Kind
-	applied, err := s.applyOnce(ctx, msg.leadID, r.Key(), &act, func(l *lead.Lead) error {
+	applied, err := s.applyOnce(ctx, msg.leadID, key, &act, func(l *lead.Lead) error {
 		st, ok := l.SentStepOf(r.Mail.MessageID, msg.track, msg.step)
-		if !ok && !msg.tagged {
+		if !ok && msg.addressed {
 			st, ok = l.SentJustBefore(r.Mail.Timestamp)
 		}
-		if !ok && !msg.tagged {
+		if !ok && !msg.tagged && !feedback {
 			// Only the address named the lead, and no step of it was sent
-			// as this message.
+			// as this message. (A bounce or a complaint about the address
+			// stops its mail whatever message it was about.)
 			return errUnknownMessage
 		}
 		if ok && !msg.tagged {

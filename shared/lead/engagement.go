@@ -3,6 +3,7 @@ package lead
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/leadnurture/nurture/shared/program"
@@ -38,6 +39,39 @@ func (l *Lead) Suppress(reason string, at time.Time) bool {
 		l.Nurture.Stop(reason)
 	}
 	return true
+}
+
+// SoftBounce records a soft bounce (SES gave up on a full mailbox, a server
+// that kept refusing, or a bounce it could not classify) at `at`, and
+// stops all mail once limit have come in a row: with no delivery after
+// them. Events arrive in any order, so a bounce older than the latest
+// delivery is not part of the run. It reports whether mail stopped.
+func (l *Lead) SoftBounce(at time.Time, limit int) bool {
+	if !at.After(l.DeliveredAt) {
+		return false
+	}
+	i, _ := slices.BinarySearchFunc(l.SoftBounces, at, time.Time.Compare)
+	l.SoftBounces = slices.Insert(l.SoftBounces, i, at)
+	if n := len(l.SoftBounces); n > limit {
+		l.SoftBounces = slices.Delete(l.SoftBounces, 0, n-limit)
+	}
+	if len(l.SoftBounces) < limit {
+		return false
+	}
+	return l.Suppress(SuppressedSoftBounced, at)
+}
+
+// Delivered records a delivery SES reported at `at`: the soft bounces
+// before it are no longer in a row.
+func (l *Lead) Delivered(at time.Time) {
+	if !at.After(l.DeliveredAt) {
+		return
+	}
+	l.DeliveredAt = at
+	l.SoftBounces = slices.DeleteFunc(l.SoftBounces, func(b time.Time) bool { return !b.After(at) })
+	if len(l.SoftBounces) == 0 {
+		l.SoftBounces = nil
+	}
 }
 
 // Zone is the time zone the lead's send window and dates are in: the one

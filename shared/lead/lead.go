@@ -52,8 +52,11 @@ type Lead struct {
 	// RecentClicks are the latest clicks, kept to recognise scanners that
 	// click every link of a message at once.
 	RecentClicks []ClickMark `json:",omitempty"`
-	// TransientBounces counts soft bounces; they do not stop mail.
-	TransientBounces int `json:",omitempty"`
+	// DeliveredAt is the latest delivery SES reported, and SoftBounces the
+	// times of the soft bounces since (oldest first): enough of them in a
+	// row stop mail (SoftBounce).
+	DeliveredAt time.Time   `json:",omitzero"`
+	SoftBounces []time.Time `json:",omitempty"`
 
 	// Score is the lead's interest and fit, as of Score.At.
 	Score Score
@@ -218,6 +221,7 @@ const (
 	SuppressedUnsubscribed = "unsubscribed"
 	SuppressedBounced      = "bounced"
 	SuppressedComplained   = "complained"
+	SuppressedSoftBounced  = "soft-bounced"
 	SuppressedErased       = "erased"
 )
 

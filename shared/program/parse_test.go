@@ -357,6 +357,16 @@ func TestParse_mistakeInDefault_pointsAtLineColumnAndPath(t *testing.T) {
 			at:   `"12-24"]`, path: "schedule.noSendDates[4]", msg: `"12-24" is listed twice`,
 		},
 		{
+			name: "no soft bounce at all stops mail",
+			edit: edit{"softBounces: 3", "softBounces: 0"},
+			at:   "0", path: "suppression.softBounces", msg: "softBounces must be at least 1",
+		},
+		{
+			name: "too many soft bounces before mail stops",
+			edit: edit{"softBounces: 3", "softBounces: 12"},
+			at:   "12", path: "suppression.softBounces", msg: "softBounces 12 keeps mailing an address that has not taken mail for too long; write 10 or less",
+		},
+		{
 			name: "negative frequency cap",
 			edit: edit{"frequencyCap: 5d", "frequencyCap: -5d"},
 			at:   "-5d", path: "schedule.frequencyCap", msg: "frequencyCap cannot be negative",

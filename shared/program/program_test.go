@@ -257,3 +257,20 @@ func TestDefault_mapsEveryReturnReason_andUnlistedReasonsResume(t *testing.T) {
 		t.Errorf("an unmapped reason does %q, want %q", got, ReturnResume)
 	}
 }
+
+func TestSoftBounceLimit_isTheProgramsElseTheDefault(t *testing.T) {
+	minimal, err := Parse("minimal.yaml", readTestdata(t, "minimal.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := minimal.SoftBounceLimit(); got != DefaultSoftBounces {
+		t.Errorf("a program without suppression: %d soft bounces in a row, want the default %d", got, DefaultSoftBounces)
+	}
+	set, err := Parse("program.yaml", []byte(strings.Replace(string(defaultFile), "softBounces: 3", "softBounces: 5", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := set.SoftBounceLimit(); got != 5 {
+		t.Errorf("softBounces: 5 gives %d", got)
+	}
+}

@@ -24,6 +24,8 @@ type Program struct {
 	Evergreen Evergreen         `yaml:"evergreen"`
 	Reengage  Reengage          `yaml:"reengage"`
 	Returns   map[string]string `yaml:"returns"` // return reason code -> one of ReturnActions
+	// Suppression says when mail stops by itself; optional, with defaults.
+	Suppression Suppression `yaml:"suppression"`
 
 	// lookups is built once by Parse so the hot paths (every form post,
 	// every scheduler tick) find ids without scanning; a Program built by
@@ -52,6 +54,30 @@ type Schedule struct {
 	// NoSendDates are days no nurture mail goes out, in the lead's zone:
 	// "2026-12-24" for one day, "12-25" for that day every year.
 	NoSendDates []string `yaml:"noSendDates"`
+}
+
+// Suppression says when mail to a lead stops by itself. A hard bounce, a
+// spam complaint or an unsubscribe stops it at once; soft bounces (a full
+// mailbox, a server that keeps refusing, a bounce SES cannot classify) only
+// after SoftBounces of them in a row, with no delivery between.
+type Suppression struct {
+	SoftBounces int `yaml:"softBounces"`
+}
+
+// Soft bounces in a row that stop mail: the default, and the most a
+// program may set (at one email a week, ten are over two months of mail
+// that reached nobody).
+const (
+	DefaultSoftBounces = 3
+	MaxSoftBounces     = 10
+)
+
+// SoftBounceLimit is how many soft bounces in a row stop mail to a lead.
+func (p *Program) SoftBounceLimit() int {
+	if n := p.Suppression.SoftBounces; n > 0 {
+		return n
+	}
+	return DefaultSoftBounces
 }
 
 // Retention says how long activity history is kept.

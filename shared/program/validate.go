@@ -51,6 +51,7 @@ func validate(p *Program, d *decoder) []Problem {
 	v.version()
 	v.sender()
 	v.schedule()
+	v.suppression()
 	v.retention()
 	// Questions and assets first: forms, tracks, scoring and routing refer to them.
 	v.questionList()
@@ -190,6 +191,20 @@ func (v *validator) clock(path, s string) (time.Duration, bool) {
 		return 0, false
 	}
 	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, true
+}
+
+func (v *validator) suppression() {
+	const path = "suppression.softBounces"
+	n := v.p.Suppression.SoftBounces
+	if _, given := v.d.values[path]; !given {
+		return
+	}
+	switch {
+	case n < 1:
+		v.add(path, "softBounces must be at least 1; e.g. softBounces: %d stops mail after %d soft bounces in a row, or remove it for that default", DefaultSoftBounces, DefaultSoftBounces)
+	case n > MaxSoftBounces:
+		v.add(path, "softBounces %d keeps mailing an address that has not taken mail for too long; write %d or less, e.g. softBounces: %d", n, MaxSoftBounces, DefaultSoftBounces)
+	}
 }
 
 func (v *validator) retention() {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -25,6 +26,11 @@ var (
 	ErrUnknownShape = errors.New("sesevent: not an SES sending event")
 	// ErrTooLarge comes wrapped together with ErrMalformed.
 	ErrTooLarge = errors.New("sesevent: too large")
+	// ErrSetupMessage comes wrapped together with ErrUnknownShape: a message
+	// that setting up delivery sends once (SNS's subscription confirmation,
+	// SES's "Successfully validated SNS topic" and
+	// AmazonSnsSubscriptionSucceeded). Expected, and nothing to apply.
+	ErrSetupMessage = errors.New("sesevent: a setup message, not an event")
 )
 
 const (
@@ -53,6 +59,27 @@ var detailTypes = map[string]string{
 	"Email Subscribed":         EventSubscription,
 }
 
+// notificationTypes maps the notificationType of identity feedback
+// notifications (SES's older bounce, complaint and delivery notifications
+// to an SNS topic, set on the identity rather than a configuration set) to
+// the record's eventType. Their records are otherwise the same as event
+// publishing's, without tags.
+var notificationTypes = map[string]string{
+	"Bounce":    EventBounce,
+	"Complaint": EventComplaint,
+	"Delivery":  EventDelivery,
+}
+
+// Setup messages: what SNS and SES send once when a topic is wired up.
+const (
+	// subscriptionSucceeded is the notificationType SES publishes to a
+	// topic it was given for an identity's feedback notifications.
+	subscriptionSucceeded = "AmazonSnsSubscriptionSucceeded"
+	// topicValidated starts the plain-text message SES publishes to a topic
+	// it was given as an event destination.
+	topicValidated = "Successfully validated SNS topic for Amazon SES event publishing"
+)
+
 // DetailType is the EventBridge detail-type SES uses for an event type, or ""
 // for an unknown one.
 func DetailType(eventType string) string {
@@ -76,6 +103,12 @@ func DetailType(eventType string) string {
 //   - a Lambda SNS event ({"Records":[{"EventSource":"aws:sns","Sns":{...}}]}),
 //     one record per notification, in order;
 //   - a bare record ({"eventType":...,"mail":...}).
+//
+// A record may also be an identity feedback notification, with
+// notificationType Bounce, Complaint or Delivery instead of eventType.
+// Setup messages (an SNS subscription confirmation, SES's topic validation
+// and AmazonSnsSubscriptionSucceeded) are ErrSetupMessage; in a Lambda SNS
+// event they are skipped, and only an event of nothing else is one.
 //
 // Every record returned has a non-empty Mail.MessageID, an EventType that is
 // one of the Event* constants, and the matching event object set (other
@@ -111,7 +144,7 @@ func decode(raw []byte, where string, allowSNS bool) ([]Record, error) {
 			return nil, err
 		}
 		return []Record{r}, nil
-	case has(obj, "eventType") || has(obj, "mail"):
+	case has(obj, "eventType") || has(obj, "notificationType") || has(obj, "mail"):
 		r, err := decodeRecord(raw, where, "")
 		if err != nil {
 			return nil, err
@@ -131,6 +164,7 @@ func decodeLambda(obj map[string]json.RawMessage, where string) ([]Record, error
 		return nil, fmt.Errorf("%w: %s.Records is empty", ErrUnknownShape, where)
 	}
 	out := make([]Record, 0, len(items))
+	var setup error
 	for i, item := range items {
 		at := fmt.Sprintf("%s.Records[%d]", where, i)
 		if !isObject(item) {
@@ -158,10 +192,17 @@ func decodeLambda(obj map[string]json.RawMessage, where string) ([]Record, error
 			return nil, err
 		}
 		r, err := decodeSNS(sns, at+".Sns")
+		if errors.Is(err, ErrSetupMessage) {
+			setup = err
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, r)
+	}
+	if len(out) == 0 {
+		return nil, setup
 	}
 	return out, nil
 }
@@ -173,7 +214,11 @@ func decodeSNS(obj map[string]json.RawMessage, where string) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
-	if typ != "Notification" {
+	switch typ {
+	case "Notification":
+	case "SubscriptionConfirmation", "UnsubscribeConfirmation":
+		return Record{}, fmt.Errorf("%w: %w: %s is an SNS %s", ErrUnknownShape, ErrSetupMessage, where, typ)
+	default:
 		return Record{}, fmt.Errorf("%w: %s.Type is %q, want Notification", ErrUnknownShape, where, clip(typ))
 	}
 	if !has(obj, "Message") {
@@ -185,6 +230,9 @@ func decodeSNS(obj map[string]json.RawMessage, where string) (Record, error) {
 	}
 	if len(msg) > MaxRecordSize {
 		return Record{}, fmt.Errorf("%w: %w: %s.Message is %d bytes, the limit is %d", ErrMalformed, ErrTooLarge, where, len(msg), MaxRecordSize)
+	}
+	if strings.HasPrefix(strings.TrimSpace(msg), topicValidated) {
+		return Record{}, fmt.Errorf("%w: %w: %s.Message is SES's topic validation", ErrUnknownShape, ErrSetupMessage, where)
 	}
 	recs, err := decode([]byte(msg), where+".Message", false)
 	if err != nil {
@@ -227,9 +275,26 @@ func decodeRecord(raw []byte, where, want string) (Record, error) {
 	if len(raw) > MaxRecordSize {
 		return Record{}, fmt.Errorf("%w: %w: %s is %d bytes, the limit is %d", ErrMalformed, ErrTooLarge, where, len(raw), MaxRecordSize)
 	}
-	var r Record
-	if err := json.Unmarshal(raw, &r); err != nil {
+	var in struct {
+		Record
+		NotificationType string `json:"notificationType"`
+	}
+	if err := json.Unmarshal(raw, &in); err != nil {
 		return Record{}, malformedJSON(where, err)
+	}
+	r := in.Record
+	if nt := in.NotificationType; nt != "" {
+		et, known := notificationTypes[nt]
+		switch {
+		case nt == subscriptionSucceeded:
+			return Record{}, fmt.Errorf("%w: %w: %s is SES's %s", ErrUnknownShape, ErrSetupMessage, where, nt)
+		case !known:
+			return Record{}, fmt.Errorf("%w: %s.notificationType %q is not a bounce, complaint or delivery", ErrUnknownShape, where, clip(nt))
+		case r.EventType == "":
+			r.EventType = et
+		case r.EventType != et:
+			return Record{}, fmt.Errorf("%w: %s.eventType %q contradicts its notificationType %q", ErrMalformed, where, clip(r.EventType), nt)
+		}
 	}
 	switch {
 	case r.EventType == "":

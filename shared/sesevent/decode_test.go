@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,8 +31,19 @@ var samples = []string{
 	"reject.json", "delivery-delay.json", "rendering-failure.json",
 }
 
+// feedbackSamples are the other samples of events we apply: identity
+// feedback notifications through SNS, and event publishing's rarer cases.
+var feedbackSamples = []string{
+	"sns-notification-bounce-suppressed.json", "sns-notification-bounce-nosuchuser.json",
+	"sns-notification-complaint.json", "sns-notification-delivery.json",
+	"bounce-undetermined.json", "complaint-not-spam.json", "subscription.json",
+}
+
+// setupSamples are what SNS and SES send once when a topic is wired up.
+var setupSamples = []string{"sns-topic-validated.json", "sns-subscription-succeeded.json"}
+
 // allSamples are every file in events/engagement, for the fuzzer.
-var allSamples = append(append([]string{}, samples...), "sns-click.json", "eventbridge-unknown.json")
+var allSamples = slices.Concat(samples, feedbackSamples, setupSamples, []string{"sns-click.json", "eventbridge-unknown.json"})
 
 func sample(t testing.TB, name string) []byte {
 	t.Helper()
@@ -135,13 +147,16 @@ func lambdaSNSEvent(t testing.TB, messages ...[]byte) []byte {
 	return b
 }
 
+// sampleCase is what a sample must decode to.
+type sampleCase struct {
+	file      string
+	eventType string
+	time      time.Time
+	check     func(t *testing.T, r sesevent.Record)
+}
+
 func TestEverySampleDecodesToItsEventWithTagsAndOwnTimestamp(t *testing.T) {
-	tests := []struct {
-		file      string
-		eventType string
-		time      time.Time
-		check     func(t *testing.T, r sesevent.Record)
-	}{
+	tests := []sampleCase{
 		{"send.json", sesevent.EventSend, sentAt, func(t *testing.T, r sesevent.Record) {
 			if r.Send == nil {
 				t.Error("Send is nil")
@@ -178,7 +193,7 @@ func TestEverySampleDecodesToItsEventWithTagsAndOwnTimestamp(t *testing.T) {
 				t.Errorf("bounced recipients = %+v", b.BouncedRecipients)
 			}
 		}},
-		{"bounce-transient.json", sesevent.EventBounce, at("2026-12-01T09:00:04.219Z"), func(t *testing.T, r sesevent.Record) {
+		{"bounce-transient.json", sesevent.EventBounce, at("2026-12-01T23:00:04.219Z"), func(t *testing.T, r sesevent.Record) {
 			if r.Bounce.BounceType != sesevent.BounceTransient || len(r.Bounce.BouncedRecipients) != 1 {
 				t.Errorf("bounce = %+v", r.Bounce)
 			}
@@ -457,10 +472,13 @@ func TestDecodeErrors(t *testing.T) {
 		{"record without messageId", clickDetail(func(d map[string]any) { delete(d["mail"].(map[string]any), "messageId") }), sesevent.ErrUnknownShape},
 		{"record with a blank messageId", clickDetail(func(d map[string]any) { d["mail"].(map[string]any)["messageId"] = "  " }), sesevent.ErrUnknownShape},
 		{"bare record without eventType", edit(t, detail(t, "click.json"), func(m map[string]any) { delete(m, "eventType") }), sesevent.ErrUnknownShape},
-		{"identity notification (notificationType)", edit(t, detail(t, "bounce-permanent.json"), func(m map[string]any) {
-			m["notificationType"] = m["eventType"]
+		{"notificationType other than bounce, complaint or delivery", edit(t, detail(t, "bounce-permanent.json"), func(m map[string]any) {
+			m["notificationType"] = "Received"
 			delete(m, "eventType")
 		}), sesevent.ErrUnknownShape},
+		{"notificationType contradicts eventType", edit(t, detail(t, "bounce-permanent.json"), func(m map[string]any) {
+			m["notificationType"] = "Delivery"
+		}), sesevent.ErrMalformed},
 		{"unknown eventType", edit(t, detail(t, "click.json"), func(m map[string]any) { m["eventType"] = "Forward" }), sesevent.ErrUnknownShape},
 		{"Click without its click object", clickDetail(func(d map[string]any) { delete(d, "click") }), sesevent.ErrUnknownShape},
 		{"SNS subscription confirmation", []byte(`{"Type":"SubscriptionConfirmation","MessageId":"165545c9-2a5c-472c-8df2-7ff2be2b3b1b","Token":"2336412f37","TopicArn":"arn:aws:sns:eu-central-1:123456789012:nurture-prod-ses-events","Message":"You have chosen to subscribe to the topic.","SubscribeURL":"https://sns.eu-central-1.amazonaws.com/?Action=ConfirmSubscription","Timestamp":"2026-12-01T09:00:00.000Z"}`), sesevent.ErrUnknownShape},
@@ -488,6 +506,136 @@ func TestDecodeErrors(t *testing.T) {
 				t.Errorf("error quotes the recipient: %v", err)
 			}
 		})
+	}
+}
+
+// Identity feedback notifications (notificationType, SES's bounce,
+// complaint and delivery notifications to an SNS topic) decode to the
+// records event publishing sends, without tags.
+func TestIdentityNotificationsDecodeLikeEventPublishing(t *testing.T) {
+	tests := []sampleCase{
+		{"sns-notification-bounce-suppressed.json", sesevent.EventBounce, at("2026-12-01T09:00:03.302Z"), func(t *testing.T, r sesevent.Record) {
+			if r.Bounce.BounceType != sesevent.BouncePermanent || r.Bounce.BounceSubType != "Suppressed" {
+				t.Errorf("bounce = %+v", r.Bounce)
+			}
+		}},
+		{"sns-notification-bounce-nosuchuser.json", sesevent.EventBounce, at("2026-12-01T09:00:04.741Z"), func(t *testing.T, r sesevent.Record) {
+			if r.Bounce.BounceType != sesevent.BouncePermanent || !strings.Contains(r.Bounce.BouncedRecipients[0].DiagnosticCode, "NoSuchUser") {
+				t.Errorf("bounce = %+v", r.Bounce)
+			}
+		}},
+		{"sns-notification-complaint.json", sesevent.EventComplaint, at("2026-12-01T10:17:45Z"), func(t *testing.T, r sesevent.Record) {
+			if r.Complaint.ComplaintFeedbackType != "abuse" {
+				t.Errorf("complaint = %+v", r.Complaint)
+			}
+			// The same complaint as event publishing's sample: both routes
+			// wired at once still apply it once.
+			if r.Key() != decodeOne(t, sample(t, "complaint.json")).Key() {
+				t.Error("the complaint has another key than through event publishing")
+			}
+		}},
+		{"sns-notification-delivery.json", sesevent.EventDelivery, at("2026-12-01T09:00:05.512Z"), func(t *testing.T, r sesevent.Record) {
+			if !reflect.DeepEqual(r.Delivery.Recipients, []string{recipient}) {
+				t.Errorf("delivery = %+v", r.Delivery)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			r := decodeOne(t, sample(t, tt.file))
+			if r.EventType != tt.eventType || eventObjects(r) != 1 || r.Mail.MessageID != messageID || !r.Time().Equal(tt.time) {
+				t.Errorf("got %s of %s at %v, want %s at %v", r.EventType, r.Mail.MessageID, r.Time(), tt.eventType, tt.time)
+			}
+			if len(r.Mail.Tags) != 0 || !reflect.DeepEqual(r.Mail.Destination, []string{recipient}) {
+				t.Errorf("tags %v, destination %v: identity notifications carry no tags", r.Mail.Tags, r.Mail.Destination)
+			}
+			tt.check(t, r)
+		})
+	}
+	// Event publishing's record with notificationType for eventType is the
+	// same record.
+	want := decodeOne(t, sample(t, "bounce-permanent.json"))
+	got := decodeOne(t, snsNotification(t, edit(t, detail(t, "bounce-permanent.json"), func(m map[string]any) {
+		m["notificationType"] = m["eventType"]
+		delete(m, "eventType")
+	})))
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestRecipientsAreTheBouncedOrComplainedAddresses(t *testing.T) {
+	bounce := decodeOne(t, edit(t, sample(t, "bounce-permanent.json"), func(m map[string]any) {
+		b := m["detail"].(map[string]any)["bounce"].(map[string]any)
+		b["bouncedRecipients"] = append(b["bouncedRecipients"].([]any), map[string]any{"emailAddress": "grace@example.com"})
+	}))
+	for _, tt := range []struct {
+		r    sesevent.Record
+		want []string
+	}{
+		{bounce, []string{recipient, "grace@example.com"}},
+		{decodeOne(t, sample(t, "complaint.json")), []string{recipient}},
+		{decodeOne(t, sample(t, "delivery.json")), nil},
+	} {
+		if got := tt.r.Recipients(); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: Recipients() = %v, want %v", tt.r.EventType, got, tt.want)
+		}
+	}
+}
+
+func TestRarerEventsDecode(t *testing.T) {
+	if b := decodeOne(t, sample(t, "bounce-undetermined.json")).Bounce; b.BounceType != sesevent.BounceUndetermined {
+		t.Errorf("bounce = %+v", b)
+	}
+	if c := decodeOne(t, sample(t, "complaint-not-spam.json")).Complaint; c.ComplaintFeedbackType != sesevent.FeedbackNotSpam {
+		t.Errorf("complaint = %+v", c)
+	}
+	sub := decodeOne(t, sample(t, "subscription.json"))
+	if sub.EventType != sesevent.EventSubscription || !sub.Subscription.OptsOut() || !sub.Time().Equal(at("2026-12-01T14:27:18.660Z")) {
+		t.Errorf("subscription = %+v", sub.Subscription)
+	}
+	for name, prefs := range map[string]*sesevent.TopicPreferences{
+		"no new preferences":    nil,
+		"still in every topic":  {TopicSubscriptionStatus: []sesevent.TopicStatus{{TopicName: "nurture", SubscriptionStatus: "OptIn"}}},
+		"subscribed to nothing": {},
+	} {
+		if (sesevent.Subscription{NewTopicPreferences: prefs}).OptsOut() {
+			t.Errorf("%s: OptsOut() = true", name)
+		}
+	}
+	topic := sesevent.Subscription{NewTopicPreferences: &sesevent.TopicPreferences{TopicSubscriptionStatus: []sesevent.TopicStatus{{TopicName: "nurture", SubscriptionStatus: sesevent.OptOut}}}}
+	if !topic.OptsOut() {
+		t.Error("leaving the topic is opting out")
+	}
+}
+
+// Setup messages are expected: neither poison nor an event.
+func TestSetupMessagesAreErrSetupMessage(t *testing.T) {
+	confirmation := func(typ string) []byte {
+		return []byte(`{"Type":"` + typ + `","MessageId":"165545c9-2a5c-472c-8df2-7ff2be2b3b1b","Token":"2336412f37","TopicArn":"arn:aws:sns:eu-central-1:123456789012:nurture-prod-ses-events","Message":"You have chosen to subscribe to the topic.","SubscribeURL":"https://sns.eu-central-1.amazonaws.com/?Action=ConfirmSubscription","Timestamp":"2026-12-01T09:00:00.000Z"}`)
+	}
+	tests := map[string][]byte{
+		"SES's topic validation":                 sample(t, "sns-topic-validated.json"),
+		"SES's AmazonSnsSubscriptionSucceeded":   sample(t, "sns-subscription-succeeded.json"),
+		"SNS subscription confirmation":          confirmation("SubscriptionConfirmation"),
+		"SNS unsubscribe confirmation":           confirmation("UnsubscribeConfirmation"),
+		"topic validation to an HTTP endpoint":   snsNotification(t, []byte("Successfully validated SNS topic for Amazon SES event publishing.")),
+		"two setup messages in one Lambda event": lambdaSNSEvent(t, []byte("Successfully validated SNS topic for Amazon SES event publishing."), []byte(`{"notificationType":"AmazonSnsSubscriptionSucceeded","message":"You have successfully subscribed"}`)),
+	}
+	for name, raw := range tests {
+		recs, err := sesevent.Decode(raw)
+		if !errors.Is(err, sesevent.ErrSetupMessage) || !errors.Is(err, sesevent.ErrUnknownShape) || recs != nil {
+			t.Errorf("%s: %v, %+v; want ErrSetupMessage (an unknown shape)", name, err, recs)
+		}
+	}
+	// Among events, a setup message is skipped.
+	recs, err := sesevent.Decode(lambdaSNSEvent(t, []byte("Successfully validated SNS topic for Amazon SES event publishing."), detail(t, "click.json")))
+	if err != nil || len(recs) != 1 || recs[0].EventType != sesevent.EventClick {
+		t.Errorf("a setup message and a click: %v, %+v; want the click", err, recs)
+	}
+	// Other plain-text messages are still malformed.
+	if _, err := sesevent.Decode(snsNotification(t, []byte("Successfully delivered"))); !errors.Is(err, sesevent.ErrMalformed) {
+		t.Errorf("plain text that is no setup message: %v, want ErrMalformed", err)
 	}
 }
 

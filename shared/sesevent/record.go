@@ -12,6 +12,11 @@
 //     and so on) whose detail is the record;
 //   - an SNS notification whose Message is the record as a JSON string;
 //   - the Lambda SNS event that wraps such notifications in Records.
+//
+// Through SNS it may also be one of the bounce, complaint and delivery
+// notifications SES sends for an identity ("Amazon SNS notification
+// contents for Amazon SES"): the same record with notificationType for
+// eventType, and no tags.
 package sesevent
 
 import (
@@ -236,6 +241,50 @@ type TopicPreferences struct {
 type TopicStatus struct {
 	TopicName          string `json:"topicName"`
 	SubscriptionStatus string `json:"subscriptionStatus"`
+}
+
+// OptOut is the SubscriptionStatus of a topic the contact left.
+const OptOut = "OptOut"
+
+// OptsOut reports whether the change leaves the list or one of its topics:
+// unsubscribeAll, or a topic now OptOut. The mail of one contact list is
+// one stream to its recipient, so leaving any part of it is leaving.
+func (s Subscription) OptsOut() bool {
+	p := s.NewTopicPreferences
+	if p == nil {
+		return false
+	}
+	if p.UnsubscribeAll {
+		return true
+	}
+	for _, t := range p.TopicSubscriptionStatus {
+		if t.SubscriptionStatus == OptOut {
+			return true
+		}
+	}
+	return false
+}
+
+// FeedbackNotSpam is the ComplaintFeedbackType of a report that is no
+// complaint: the reporter says the message is not spam, correcting an
+// earlier report or filter.
+const FeedbackNotSpam = "not-spam"
+
+// Recipients are the addresses a bounce or complaint names (bounced or
+// complained recipients), in order; nil for other events.
+func (r Record) Recipients() []string {
+	var out []string
+	switch {
+	case r.EventType == EventBounce && r.Bounce != nil:
+		for _, b := range r.Bounce.BouncedRecipients {
+			out = append(out, b.EmailAddress)
+		}
+	case r.EventType == EventComplaint && r.Complaint != nil:
+		for _, c := range r.Complaint.ComplainedRecipients {
+			out = append(out, c.EmailAddress)
+		}
+	}
+	return out
 }
 
 // Tag returns the first value of the message tag name, or "".
