@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/leadnurture/nurture/shared/program"
 )
 
 // Date layouts of the report: dates are in the lead's own zone.
@@ -125,10 +127,14 @@ func (r *Result) writeJourney(ew *errWriter, j Journey) {
 	ew.printf("   nurture at the end: %s\n", j.Nurture)
 }
 
-// Label names an email by its track and step ("cloud-cost-track 3").
+// Label names an email by its track and step ("cloud-cost-track 3",
+// "evergreen 2", "re-engagement").
 func (e *Email) Label() string {
-	if e.Track == "" {
+	switch e.Track {
+	case "":
 		return e.Kind
+	case program.ReengageTrack:
+		return "re-engagement"
 	}
 	return fmt.Sprintf("%s %d", e.Track, e.Step+1)
 }

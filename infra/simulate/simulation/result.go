@@ -29,8 +29,10 @@ type Journey struct {
 	Emails    []*Email
 	Months    []Month
 	Crossings []Crossing
-	// Nurture says where nurture stands at the end, in words.
+	// Nurture says where nurture stands at the end, in words; Status is
+	// the lead's nurture status then (lead.NurtureActive ...).
 	Nurture string
+	Status  string
 }
 
 // Download is a form the persona filled in.
@@ -137,7 +139,7 @@ func (p *persona) journey(ctx context.Context) (Journey, error) {
 	p.count(&j, acts)
 	j.Months = p.months()
 	j.Crossings = crossings(l, acts, p.r.prog.Thresholds)
-	j.Nurture = nurtureState(l)
+	j.Nurture, j.Status = nurtureState(l), l.Nurture.Status
 	return j, nil
 }
 
@@ -252,6 +254,8 @@ func nurtureState(l *lead.Lead) string {
 	switch {
 	case l.Suppression != nil:
 		return "no more mail: " + l.Suppression.Reason
+	case n.Status == lead.NurtureActive && n.Track == program.EvergreenTrack:
+		return "evergreen, the next email due " + n.DueAt.Format(time.DateOnly)
 	case n.Status == lead.NurtureActive:
 		return fmt.Sprintf("in %s, step %d due %s", n.Track, n.NextStep+1, n.DueAt.Format(time.DateOnly))
 	case n.Status == lead.NurtureFinished:

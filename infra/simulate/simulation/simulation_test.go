@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leadnurture/nurture/infra/localstack/testenv"
+	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/program"
 )
 
@@ -191,6 +192,99 @@ func TestShippedProgram_readsEverything_getsEveryStepAtTheProgramsPace(t *testin
 		}
 		if gap, wait := e.At.Sub(j.Emails[i-1].At), track.Steps[e.Step].Wait.Duration; gap < wait {
 			t.Errorf("email %s came %s after the previous one; the step waits %s", e.Label(), gap, wait)
+		}
+	}
+}
+
+// Over the year, reads-everything gets its track and then the evergreen
+// cadence: never more often than evergreen.every, never an asset (or the
+// same content in another format) twice, and mail until the end.
+func TestShippedProgram_readsEverything_getsEvergreenAtItsCadence_neverTheSameContentTwice(t *testing.T) {
+	r, prog := shippedRun(t)
+	if !prog.EvergreenOn() {
+		t.Fatal("the shipped program has an evergreen cadence")
+	}
+	j := journey(t, r, "reads-everything")
+	var evergreen []*Email
+	had := map[string]string{}
+	for _, d := range j.Downloads {
+		for _, id := range prog.SameContent(d.Asset) {
+			had[id] = "the form"
+		}
+	}
+	for _, e := range j.Emails {
+		switch {
+		case e.Track == program.EvergreenTrack:
+			evergreen = append(evergreen, e)
+		case len(evergreen) > 0:
+			t.Errorf("%s came after evergreen began", e.Label())
+		}
+		if first, ok := had[e.Asset]; ok && e.Asset != "" {
+			t.Errorf("%s sent %s, which the lead had from %s", e.Label(), e.Asset, first)
+		}
+		for _, id := range prog.SameContent(e.Asset) {
+			had[id] = e.Label()
+		}
+	}
+	if len(evergreen) < 6 {
+		t.Fatalf("%d evergreen emails in a year; want one every %s once the track is done", len(evergreen), prog.Evergreen.Every)
+	}
+	for i := 1; i < len(evergreen); i++ {
+		if gap := evergreen[i].At.Sub(evergreen[i-1].At); gap < prog.Evergreen.Every.Duration {
+			t.Errorf("%s came %s after %s; the cadence is %s", evergreen[i].Label(), gap, evergreen[i-1].Label(), prog.Evergreen.Every)
+		}
+	}
+	if j.Status != lead.NurtureActive {
+		t.Errorf("a reader's nurture should still run after a year: %s", j.Nurture)
+	}
+}
+
+// A persona who never opens anything is asked once whether to go on, only
+// after reengage.after without engagement, and then hears nothing more.
+func TestShippedProgram_silentPersona_isAskedOnceThenSunset(t *testing.T) {
+	r, prog := shippedRun(t)
+	if !prog.ReengageOn() {
+		t.Fatal("the shipped program re-engages silent leads")
+	}
+	j := journey(t, r, "silent")
+	last := j.Emails[len(j.Emails)-1]
+	asked := 0
+	for _, e := range j.Emails {
+		if e.Track == program.ReengageTrack {
+			asked++
+		}
+	}
+	if last.Track != program.ReengageTrack || asked != 1 {
+		t.Fatalf("silent's last email is %s, and it was asked %d times; want one re-engagement email, last", last.Label(), asked)
+	}
+	if quiet := last.At.Sub(j.Downloads[0].At); quiet < prog.Reengage.After.Duration {
+		t.Errorf("asked %s after its download; reengage.after is %s", quiet, prog.Reengage.After)
+	}
+	if j.Status != lead.NurtureDormant {
+		t.Errorf("without an answer the lead should be dormant: %s", j.Nurture)
+	}
+}
+
+// A lead who shows a second interest while its first track runs gets both
+// tracks, one after the other, and then evergreen.
+func TestShippedProgram_twoInterests_getBothTracksThenEvergreen(t *testing.T) {
+	r, prog := shippedRun(t)
+	j := journey(t, r, "two-interests")
+	var order []string
+	steps := map[string]int{}
+	for _, e := range j.Emails {
+		if len(order) == 0 || order[len(order)-1] != e.Track {
+			order = append(order, e.Track)
+		}
+		steps[e.Track]++
+	}
+	want := []string{"cloud-cost-track", "reliability-track", program.EvergreenTrack}
+	if len(order) < len(want) || strings.Join(order[:len(want)], ",") != strings.Join(want, ",") {
+		t.Fatalf("two-interests went through %v; want %v", order, want)
+	}
+	for _, id := range want[:2] {
+		if track, _ := prog.Track(id); steps[id] != len(track.Steps) {
+			t.Errorf("%s: %d of its %d steps sent", id, steps[id], len(track.Steps))
 		}
 	}
 }
