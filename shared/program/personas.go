@@ -84,8 +84,9 @@ type Download struct {
 type Behaviour struct {
 	Opens  Frequency `yaml:"opens"`
 	Clicks Frequency `yaml:"clicks"`
-	// Answers: how often they answer a question asked in an email they
-	// read (opened or clicked), from their profile.
+	// Answers: how often they answer what an email they read (opened or
+	// clicked) asks: its question, from their profile, or the
+	// re-engagement email's "keep them coming".
 	Answers Frequency `yaml:"answers"`
 	// Scanner: the persona's mail server has a link scanner that follows
 	// every link of every email within a second of delivery.

@@ -77,7 +77,7 @@ func TestPersonas_mistake_pointsAtLineColumnAndPath(t *testing.T) {
 		},
 		{
 			name: "profile value no question offers",
-			edit: edit{"      industry: retail\n", "      industry: retails\n"},
+			edit: edit{"      industry: retail\n      companySize: \"501-5000\"\n      country: US", "      industry: retails\n      companySize: \"501-5000\"\n      country: US"},
 			at:   "retails", path: "personas[2].profile.industry", msg: `"retails" is not an answer of the industry question; use one of finance`,
 		},
 		{

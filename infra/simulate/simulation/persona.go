@@ -129,10 +129,10 @@ func (p *persona) receive(ctx context.Context, m received) error {
 		return err
 	}
 
-	// What a reader can click: the asset, or a link of ours that asks
-	// something of them (a re-engagement email's "keep them coming"); and
-	// the question's answers.
-	var asset, action, answer *mailLink
+	// What a reader can do with it: click the asset, and answer what it
+	// asks: its question, or what another link of ours asks (the
+	// re-engagement email's "keep them coming").
+	var asset, answer, other *mailLink
 	for i, l := range m.Links {
 		kind, ours := productLink(l.URL)
 		switch {
@@ -147,9 +147,12 @@ func (p *persona) receive(ctx context.Context, m received) error {
 					answer = &m.Links[i]
 				}
 			}
-		case action == nil:
-			action = &m.Links[i]
+		case other == nil:
+			other = &m.Links[i]
 		}
+	}
+	if e.Question == "" && other != nil {
+		e.answer, answer = "“"+other.Text+"”", other
 	}
 
 	b := p.Behaviour
@@ -158,7 +161,7 @@ func (p *persona) receive(ctx context.Context, m received) error {
 	}
 	month := m.At.In(p.zone).Format("2006-01")
 	open := p.decide("open", b.Opens, month)
-	click := (asset != nil || action != nil) && p.decide("click", b.Clicks, month)
+	click := asset != nil && p.decide("click", b.Clicks, month)
 	answers := answer != nil && (open || click) && p.decide("answer", b.Answers, month)
 	readAt := m.At.Add(p.readsAfter())
 	if open && m.OpenPixel != "" {
@@ -167,16 +170,10 @@ func (p *persona) receive(ctx context.Context, m received) error {
 			return p.follow(ctx, m.OpenPixel, mailClientAgent, e)
 		})
 	}
-	switch {
-	case click && asset != nil:
+	if click {
 		p.r.at(readAt.Add(clickAfterOpen), p, func(ctx context.Context) error {
 			e.Did = append(e.Did, "clicked")
 			return p.follow(ctx, asset.URL, browserAgent, e)
-		})
-	case click:
-		p.r.at(readAt.Add(clickAfterOpen), p, func(ctx context.Context) error {
-			e.Did = append(e.Did, "clicked “"+action.Text+"”")
-			return p.confirm(ctx, action.URL, e)
 		})
 	}
 	if answers {

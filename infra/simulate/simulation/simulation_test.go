@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -262,6 +263,47 @@ func TestShippedProgram_silentPersona_isAskedOnceThenSunset(t *testing.T) {
 	}
 	if j.Status != lead.NurtureDormant {
 		t.Errorf("without an answer the lead should be dormant: %s", j.Nurture)
+	}
+}
+
+// A reader who only opens is asked whether to go on, says yes through the
+// keep link, and keeps getting mail.
+func TestShippedProgram_lurker_keepsThemComing_andGetsMailAfter(t *testing.T) {
+	r, _ := shippedRun(t)
+	j := journey(t, r, "lurker")
+	asked := slices.IndexFunc(j.Emails, func(e *Email) bool { return e.Track == program.ReengageTrack })
+	if asked < 0 {
+		t.Fatalf("lurker was never asked whether to go on; emails: %d, nurture: %s", len(j.Emails), j.Nurture)
+	}
+	if did := strings.Join(j.Emails[asked].Did, ","); !strings.Contains(did, "answered “") {
+		t.Fatalf("lurker did not answer the re-engagement email: %q", did)
+	}
+	if asked == len(j.Emails)-1 || j.Status != lead.NurtureActive {
+		t.Errorf("after keeping them coming, mail should go on: %d emails after it, nurture: %s", len(j.Emails)-1-asked, j.Nurture)
+	}
+}
+
+// A lead gone dormant is woken by a download: it gets the new topic's track.
+func TestShippedProgram_comesBack_dormantThenWokenByADownload(t *testing.T) {
+	r, _ := shippedRun(t)
+	j := journey(t, r, "comes-back")
+	if len(j.Downloads) != 2 {
+		t.Fatalf("comes-back should download twice: %+v", j.Downloads)
+	}
+	back := j.Downloads[1].At
+	var before, after []*Email
+	for _, e := range j.Emails {
+		if e.At.Before(back) {
+			before = append(before, e)
+		} else {
+			after = append(after, e)
+		}
+	}
+	if len(before) == 0 || before[len(before)-1].Track != program.ReengageTrack {
+		t.Fatalf("before coming back the last email should be the re-engagement one (sunset): %d emails", len(before))
+	}
+	if len(after) == 0 || after[0].Track != "reliability-track" {
+		t.Fatalf("the download should wake the lead into the reliability track; after it: %d emails", len(after))
 	}
 }
 
