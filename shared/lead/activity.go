@@ -48,6 +48,27 @@ type Activity struct {
 	Adjust int `json:",omitempty"`
 	// Why explains Points in words ("decision-stage download", "fit: industry finance").
 	Why []string `json:",omitempty"`
+
+	// Repeat marks a download of an asset the lead already had: shown,
+	// never scored, so posting a form again and again pumps nothing.
+	Repeat bool `json:",omitempty"`
+	// Changes are what a later form post said about the person that
+	// differs from what was known (see FieldChange).
+	Changes []FieldChange `json:",omitempty"`
+}
+
+// FieldChange is one profile field a later form post said something new
+// about. Nothing confirms that a later post comes from the person (anyone
+// can post any address), so it never replaces what is known: it fills a
+// blank name or company (Applied) and is otherwise only recorded here,
+// for the timeline. Fit and routing fields come from the lead's first
+// form and from its answers to questions in emails (signed links), never
+// from a later post; the alert that went out keeps its route.
+type FieldChange struct {
+	Field   string
+	Was     string `json:",omitempty"`
+	Said    string
+	Applied bool `json:",omitempty"`
 }
 
 // Scorer changes a lead's score for an activity and records the change in

@@ -172,7 +172,9 @@ func (c *Capturer) Capture(ctx context.Context, s Submission) (Outcome, error) {
 			return ErrNoChange
 		}
 		out.NewLead = isNew
-		out.Enrolled = c.applyCapture(l, email, fields, form, asset, s)
+		act.Repeat = l.HasDownloaded(asset.ID)
+		act.Changes = nil // fn runs again after a conflict
+		out.Enrolled = c.applyCapture(l, &act, email, fields, form, asset, s)
 		if c.Scorer != nil {
 			c.Scorer.Apply(l, &act)
 			l.Note(act)
@@ -306,35 +308,41 @@ func submissionKey(formID, email string, s Submission) string {
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
-// applyCapture changes the lead for one accepted submission and returns the
-// track it was enrolled in, if any.
-func (c *Capturer) applyCapture(l *Lead, email string, fields map[string]string, form program.Form, asset program.Asset, s Submission) string {
+// applyCapture changes the lead for one accepted submission, records in
+// act what a later post said that differs from the profile, and returns
+// the track it was enrolled in, if any.
+func (c *Capturer) applyCapture(l *Lead, act *Activity, email string, fields map[string]string, form program.Form, asset program.Asset, s Submission) string {
 	now := s.ReceivedAt
-	if l.CreatedAt.IsZero() {
+	first := l.CreatedAt.IsZero()
+	if first {
 		l.CreatedAt = now
 	}
 	l.UpdatedAt = now
 	l.Email = email
-	// A later form with fewer fields never erases what an earlier one said.
-	set := func(dst *string, name string) {
-		if v := fields[name]; v != "" {
+	for _, f := range profileFields {
+		name, v, dst := f.name, fields[f.name], f.field(l)
+		switch {
+		case v == "" || v == *dst:
+			// A form with fewer fields never erases what another said.
+		case first:
 			*dst = v
+		case *dst == "" && !slices.Contains(program.ProfileFields, name):
+			// A blank name or company: nothing known is replaced.
+			*dst = v
+			act.Changes = append(act.Changes, FieldChange{Field: name, Said: v, Applied: true})
+		default:
+			act.Changes = append(act.Changes, FieldChange{Field: name, Was: *dst, Said: v})
 		}
 	}
-	set(&l.Name, "name")
-	set(&l.Company, "company")
-	set(&l.Role, "role")
-	set(&l.Industry, "industry")
-	set(&l.CompanySize, "companySize")
-	set(&l.Country, "country")
-	set(&l.Timeline, "timeline")
 	// The browser knows where the person is now; a valid zone replaces an
 	// older one, anything else is dropped.
 	if program.ValidTimeZone(s.TimeZone) {
 		l.TimeZone = s.TimeZone
 	}
 
-	if s.Consent || !form.Consent.Required {
+	// The evidence of consent to a version of the consent text stays the
+	// first given; a post consenting to another version adds its own.
+	if (s.Consent || !form.Consent.Required) && (l.Consent == nil || l.Consent.Version != form.Consent.Version) {
 		consent := &Consent{Version: form.Consent.Version, At: now, FormID: form.ID, SourcePage: s.Touch.SourcePage}
 		if form.Consent.RecordIP {
 			consent.IP = s.IP
@@ -348,6 +356,21 @@ func (c *Capturer) applyCapture(l *Lead, email string, fields map[string]string,
 	l.Downloaded = appendOnce(l.Downloaded, asset.ID)
 	l.Engage(now, asset.Topics...)
 	return c.enrol(l, asset, now)
+}
+
+// profileFields are the fields a form fills on the lead, in the order
+// changes are recorded, each with the lead's field it fills.
+var profileFields = []struct {
+	name  string
+	field func(l *Lead) *string
+}{
+	{"name", func(l *Lead) *string { return &l.Name }},
+	{"company", func(l *Lead) *string { return &l.Company }},
+	{"role", func(l *Lead) *string { return &l.Role }},
+	{"industry", func(l *Lead) *string { return &l.Industry }},
+	{"companySize", func(l *Lead) *string { return &l.CompanySize }},
+	{"country", func(l *Lead) *string { return &l.Country }},
+	{"timeline", func(l *Lead) *string { return &l.Timeline }},
 }
 
 // enrol places the lead after a download and returns the track it joined,

@@ -109,6 +109,9 @@ type Score struct {
 	// Disarmed lists thresholds that alerted and have not yet fallen far
 	// enough below to alert again.
 	Disarmed []string `json:",omitempty"`
+	// FormCrossedAt is when the lead's own form post last carried its
+	// score across a threshold (program.Scoring.FormCrossing).
+	FormCrossedAt time.Time `json:",omitzero"`
 }
 
 // PendingAlert is a threshold crossing waiting for its alert.

@@ -367,6 +367,21 @@ func TestParse_mistakeInDefault_pointsAtLineColumnAndPath(t *testing.T) {
 			at:   "12", path: "suppression.softBounces", msg: "softBounces 12 keeps mailing an address that has not taken mail for too long; write 10 or less",
 		},
 		{
+			name: "negative form crossing period",
+			edit: edit{"formCrossingPeriod: 30d", "formCrossingPeriod: -30d"},
+			at:   "-30d", path: "scoring.formCrossingPeriod", msg: "formCrossingPeriod cannot be negative",
+		},
+		{
+			name: "form crossing period of hours",
+			edit: edit{"formCrossingPeriod: 30d", "formCrossingPeriod: 6h"},
+			at:   "6h", path: "scoring.formCrossingPeriod", msg: "formCrossingPeriod 6h lets a script posting forms cross a threshold every few hours; use at least 1d",
+		},
+		{
+			name: "form crossing period over a year",
+			edit: edit{"formCrossingPeriod: 30d", "formCrossingPeriod: 400d"},
+			at:   "400d", path: "scoring.formCrossingPeriod", msg: "formCrossingPeriod 400d is longer than a year",
+		},
+		{
 			name: "negative frequency cap",
 			edit: edit{"frequencyCap: 5d", "frequencyCap: -5d"},
 			at:   "-5d", path: "schedule.frequencyCap", msg: "frequencyCap cannot be negative",

@@ -237,6 +237,22 @@ type Scoring struct {
 	Activities   ActivityPoints       `yaml:"activities"`
 	Fit          map[string]FitPoints `yaml:"fit"` // profile field -> value -> points
 	FreeMail     FreeMail             `yaml:"freeMail"`
+	// FormCrossingPeriod: a lead's own form posts carry its score across
+	// a threshold at most once in this period (default 30 days). Anyone
+	// can post a form for any address, so posts alone must not climb
+	// threshold after threshold; a reader's click or answer still can.
+	FormCrossingPeriod Duration `yaml:"formCrossingPeriod"`
+}
+
+// DefaultFormCrossingPeriod is the period when the program sets none.
+const DefaultFormCrossingPeriod = 30 * 24 * time.Hour
+
+// FormCrossing is the program's form crossing period, or the default.
+func (s Scoring) FormCrossing() time.Duration {
+	if s.FormCrossingPeriod.Duration > 0 {
+		return s.FormCrossingPeriod.Duration
+	}
+	return DefaultFormCrossingPeriod
 }
 
 // ActivityPoints are the points each kind of activity is worth.

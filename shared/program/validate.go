@@ -679,6 +679,14 @@ func (v *validator) scoring() {
 			v.knownValue(fp+"."+value, field, value, true)
 		}
 	}
+	switch d := s.FormCrossingPeriod.Duration; {
+	case d < 0:
+		v.add("scoring.formCrossingPeriod", "formCrossingPeriod cannot be negative; write e.g. formCrossingPeriod: 30d, or remove it for the default of 30 days")
+	case d > 0 && d < 24*time.Hour:
+		v.add("scoring.formCrossingPeriod", "formCrossingPeriod %s lets a script posting forms cross a threshold every few hours; use at least 1d, e.g. formCrossingPeriod: 30d", s.FormCrossingPeriod)
+	case d > 365*24*time.Hour:
+		v.add("scoring.formCrossingPeriod", "formCrossingPeriod %s is longer than a year; a returning buyer's forms would never alert again; use at most 365d, e.g. formCrossingPeriod: 30d", s.FormCrossingPeriod)
+	}
 	for i, dom := range s.FreeMail.Domains {
 		if !isDomain(dom) {
 			v.add(idx("scoring.freeMail.domains", i), "%q is not a mail domain; write just the part after @, in lowercase, e.g. gmail.com", dom)

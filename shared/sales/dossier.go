@@ -1,6 +1,7 @@
 package sales
 
 import (
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -164,6 +165,8 @@ func event(p *program.Program, a lead.Activity) Event {
 	asset, _ := p.Asset(a.AssetID)
 	e := Event{At: a.At, Kind: a.Kind, Title: asset.Title, Detail: display.Text(a.Detail), Machine: a.Machine, Points: a.Points}
 	switch a.Kind {
+	case lead.KindDownload:
+		e.Detail = downloadDetail(p, a)
 	case lead.KindAnswer:
 		if qid, v, ok := strings.Cut(a.Detail, "="); ok {
 			if q, found := p.Question(qid); found {
@@ -176,6 +179,39 @@ func event(p *program.Program, a lead.Activity) Event {
 		}
 	}
 	return e
+}
+
+// fieldNames are the profile fields as the timeline names them.
+var fieldNames = map[string]string{"companySize": "company size", "timeline": "buying timeline"}
+
+// downloadDetail says what a download changed beyond the download: that it
+// was one the lead already had (scoring nothing), and what its form said
+// about the person that differs from what was known, applied or not.
+func downloadDetail(p *program.Program, a lead.Activity) string {
+	var parts []string
+	if a.Repeat {
+		parts = append(parts, "already had it: scores nothing")
+	}
+	form := "form “" + a.FormID + "”"
+	if f, ok := p.Form(a.FormID); ok && f.Title != "" {
+		form = "form “" + f.Title + "”"
+	}
+	for _, c := range a.Changes {
+		name := c.Field
+		if n, ok := fieldNames[name]; ok {
+			name = n
+		}
+		said, was := label(p, c.Field, c.Said), label(p, c.Field, c.Was)
+		switch {
+		case c.Applied:
+			parts = append(parts, fmt.Sprintf("%s “%s” added via %s", name, said, form))
+		case was != "":
+			parts = append(parts, fmt.Sprintf("%s said %s “%s”; kept “%s” (a later form never replaces what is known)", form, name, said, was))
+		default:
+			parts = append(parts, fmt.Sprintf("%s said %s “%s”; not applied (fit and routing come from the first form and answers in emails)", form, name, said))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // nurtureState says where the lead is in nurture, in words for sales.

@@ -262,6 +262,9 @@ func describeEvent(e Event) (EventLine, bool) {
 		return l, false
 	case lead.KindDownload:
 		l.What = "Downloaded" + quoted
+		if detail != "" {
+			l.What += " (" + detail + ")"
+		}
 	case lead.KindEmail:
 		l.What = "Was sent the nurture email" + quoted
 		if detail != "" {

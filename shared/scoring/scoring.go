@@ -49,6 +49,9 @@ func (m Model) ActivityPoints(a lead.Activity) (int, string) {
 	asset, _ := m.prog.Asset(a.AssetID)
 	switch a.Kind {
 	case lead.KindDownload:
+		if a.Repeat {
+			return 0, "" // posting a form again is not more interest
+		}
 		return pts.Download[asset.Stage], fmt.Sprintf("downloaded “%s” (%s)", asset.Title, asset.Stage)
 	case lead.KindClick:
 		if a.Machine || asset.ID == "" {
@@ -181,11 +184,25 @@ func (m Model) rearm(l *lead.Lead, score float64) {
 	}
 }
 
+// cross records the thresholds the score is at or above and that are
+// armed. A form post is anyone's who knows the address: the lead's own
+// posts cross one threshold at most, once per form crossing period; a
+// threshold they reach beyond that stays armed, so the reader's next click
+// or answer alerts it.
 func (m Model) cross(l *lead.Lead, a *lead.Activity, score float64, at time.Time) []program.Threshold {
 	var crossed []program.Threshold
+	post := a.Kind == lead.KindDownload
+	period := m.prog.Scoring.FormCrossing()
 	for _, t := range m.prog.Thresholds {
 		if score < float64(t.Score) || slices.Contains(l.Score.Disarmed, t.Name) {
 			continue
+		}
+		if post && !l.Score.FormCrossedAt.IsZero() && at.Before(l.Score.FormCrossedAt.Add(period)) {
+			a.Why = append(a.Why, fmt.Sprintf("%s not alerted: form posts crossed a threshold on %s, and may once in %s", t.Name, l.Score.FormCrossedAt.UTC().Format("2 Jan 2006"), program.FormatDuration(period)))
+			continue
+		}
+		if post {
+			l.Score.FormCrossedAt = at
 		}
 		l.Score.Disarmed = append(l.Score.Disarmed, t.Name)
 		p := lead.PendingAlert{ID: alertID(l.ID, a.Key, t.Name), Threshold: t.Name, Score: round(score), At: at}

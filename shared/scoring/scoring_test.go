@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -218,5 +219,79 @@ func TestApply_openCrossing_waitsTheSettleTime(t *testing.T) {
 	}
 	if p0 := l.PendingAlerts[0]; !p0.NotBefore.Equal(t0.Add(SettleAfterEngagement)) || !p0.SendAt().Equal(p0.NotBefore) {
 		t.Fatalf("pending %+v: an open's crossing waits %v like a click's", p0, SettleAfterEngagement)
+	}
+}
+
+// Posting a form for an asset the lead already has is no more interest:
+// however often, it scores nothing and crosses nothing.
+func TestApply_downloadOfAnAssetTheLeadHas_scoresNothing(t *testing.T) {
+	m, p := model(t)
+	mql := p.Thresholds[0]
+	l := &lead.Lead{ID: "l5", Score: lead.Score{Activity: float64(mql.Score - 1), At: t0}}
+	again := lead.Activity{Key: "dl2", Kind: lead.KindDownload, AssetID: p.Forms[0].Asset, At: t0, Repeat: true}
+	if crossed := m.Apply(l, &again); len(crossed) != 0 || again.Earned != 0 || again.Points != 0 || l.Score.Activity != float64(mql.Score-1) {
+		t.Fatalf("a repeated download scored: earned %d points %.1f crossed %v score %+v", again.Earned, again.Points, crossed, l.Score)
+	}
+}
+
+// downloads feeds the lead one form post per asset, a second apart, and
+// returns the thresholds they crossed.
+func downloads(m Model, l *lead.Lead, at time.Time, assets ...program.Asset) []string {
+	var crossed []string
+	for i, a := range assets {
+		act := lead.Activity{Key: "dl-" + a.ID, Kind: lead.KindDownload, AssetID: a.ID, At: at.Add(time.Duration(i) * time.Second)}
+		for _, c := range m.Apply(l, &act) {
+			crossed = append(crossed, c.Name)
+		}
+	}
+	return crossed
+}
+
+// Anyone can post a form for any address: a lead's own posts cross one
+// threshold at most once per period. The next threshold stays armed for
+// the person's own click or answer, and after the period posts may cross
+// again.
+func TestApply_formPostsCrossOneThresholdPerPeriod_aClickCrossesTheNext(t *testing.T) {
+	m, p := model(t)
+	mql, hot := p.Thresholds[0], p.Thresholds[1]
+	var decision []program.Asset
+	for _, a := range p.Assets {
+		if a.Stage == "decision" {
+			decision = append(decision, a)
+		}
+	}
+	if len(decision) < 4 {
+		t.Fatal("the default program needs four decision-stage assets for this test")
+	}
+	l := &lead.Lead{ID: "l6"}
+	if crossed := downloads(m, l, t0, decision...); strings.Join(crossed, ",") != mql.Name {
+		t.Fatalf("form posts crossed %v, want only %s", crossed, mql.Name)
+	}
+	if v := m.Value(l.Score, t0.Add(time.Minute)); v < float64(hot.Score) {
+		t.Fatalf("the posts should reach %s's %d for this test to mean anything; score %.1f", hot.Name, hot.Score, v)
+	}
+	if len(l.PendingAlerts) != 1 || slices.Contains(l.Score.Disarmed, hot.Name) {
+		t.Fatalf("%s must stay armed, unalerted: pending %+v disarmed %v", hot.Name, l.PendingAlerts, l.Score.Disarmed)
+	}
+	click := lead.Activity{Key: "c1", Kind: lead.KindClick, AssetID: decision[0].ID, At: t0.Add(time.Hour)}
+	if crossed := m.Apply(l, &click); len(crossed) != 1 || crossed[0].Name != hot.Name {
+		t.Fatalf("the reader's click should cross %s: %v", hot.Name, crossed)
+	}
+
+	// One post that leaps over both thresholds crosses the lower only.
+	leap := &lead.Lead{ID: "l7", Score: lead.Score{Activity: float64(hot.Score - 1), At: t0}}
+	if crossed := downloads(m, leap, t0, decision[0]); strings.Join(crossed, ",") != mql.Name {
+		t.Fatalf("one post crossed %v, want only %s", crossed, mql.Name)
+	}
+
+	// Once the period has passed, a post may cross again.
+	period := p.Scoring.FormCrossing()
+	quiet := &lead.Lead{ID: "l8", Score: lead.Score{Activity: float64(mql.Score - 1), At: t0, FormCrossedAt: t0.Add(-period + time.Hour)}}
+	if crossed := downloads(m, quiet, t0, decision[0]); len(crossed) != 0 {
+		t.Fatalf("a post within the period crossed %v", crossed)
+	}
+	quiet.Score = lead.Score{Activity: float64(mql.Score - 1), At: t0, FormCrossedAt: t0.Add(-period)}
+	if crossed := downloads(m, quiet, t0, decision[1]); len(crossed) != 1 {
+		t.Fatalf("a post after the period should cross: %v", crossed)
 	}
 }
