@@ -107,7 +107,7 @@ func New(p Parts) (*App, error) {
 	if p.AlertMailer != nil && p.Signer != nil && cfg.PublicBaseURL != "" {
 		a.Alerter = &sales.Alerter{
 			Program: p.Program, Store: p.Store, Mailer: p.AlertMailer, Webhook: p.Webhook, Signer: p.Signer,
-			BaseURL: cfg.PublicBaseURL, Clock: p.Clock, Log: p.Log,
+			BaseURL: cfg.PublicBaseURL, Clock: p.Clock, Log: p.Log, Window: win,
 		}
 		a.Outbox = &outbox.Consumer{Senders: map[string]outbox.Sender{lead.OutboxAlert: a.Alerter}, Log: p.Log}
 	}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/leadnurture/nurture/shared/clock"
+	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/link"
 	"github.com/leadnurture/nurture/shared/sales"
 	"github.com/leadnurture/nurture/shared/token"
@@ -34,8 +36,11 @@ type Sales struct {
 const (
 	salesFieldAction = "action"
 	salesFieldReason = "reason"
-	salesAccept      = "accept"
-	salesReturn      = "return"
+	// salesFieldSeen carries the decision the page showed (its Stamp): a
+	// post from a page that showed none, or an older one, is too late.
+	salesFieldSeen = "decided"
+	salesAccept    = "accept"
+	salesReturn    = "return"
 )
 
 func (h *Sales) site() linkSite {
@@ -75,14 +80,12 @@ func (h *Sales) dossier(ctx context.Context, log *slog.Logger, r linkRequest) Re
 
 // decide records the decision a form posted.
 func (h *Sales) decide(ctx context.Context, log *slog.Logger, r linkRequest) Response {
-	var (
-		err    error
-		notice salesNotice
-	)
+	var notice salesNotice
 	c, action := r.Claims, r.Form[salesFieldAction]
+	d := sales.Decision{Ref: c.Ref, Seen: r.Form[salesFieldSeen], At: r.Now}
 	switch action {
 	case salesAccept:
-		err = h.Desk.Accept(ctx, c.LeadID, r.Now)
+		d.Accept = true
 		notice = salesNotice{
 			Title: "Accepted",
 			Lead:  "The lead is yours. Nurture emails to them have stopped.",
@@ -93,7 +96,7 @@ func (h *Sales) decide(ctx context.Context, log *slog.Logger, r linkRequest) Res
 			log.Info("sales decision rejected", "reason", "unknown return reason")
 			return h.chooseReason(r.Action)
 		}
-		err = h.Desk.Return(ctx, c.LeadID, reason.Code, r.Now)
+		d.Reason = reason.Code
 		notice = salesNotice{
 			Title: "Returned to nurture",
 			Lead:  "The lead goes on with nurture emails. Reason: " + reason.Label + ".",
@@ -102,7 +105,12 @@ func (h *Sales) decide(ctx context.Context, log *slog.Logger, r linkRequest) Res
 		log.Info("sales decision rejected", "reason", "unknown action")
 		return h.badRequest("Choose Accept or Return to nurture", "The form sent no decision. Nothing was changed.", r.Action)
 	}
+	decided, err := h.Desk.Decide(ctx, c.LeadID, d)
+	var already *sales.AlreadyDecidedError
 	switch {
+	case errors.As(err, &already):
+		log.Info("sales decision refused", "reason", "already decided", "decidedAt", already.Decision.At)
+		return h.alreadyDecided(ctx, c.LeadID, already.Decision, r)
 	case errors.Is(err, sales.ErrUnknownLead):
 		log.Info("link rejected", "reason", "unknown lead")
 		return h.site().invalid()
@@ -114,11 +122,37 @@ func (h *Sales) decide(ctx context.Context, log *slog.Logger, r linkRequest) Res
 	log.Info("sales decision", "decision", action, "returnReason", safeID(r.Form[salesFieldReason]))
 	// The name only makes the page friendlier; a failed read does not
 	// undo the decision, so it is left out then.
-	if l, found, err := h.Desk.Store.GetLead(ctx, c.LeadID); err == nil && found {
-		notice.Name = leadHeading(l.Name, l.Email)
-	}
+	l := h.leadForNotice(ctx, c.LeadID, &notice)
+	notice.Detail = capitalised(decidedWords(decided, h.zone(l)))
 	notice.Back, notice.Company = r.Action, h.site().company()
 	return linkHTML(http.StatusOK, noticeTemplate, notice)
+}
+
+// alreadyDecided answers a decision that came too late: who decided first,
+// when and how; nothing changed.
+func (h *Sales) alreadyDecided(ctx context.Context, leadID string, d lead.SalesDecision, r linkRequest) Response {
+	notice := salesNotice{Title: "Already decided", Back: r.Action, Company: h.site().company()}
+	l := h.leadForNotice(ctx, leadID, &notice)
+	notice.Lead = "Already " + decidedWords(d, h.zone(l)) + " Nothing was changed."
+	return linkHTML(http.StatusConflict, noticeTemplate, notice)
+}
+
+// leadForNotice reads the lead to name it on a notice; nil if it cannot.
+func (h *Sales) leadForNotice(ctx context.Context, leadID string, n *salesNotice) *lead.Lead {
+	l, found, err := h.Desk.Store.GetLead(ctx, leadID)
+	if err != nil || !found {
+		return nil
+	}
+	n.Name = leadHeading(l.Name, l.Email)
+	return l
+}
+
+// zone is where a notice writes times: the lead's, as the dossier does.
+func (h *Sales) zone(l *lead.Lead) *time.Location {
+	if l == nil {
+		return location(h.Desk.Program.Schedule.TimeZone)
+	}
+	return location(l.Zone(h.Desk.Program))
 }
 
 func (h *Sales) chooseReason(back string) Response {

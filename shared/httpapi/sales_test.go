@@ -76,6 +76,7 @@ var (
 	salesFormRe = regexp.MustCompile(`<form method="post" action="([^"]*)" id="(accept|return)-form"( class="focus")?>`)
 	optionRe    = regexp.MustCompile(`<option value="([^"]*)">`)
 	polylineRe  = regexp.MustCompile(`<polyline points="([0-9., -]+)"`)
+	seenRe      = regexp.MustCompile(`<input type="hidden" name="decided" value="([^"]+)">`)
 )
 
 func TestSales_dossierPage_showsTheLead_changesNothing(t *testing.T) {
@@ -216,22 +217,40 @@ func TestSales_acceptThenReturn_throughTheForms(t *testing.T) {
 
 	accept := f.do(t, linkEvent(t, "sales-accept.json", f.token(token.PurposeAccept, id)))
 	if accept.StatusCode != http.StatusOK || !strings.Contains(accept.Body, `<h1 id="notice">Accepted</h1>`) ||
-		!strings.Contains(accept.Body, "Ada Lovelace") || !strings.Contains(accept.Body, `<a href="/s/`) {
+		!strings.Contains(accept.Body, "Ada Lovelace") || !strings.Contains(accept.Body, `<a href="/s/`) ||
+		!strings.Contains(accept.Body, `<p id="decided">Decided by sales@acme.example on `) {
 		t.Fatalf("POST action=accept answered %d:\n%s", accept.StatusCode, accept.Body)
 	}
 	l := f.mustLead(t, id)
-	if l.Sales == nil || l.Sales.Status != lead.SalesAccepted || l.Nurture.Status != lead.NurtureStopped || l.Nurture.Due() || f.due(t, id) {
+	if l.Sales == nil || l.Sales.Status != lead.SalesAccepted || l.Sales.By != "sales@acme.example" || l.Nurture.Status != lead.NurtureStopped || l.Nurture.Due() || f.due(t, id) {
 		t.Fatalf("after accept: sales %+v nurture %+v", l.Sales, l.Nurture)
 	}
-	// The page now says so.
+	// The page now says so, and its forms carry the decision they saw.
 	page := f.do(t, linkEvent(t, "dossier-page.json", f.token(token.PurposeDossier, id)))
 	if !strings.Contains(page.Body, `<p class="decision" id="current-decision">Accepted by sales on `) ||
+		!strings.Contains(page.Body, " (sales@acme.example).</p>") ||
 		!strings.Contains(page.Body, escaped("nurture stopped: "+lead.StopAccepted)) {
 		t.Fatalf("the page should show the decision:\n%s", page.Body)
 	}
+	seen := seenRe.FindAllStringSubmatch(page.Body, -1)
+	if len(seen) != 2 || seen[0][1] != l.Sales.Stamp() || seen[1][1] != l.Sales.Stamp() {
+		t.Fatalf("the forms should carry the decision's stamp %q: %q", l.Sales.Stamp(), seen)
+	}
 
+	// The return link of the alert, posted without having seen the
+	// decision (an old page, another tab): already decided, nothing changed.
 	f.clock.Advance(24 * time.Hour)
-	ret := f.do(t, linkEvent(t, "sales-return.json", f.token(token.PurposeReturn, id)))
+	stale := f.do(t, linkEvent(t, "sales-return.json", f.token(token.PurposeReturn, id)))
+	if stale.StatusCode != http.StatusConflict || !strings.Contains(stale.Body, "Already decided by sales@acme.example on ") ||
+		!strings.Contains(stale.Body, ": accepted. Nothing was changed.") {
+		t.Fatalf("a return from before the accept answered %d:\n%s", stale.StatusCode, stale.Body)
+	}
+	if f.mustLead(t, id).Version != l.Version {
+		t.Fatal("a decision too late changed the lead")
+	}
+	// From the page that shows the accept, sales may change its mind.
+	ret := f.do(t, withBody(linkEvent(t, "sales-return.json", f.token(token.PurposeReturn, id)),
+		url.Values{"action": {"return"}, "reason": {"not-ready"}, "decided": {seen[0][1]}}))
 	if ret.StatusCode != http.StatusOK || !strings.Contains(ret.Body, "Returned to nurture") || !strings.Contains(ret.Body, "Not ready to buy yet") {
 		t.Fatalf("POST action=return answered %d:\n%s", ret.StatusCode, ret.Body)
 	}
@@ -244,14 +263,18 @@ func TestSales_acceptThenReturn_throughTheForms(t *testing.T) {
 		!strings.Contains(page.Body, "<td>Returned to nurture: Not ready to buy yet</td>") {
 		t.Fatalf("the page should show the return and its reason:\n%s", page.Body)
 	}
-	// Posting the same return again (a reload) is the same page, no change.
-	again := f.do(t, linkEvent(t, "sales-return.json", f.token(token.PurposeReturn, id)))
-	if again.StatusCode != http.StatusOK || again.Body != ret.Body || f.mustLead(t, id).Version != l.Version {
-		t.Fatalf("a repeated return: %d, version %d -> %d", again.StatusCode, l.Version, f.mustLead(t, id).Version)
+	// Posting the same form again (a reload, a double click) is refused,
+	// saying who decided: never applied twice.
+	again := f.do(t, withBody(linkEvent(t, "sales-return.json", f.token(token.PurposeReturn, id)),
+		url.Values{"action": {"return"}, "reason": {"no-budget"}, "decided": {seen[0][1]}}))
+	if again.StatusCode != http.StatusConflict || !strings.Contains(again.Body, "Already decided by sales@acme.example on ") ||
+		!strings.Contains(again.Body, "returned to nurture (Not ready to buy yet). Nothing was changed.") || f.mustLead(t, id).Version != l.Version {
+		t.Fatalf("a repeated return: %d, version %d -> %d\n%s", again.StatusCode, l.Version, f.mustLead(t, id).Version, again.Body)
 	}
 	// Any of the three tokens may post either decision: the page offers both.
 	f.clock.Advance(time.Hour)
-	if r := f.do(t, withBody(linkEvent(t, "sales-accept.json", f.token(token.PurposeDossier, id)), url.Values{"action": {"accept"}})); r.StatusCode != http.StatusOK {
+	stamp := seenRe.FindStringSubmatch(page.Body)[1]
+	if r := f.do(t, withBody(linkEvent(t, "sales-accept.json", f.token(token.PurposeDossier, id)), url.Values{"action": {"accept"}, "decided": {stamp}})); r.StatusCode != http.StatusOK {
 		t.Fatalf("accept with the dossier token: %d", r.StatusCode)
 	}
 	if l := f.mustLead(t, id); l.Sales.Status != lead.SalesAccepted || l.Nurture.Due() {

@@ -29,6 +29,8 @@ type dossierPage struct {
 	Action   string // where the forms post
 	Reasons  []sales.ReturnReason
 	Decision string // the current sales decision, in words
+	Seen     string // its Stamp, posted back with the forms
+	Waiting  string // the SLA of an alert waiting for a decision, in words
 	Alerted  string // the alert the link came from, in words
 	Score    string
 	Points   []pointRow
@@ -49,6 +51,7 @@ type eventRow struct {
 // decision, or about a bad form.
 type salesNotice struct {
 	Title, Lead, Name string
+	Detail            string // who decided, when
 	Back              string // the dossier's path
 	Company           string
 }
@@ -71,19 +74,22 @@ func newDossierPage(prog *program.Program, d sales.Dossier, l *lead.Lead, c toke
 	}
 	if s := d.Sales; s != nil {
 		when := s.At.In(loc).Format(dateTime)
+		by := ""
+		if s.By != "" {
+			by = " (" + s.By + ")"
+		}
 		switch s.Status {
 		case lead.SalesAccepted:
-			v.Decision = "Accepted by sales on " + when + "."
+			v.Decision = "Accepted by sales on " + when + by + "."
 		case lead.SalesReturned:
-			label := s.Reason
-			if r, ok := sales.ReturnReasonFor(s.Reason); ok {
-				label = r.Label
-			}
-			v.Decision = "Returned to nurture on " + when + ": " + label + "."
+			v.Decision = "Returned to nurture on " + when + by + ": " + reasonLabel(s.Reason) + "."
 		}
+		v.Seen = s.Stamp()
 	}
+	v.Waiting = waitingWords(l.SLA, loc)
+	alertID, _ := sales.ParseRef(c.Ref)
 	for _, a := range l.Alerts {
-		if c.Ref != "" && a.ID == c.Ref {
+		if alertID != "" && a.ID == alertID {
 			v.Alerted = fmt.Sprintf("Alert “%s” sent %s at a score of %s.", a.Threshold, a.At.In(loc).Format(dateTime), number(a.Score))
 		}
 	}

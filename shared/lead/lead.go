@@ -67,6 +67,8 @@ type Lead struct {
 	Alerts []SentAlert `json:",omitempty"`
 	// Sales is what sales decided about the lead, if anything.
 	Sales *SalesDecision `json:",omitempty"`
+	// SLA is the clock on an alert sales has not decided yet (sla.go).
+	SLA *SLA `json:",omitempty"`
 	// Ledger keeps the score changes of the latest events, so an event
 	// retried after a crash between the lead's write and its activity's
 	// still records what it changed.
@@ -133,6 +135,12 @@ type PendingAlert struct {
 	// then the webhook); RetryAt holds the next one back.
 	Tries   int       `json:",omitempty"`
 	RetryAt time.Time `json:",omitzero"`
+	// Kind is empty for the alert itself, else the follow-up it is
+	// (FollowReminder, FollowEscalation, FollowLink): an email to To
+	// about the alert Of, never posted to the webhook.
+	Kind string `json:",omitempty"`
+	To   string `json:",omitempty"`
+	Of   string `json:",omitempty"`
 }
 
 // SendAt is when the alert may go out: after its settle time, after the
@@ -168,6 +176,8 @@ type SalesDecision struct {
 	Status string
 	Reason string `json:",omitempty"` // why it went back to nurture
 	At     time.Time
+	// By is who decided: the address the link that decided was sent to.
+	By string `json:",omitempty"`
 }
 
 // LedgerNote is what one event changed the score by.

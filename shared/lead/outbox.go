@@ -38,13 +38,15 @@ func (l *Lead) Outbox() []string {
 }
 
 // Wake clears what held the pending alerts back once it has passed (the
-// settle time, a retry's backoff, a claim whose sender did not finish) and
-// reports whether any alert is ready now, so that writing the lead hands it
+// settle time, a retry's backoff, a claim whose sender did not finish),
+// queues the SLA's reminder and escalation once they are due, and reports
+// whether any alert is ready now, so that writing the lead hands it
 // to the sender again. The scheduler's tick wakes the leads the due index
 // brings it; a ready alert the sender has not taken (its stream record
 // failed for good) is woken again by being written again.
 func (l *Lead) Wake(now time.Time) bool {
-	ready := false
+	// The SLA's follow-ups due now join the pending alerts, ready.
+	ready := l.wakeSLA(now)
 	for i := range l.PendingAlerts {
 		p := &l.PendingAlerts[i]
 		if !p.ClaimedUntil.After(now) {

@@ -438,14 +438,34 @@ func TestParse_mistakeInDefault_pointsAtLineColumnAndPath(t *testing.T) {
 // Mistakes whose problem points away from the edit: at the value that
 // must change (pointAt, unique in the edited file) or, for a missing key,
 // at the mapping to add it to.
+// mistake is one change to the default program and the problem it makes:
+// on path, pointing at pointAt in the edited file, saying msg.
+type mistake struct {
+	name    string
+	edit    edit
+	pointAt string
+	path    string
+	msg     string
+}
+
+// checkMistakes makes each mistake in the default program and checks the
+// problem it reports.
+func checkMistakes(t *testing.T, tests []mistake) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, _ := applyEdit(t, defaultFile, tt.edit)
+			if n := strings.Count(string(data), tt.pointAt); n != 1 {
+				t.Fatalf("pointAt %q occurs %d times in the edited file", tt.pointAt, n)
+			}
+			_, err := Parse("program.yaml", data)
+			wantProblemAt(t, err, "program.yaml", data, strings.Index(string(data), tt.pointAt), tt.path, tt.msg)
+		})
+	}
+}
+
 func TestParse_lifelongMistakeInDefault_pointsAtWhatToChange(t *testing.T) {
-	tests := []struct {
-		name    string
-		edit    edit
-		pointAt string
-		path    string
-		msg     string
-	}{
+	checkMistakes(t, []mistake{
 		{
 			name:    "cap longer than a step's wait",
 			edit:    edit{"frequencyCap: 5d", "frequencyCap: 8d"},
@@ -462,17 +482,7 @@ func TestParse_lifelongMistakeInDefault_pointsAtWhatToChange(t *testing.T) {
 			edit:    edit{"  wait: 14d\n", ""},
 			pointAt: "reengage:", path: "reengage.wait", msg: "add how long the lead has to answer before mail stops",
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			data, _ := applyEdit(t, defaultFile, tt.edit)
-			if n := strings.Count(string(data), tt.pointAt); n != 1 {
-				t.Fatalf("pointAt %q occurs %d times in the edited file", tt.pointAt, n)
-			}
-			_, err := Parse("program.yaml", data)
-			wantProblemAt(t, err, "program.yaml", data, strings.Index(string(data), tt.pointAt), tt.path, tt.msg)
-		})
-	}
+	})
 }
 
 // wantProblemAt checks that err reports a problem on path, in file at the

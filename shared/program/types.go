@@ -282,8 +282,14 @@ type Threshold struct {
 
 // Routing picks the sales address for an alert.
 type Routing struct {
-	Default string  `yaml:"default"`
-	Rules   []Route `yaml:"rules"`
+	Default string `yaml:"default"`
+	// TimeZone is where the people behind Default work: their business
+	// hours count the SLA and time their daily digest. Empty is the
+	// schedule's zone.
+	TimeZone string  `yaml:"timeZone"`
+	Rules    []Route `yaml:"rules"`
+	// SLA is how long an alert may wait for a decision (see SLA).
+	SLA SLA `yaml:"sla"`
 }
 
 // Route sends alerts for leads matching every given condition to one address.
@@ -292,6 +298,11 @@ type Route struct {
 	CompanySizes []string `yaml:"companySizes"`
 	Countries    []string `yaml:"countries"`
 	To           string   `yaml:"to"`
+	// TimeZone is where the people behind To work (as Routing.TimeZone).
+	TimeZone string `yaml:"timeZone"`
+	// EscalateTo is where this rule's undecided alerts escalate to,
+	// instead of sla.escalateTo.
+	EscalateTo string `yaml:"escalateTo"`
 }
 
 // Duration is a time.Duration written as "72h", "3d" or "1w" in the file.

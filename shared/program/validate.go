@@ -63,6 +63,7 @@ func validate(p *Program, d *decoder) []Problem {
 	v.scoring()
 	v.thresholds()
 	v.routing()
+	v.sla()
 	return v.problems
 }
 

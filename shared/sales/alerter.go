@@ -13,6 +13,7 @@ import (
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/link"
 	"github.com/leadnurture/nurture/shared/mail"
+	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/token"
 )
@@ -50,6 +51,9 @@ type Alerter struct {
 	BaseURL string // the public base of the link routes, e.g. https://api.acme.example
 	Clock   clock.Clock
 	Log     *slog.Logger
+	// Window is the send window: the SLA of an alert counts its business
+	// hours (routing.sla). A zero Window counts plain hours.
+	Window nurture.Window
 	// Lease is how long a claimed alert keeps other senders off (default
 	// 5m). A send that fails leaves its claim to lapse; the next Flush after
 	// that tries again.
@@ -124,9 +128,9 @@ func (a *Alerter) Flush(ctx context.Context, leadID string) error {
 	now := a.now()
 	until := now.Add(a.lease())
 	var claimed []lead.PendingAlert
-	dropped := 0
+	dropped, moots := 0, 0
 	l, err := a.Store.UpdateLead(ctx, leadID, func(l *lead.Lead, isNew bool) error {
-		claimed, dropped = nil, 0 // fn runs again after a conflict
+		claimed, dropped, moots = nil, 0, 0 // fn runs again after a conflict
 		if isNew || len(l.PendingAlerts) == 0 {
 			return lead.ErrNoChange
 		}
@@ -135,6 +139,11 @@ func (a *Alerter) Flush(ctx context.Context, leadID string) error {
 			l.PendingAlerts = nil
 			return nil
 		}
+		// A reminder or escalation whose alert was decided meanwhile is
+		// not sent.
+		n := len(l.PendingAlerts)
+		l.PendingAlerts = slices.DeleteFunc(l.PendingAlerts, func(p lead.PendingAlert) bool { return moot(l, p) })
+		moots = n - len(l.PendingAlerts)
 		for i := range l.PendingAlerts {
 			p := &l.PendingAlerts[i]
 			if p.Held(now) {
@@ -143,7 +152,7 @@ func (a *Alerter) Flush(ctx context.Context, leadID string) error {
 			p.ClaimedUntil = until
 			claimed = append(claimed, *p)
 		}
-		if len(claimed) == 0 {
+		if len(claimed) == 0 && moots == 0 {
 			return lead.ErrNoChange
 		}
 		return nil
@@ -156,6 +165,12 @@ func (a *Alerter) Flush(ctx context.Context, leadID string) error {
 	}
 	if dropped > 0 {
 		a.log().Info("alerts dropped: lead erased", "leadId", leadID, "alerts", dropped)
+		return nil
+	}
+	if moots > 0 {
+		a.log().Info("follow-ups dropped: the alert was decided", "leadId", leadID, "followUps", moots)
+	}
+	if len(claimed) == 0 {
 		return nil
 	}
 
@@ -197,22 +212,33 @@ type outcome struct {
 
 func (a *Alerter) deliver(ctx context.Context, l *lead.Lead, acts []lead.Activity, p lead.PendingAlert, now time.Time) error {
 	log := a.log().With("leadId", l.ID, "alert", p.ID, "threshold", p.Threshold)
-	to := Route(a.Program, l)
+	if p.Kind != "" {
+		log = log.With("followUp", p.Kind)
+	}
+	to := p.To // a follow-up's recipient; the alert's is routed now
+	if to == "" {
+		to = Route(a.Program, l)
+	}
 	if to == "" {
 		return fmt.Errorf("alert %s of lead %s: no routing address (set routing.default)", p.ID, l.ID)
 	}
 	d := Build(a.Program, l, acts, now)
 	d.Threshold = p.Threshold
-	links := a.Links(l.ID, p.ID, now)
+	links := a.linksFor(l.ID, Ref(about(p), viaOf(p)), now)
 
 	var o outcome
 	if !p.Mailed {
 		if act, ok := sentAlert(acts, p.ID); ok {
 			// An earlier sender mailed it and could not record it on the lead.
 			o.mailed = &lead.SentAlert{ID: p.ID, Threshold: p.Threshold, Score: p.Score, At: act.At,
-				To: strings.TrimPrefix(act.Detail, p.Threshold+" to "), MessageID: act.MessageID}
+				To: strings.TrimPrefix(act.Detail, detailPrefix(p)), MessageID: act.MessageID}
 		} else {
-			sent, err := a.mail(ctx, l.ID, d, links, p, to, now, log)
+			prefix, note := followNote(a.Program, l, p)
+			m, err := renderAlert(d, links, a.Program.Sender, to, prefix, note)
+			if err != nil {
+				return fmt.Errorf("alert %s of lead %s: %w", p.ID, l.ID, err)
+			}
+			sent, err := a.mail(ctx, l.ID, m, p, to, now, log)
 			if err != nil {
 				return err
 			}
@@ -223,7 +249,7 @@ func (a *Alerter) deliver(ctx context.Context, l *lead.Lead, acts []lead.Activit
 	// time; the rest must not be cut short by the caller's deadline now.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
-	if a.Webhook != nil {
+	if a.Webhook != nil && p.Kind == "" { // the channel hears of the alert, not of its follow-ups
 		if err := a.Webhook.Post(ctx, d, links); err != nil {
 			log.Error("alert webhook failed", "error", err.Error(), "tries", p.Tries+1)
 			o.owed = channelWebhook
@@ -232,12 +258,8 @@ func (a *Alerter) deliver(ctx context.Context, l *lead.Lead, acts []lead.Activit
 	return a.record(rctx, l.ID, p, o, now, log)
 }
 
-// mail sends the alert's email and records it as an alert activity.
-func (a *Alerter) mail(ctx context.Context, leadID string, d Dossier, links AlertLinks, p lead.PendingAlert, to string, now time.Time, log *slog.Logger) (*lead.SentAlert, error) {
-	m, err := RenderAlert(d, links, a.Program.Sender, to)
-	if err != nil {
-		return nil, fmt.Errorf("alert %s of lead %s: %w", p.ID, leadID, err)
-	}
+// mail sends the alert's email m and records it as an alert activity.
+func (a *Alerter) mail(ctx context.Context, leadID string, m mail.Message, p lead.PendingAlert, to string, now time.Time, log *slog.Logger) (*lead.SentAlert, error) {
 	m.Tags[mail.TagAlert] = mail.Tag(p.ID)
 	m.ConfigurationSet = a.ConfigurationSet
 
@@ -258,12 +280,21 @@ func (a *Alerter) mail(ctx context.Context, leadID string, d Dossier, links Aler
 	log.Info("alert email sent", "messageId", messageID)
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
-	act := lead.Activity{Key: alertKey(p.ID), Kind: KindAlert, At: now, MessageID: messageID, Detail: p.Threshold + " to " + to}
+	act := lead.Activity{Key: alertKey(p.ID), Kind: KindAlert, At: now, MessageID: messageID, Detail: detailPrefix(p) + to}
 	if _, err := a.Store.AddActivity(rctx, leadID, act); err != nil {
 		log.Error("alert sent but not recorded: it may be sent again when the claim lapses", "error", err.Error())
 		return nil, fmt.Errorf("record alert %s of lead %s: %w", p.ID, leadID, err)
 	}
 	return &lead.SentAlert{ID: p.ID, Threshold: p.Threshold, Score: p.Score, At: now, To: to, MessageID: messageID}, nil
+}
+
+// detailPrefix starts an alert activity's detail, before the recipient:
+// "mql to ", or "mql reminder to " for a follow-up.
+func detailPrefix(p lead.PendingAlert) string {
+	if p.Kind != "" {
+		return p.Threshold + " " + p.Kind + " to "
+	}
+	return p.Threshold + " to "
 }
 
 func sentAlert(acts []lead.Activity, id string) (lead.Activity, bool) {
@@ -289,11 +320,13 @@ func (a *Alerter) record(ctx context.Context, leadID string, p lead.PendingAlert
 			return lead.ErrNoChange // erased meanwhile: nothing to record on
 		}
 		changed := false
-		if o.mailed != nil {
+		if o.mailed != nil && p.Kind == "" { // a follow-up is no alert of its own
 			if slices.ContainsFunc(l.Alerts, func(s lead.SentAlert) bool { return s.ID == p.ID }) {
 				twice = true
 			} else {
 				l.Alerts = append(l.Alerts, *o.mailed)
+				// The SLA runs from the email on.
+				a.openSLA(l, *o.mailed)
 				changed = true
 			}
 		}
@@ -356,8 +389,19 @@ func (a *Alerter) record(ctx context.Context, leadID string, p lead.PendingAlert
 // page with Accept or Return preselected. Each token is bound to its
 // purpose, names the lead and the alert (Ref), and works for LinkTTL.
 func (a *Alerter) Links(leadID, alertID string, now time.Time) AlertLinks {
+	return a.linksFor(leadID, alertID, now)
+}
+
+// linksFor signs an alert's links with ref (Ref) in their tokens.
+func (a *Alerter) linksFor(leadID, ref string, now time.Time) AlertLinks {
+	return SignLinks(a.Signer, a.BaseURL, leadID, ref, now)
+}
+
+// SignLinks signs the three links about a lead's alert, with ref (see Ref)
+// in their tokens, fresh from now for LinkTTL.
+func SignLinks(signer *token.Signer, baseURL, leadID, ref string, now time.Time) AlertLinks {
 	sign := func(purpose string) string {
-		return link.Sales.URL(a.BaseURL, a.Signer.Sign(token.Claims{Purpose: purpose, LeadID: leadID, Ref: alertID, Expires: now.Add(LinkTTL)}))
+		return link.Sales.URL(baseURL, signer.Sign(token.Claims{Purpose: purpose, LeadID: leadID, Ref: ref, Expires: now.Add(LinkTTL)}))
 	}
 	return AlertLinks{
 		Dossier: sign(token.PurposeDossier),

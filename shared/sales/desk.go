@@ -171,18 +171,28 @@ func (s *Desk) resume(l *lead.Lead, at time.Time) {
 	n.Schedule(s.Window.Following(at, l.NextWait(p), last, l.Zone(p)))
 }
 
-// decide applies one decision and records it as a "sales" activity keyed by
-// the decision, so a double click or a retry writes one activity, and a
-// repeat after a crash between the two writes still writes it.
+// decide applies one decision (change sets l.Sales and reports whether it
+// changed anything), which stops the SLA's clock.
 func (s *Desk) decide(ctx context.Context, leadID string, change func(l *lead.Lead) bool) error {
+	return s.apply(ctx, leadID, func(l *lead.Lead) error {
+		if !change(l) {
+			return lead.ErrNoChange
+		}
+		l.Decided(*l.Sales)
+		return nil
+	})
+}
+
+// apply writes one decision (change returns lead.ErrNoChange for none) and
+// records it as a "sales" activity keyed by the decision, so a double click
+// or a retry writes one activity, and a repeat after a crash between the
+// two writes still writes it.
+func (s *Desk) apply(ctx context.Context, leadID string, change func(l *lead.Lead) error) error {
 	l, err := s.Store.UpdateLead(ctx, leadID, func(l *lead.Lead, isNew bool) error {
 		if isNew {
 			return ErrUnknownLead
 		}
-		if !change(l) {
-			return lead.ErrNoChange
-		}
-		return nil
+		return change(l)
 	})
 	if err != nil && !errors.Is(err, lead.ErrNoChange) {
 		return err

@@ -40,11 +40,21 @@ const maxAlertEvents = 25
 // The three links are our own and carry ses:no-track, so SES click tracking
 // never rewrites them. to is the routed sales address (see Route).
 func RenderAlert(d Dossier, a AlertLinks, sender program.Sender, to string) (mail.Message, error) {
+	return renderAlert(d, a, sender, to, "", "")
+}
+
+// renderAlert renders the alert, or a follow-up of it: its subject starts
+// with prefix ("Reminder") and note says why it comes.
+func renderAlert(d Dossier, a AlertLinks, sender program.Sender, to, prefix, note string) (mail.Message, error) {
 	if err := checkAlert(d, a, sender, to); err != nil {
 		return mail.Message{}, fmt.Errorf("render alert: %w", err)
 	}
 	v := NewAlertView(d, a)
 	v.Footer = alertFooter(sender, v.Level)
+	if prefix != "" {
+		v.Subject = prefix + ": " + v.Subject
+		v.Notice, v.Preheader = note, note
+	}
 
 	var html bytes.Buffer
 	if err := alertTemplate.Execute(&html, v); err != nil {
@@ -126,6 +136,7 @@ type AlertView struct {
 	Status    []string
 	Links     AlertLinks
 	Footer    string // the email's only
+	Notice    string // a follow-up's: why it comes (a reminder, an escalation)
 }
 
 // Field is a label and its value: a line of the profile or an answer.
@@ -395,6 +406,10 @@ func (v AlertView) text() string {
 	}
 	line(v.Subject)
 	line()
+	if v.Notice != "" {
+		line(v.Notice)
+		line()
+	}
 	line(v.Name)
 	if v.Headline != "" {
 		line(v.Headline)
