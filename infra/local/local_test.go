@@ -498,8 +498,10 @@ func TestLocalStack_dossierPage_inChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := signer.Sign(token.Claims{Purpose: token.PurposeDossier, LeadID: id, Expires: tuesdayMorning.Add(30 * 24 * time.Hour)})
-	page := s.api + "/s/" + tok
+	link := func(purpose string) string {
+		return s.api + "/s/" + signer.Sign(token.Claims{Purpose: purpose, LeadID: id, Expires: tuesdayMorning.Add(14 * 24 * time.Hour)})
+	}
+	page := link(token.PurposeDossier)
 
 	st := s.store(t)
 	stored := func() *lead.Lead {
@@ -531,8 +533,14 @@ func TestLocalStack_dossierPage_inChromium(t *testing.T) {
 		_ = os.WriteFile(filepath.Join(t.ArtifactDir(), "dossier.png"), shot, 0o644)
 	}
 
+	// The dossier link only shows; the alert's Return link decides.
+	if html, err := chromedp.Run(ctx, chromedp.OuterHTML("main")); err != nil || strings.Contains(html, "<form") {
+		t.Fatalf("the dossier link's page should offer no form (%v)", err)
+	}
 	// Return to nurture, not ready yet.
 	err = chromedp.Do(ctx,
+		chromedp.Navigate(link(token.PurposeReturn)),
+		chromedp.WaitVisible("#return-form"),
 		chromedp.SetValue("#reason", "not-ready"),
 		chromedp.Click("#return-form button[type=submit]"),
 		chromedp.WaitVisible("#notice"),
@@ -547,7 +555,7 @@ func TestLocalStack_dossierPage_inChromium(t *testing.T) {
 		t.Fatalf("after returning: sales %+v", l.Sales)
 	}
 
-	// Back to the dossier, which shows the decision, and accept.
+	// Back to the dossier, which shows the decision; then the Accept link.
 	err = chromedp.Do(ctx,
 		chromedp.Click(`a[href^="/s/"]`),
 		chromedp.WaitVisible("#current-decision"),
@@ -559,6 +567,8 @@ func TestLocalStack_dossierPage_inChromium(t *testing.T) {
 		t.Errorf("the dossier shows the decision %q", decision)
 	}
 	err = chromedp.Do(ctx,
+		chromedp.Navigate(link(token.PurposeAccept)),
+		chromedp.WaitVisible("#accept-form"),
 		chromedp.Click("#accept-form button[type=submit]"),
 		chromedp.WaitVisible("#notice"),
 	)

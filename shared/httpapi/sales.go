@@ -17,12 +17,15 @@ import (
 // Sales serves the links in sales alerts, each carrying a signed token for
 // one lead (and the alert in its Ref):
 //
-//	GET  /s/{token}  the lead's dossier, with Accept and Return-to-nurture forms; changes nothing
-//	POST /s/{token}  action=accept, or action=return with reason=<code>: records the decision
+//	GET  /s/{token}  the lead's dossier, with the form of the link's decision; changes nothing
+//	POST /s/{token}  action=accept with the Accept link, or action=return with
+//	                 reason=<code> with the Return link: records the decision
 //
 // The alert's three links (Open the dossier, Accept, Return to nurture) all
-// lead to the page; an Accept or Return link only highlights its form, since
-// a GET never changes anything (mail scanners fetch every link). Every bad
+// lead to the page, since a GET never changes anything (mail scanners fetch
+// every link). Each token is bound to one lead and one action: the Accept
+// link's page offers Accept, the Return link's Return, the dossier link's
+// neither, and a post of another decision is refused (403). Every bad
 // link gets the very page Links answers, and the page works without
 // JavaScript: the CSP allows none, so the score chart is server-drawn SVG.
 type Sales struct {
@@ -82,6 +85,17 @@ func (h *Sales) dossier(ctx context.Context, log *slog.Logger, r linkRequest) Re
 func (h *Sales) decide(ctx context.Context, log *slog.Logger, r linkRequest) Response {
 	var notice salesNotice
 	c, action := r.Claims, r.Form[salesFieldAction]
+	if (action == salesAccept || action == salesReturn) && action != linkDecision[c.Purpose] {
+		// A link of a lead that is no more is a bad link like any other.
+		if _, found, err := h.Desk.Store.GetLead(ctx, c.LeadID); err != nil {
+			return h.unavailable(log, err)
+		} else if !found {
+			log.Info("link rejected", "reason", "unknown lead")
+			return h.site().invalid()
+		}
+		log.Info("sales decision rejected", "reason", "not this link's decision", "decision", action)
+		return h.notThisLink(c.Purpose, r.Action)
+	}
 	d := sales.Decision{Ref: c.Ref, Seen: r.Form[salesFieldSeen], At: r.Now}
 	switch action {
 	case salesAccept:
@@ -153,6 +167,23 @@ func (h *Sales) zone(l *lead.Lead) *time.Location {
 		return location(h.Desk.Program.Schedule.TimeZone)
 	}
 	return location(l.Zone(h.Desk.Program))
+}
+
+// linkDecision is the one decision each link of an alert may post: the
+// Accept link accepts, the Return link returns, the dossier link only
+// shows. A forwarded or leaked link does no more than its button said.
+var linkDecision = map[string]string{token.PurposeAccept: salesAccept, token.PurposeReturn: salesReturn}
+
+// notThisLink answers a decision the link was not made for.
+func (h *Sales) notThisLink(purpose, back string) Response {
+	text := "This link only shows the lead's dossier. To accept the lead or return it to nurture, use the Accept or Return link in the alert. Nothing was changed."
+	switch purpose {
+	case token.PurposeAccept:
+		text = "This link only accepts the lead. To return it to nurture, use the Return link in the alert. Nothing was changed."
+	case token.PurposeReturn:
+		text = "This link only returns the lead to nurture. To accept it, use the Accept link in the alert. Nothing was changed."
+	}
+	return linkHTML(http.StatusForbidden, noticeTemplate, salesNotice{Title: "This link cannot do that", Lead: text, Back: back, Company: h.site().company()})
 }
 
 func (h *Sales) chooseReason(back string) Response {

@@ -111,8 +111,8 @@ func TestSales_dossierPage_showsTheLead_changesNothing(t *testing.T) {
 		`<tr class="machine">`, `<span class="tag">machine</span>`, "opened by a privacy proxy",
 		"Downloaded", "Why this score", "Talking points",
 		`<svg id="score-chart" role="img" aria-label="Score over time: `, "<title>Score over time: ",
-		`<button type="submit">Accept</button>`, `<select name="reason" id="reason" required>`,
-		`<button type="submit" class="secondary">Return to nurture</button>`,
+		// The dossier link only shows: the decisions are the other links'.
+		`<p class="sub" id="other-decision">To accept the lead or return it to nurture, use the Accept or Return link in the alert`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the page lacks %q", want)
@@ -121,25 +121,8 @@ func TestSales_dossierPage_showsTheLead_changesNothing(t *testing.T) {
 	if t.Failed() {
 		t.Fatalf("page:\n%s", body)
 	}
-	// Both forms post to the link itself, and neither is highlighted for
-	// the plain dossier link.
-	forms := salesFormRe.FindAllStringSubmatch(body, -1)
-	if len(forms) != 2 || forms[0][1] != "/s/"+tok || forms[1][1] != "/s/"+tok || forms[0][3] != "" || forms[1][3] != "" {
-		t.Fatalf("forms = %q", forms)
-	}
-	var codes []string
-	for _, m := range optionRe.FindAllStringSubmatch(body, -1) {
-		codes = append(codes, m[1])
-	}
-	want := []string{""}
-	for _, r := range sales.ReturnReasons {
-		want = append(want, r.Code)
-		if !strings.Contains(body, ">"+escaped(r.Label)+"</option>") {
-			t.Errorf("no option labelled %q", r.Label)
-		}
-	}
-	if strings.Join(codes, ",") != strings.Join(want, ",") {
-		t.Errorf("reason options = %q, want %q", codes, want)
+	if forms := salesFormRe.FindAllStringSubmatch(body, -1); len(forms) != 0 {
+		t.Fatalf("the dossier link's page offers forms: %q", forms)
 	}
 	// The chart: a line through the score history, from 0 at capture to now.
 	m := polylineRe.FindStringSubmatch(body)
@@ -187,26 +170,41 @@ func TestSales_dossierPage_showsTheLead_changesNothing(t *testing.T) {
 	}
 }
 
-func TestSales_acceptAndReturnLinks_highlightTheirForm(t *testing.T) {
+// Each decision link's page offers its own decision only, posting to the
+// link itself.
+func TestSales_acceptAndReturnLinks_offerOnlyTheirDecision(t *testing.T) {
 	f := newSalesFixture(t)
 	id := f.newLead(t, "ada@example.com")
-	for purpose, focus := range map[string]string{token.PurposeAccept: "accept", token.PurposeReturn: "return"} {
-		body := f.do(t, linkEvent(t, "sales-accept-page.json", f.token(purpose, id))).Body
+	for purpose, decision := range map[string]string{token.PurposeAccept: "accept", token.PurposeReturn: "return"} {
+		tok := f.token(purpose, id)
+		body := f.do(t, linkEvent(t, "sales-accept-page.json", tok)).Body
 		forms := salesFormRe.FindAllStringSubmatch(body, -1)
-		if len(forms) != 2 {
-			t.Fatalf("%s link: forms %q", purpose, forms)
-		}
-		for _, fm := range forms {
-			if highlighted := fm[3] != ""; highlighted != (fm[2] == focus) {
-				t.Errorf("%s link: the %s form highlighted=%v", purpose, fm[2], highlighted)
-			}
+		if len(forms) != 1 || forms[0][2] != decision || forms[0][1] != "/s/"+tok || forms[0][3] == "" {
+			t.Fatalf("%s link: forms %q, want the %s form only", purpose, forms, decision)
 		}
 		autofocus := `<button type="submit" autofocus>Accept</button>`
-		if focus == "return" {
+		if decision == "return" {
 			autofocus = `<select name="reason" id="reason" required autofocus>`
 		}
-		if !strings.Contains(body, autofocus) {
-			t.Errorf("%s link: %q missing", purpose, autofocus)
+		if !strings.Contains(body, autofocus) || !strings.Contains(body, `id="other-decision"`) {
+			t.Errorf("%s link: %q or the other decision's note missing", purpose, autofocus)
+		}
+		if decision != "return" {
+			continue
+		}
+		var codes []string
+		for _, m := range optionRe.FindAllStringSubmatch(body, -1) {
+			codes = append(codes, m[1])
+		}
+		want := []string{""}
+		for _, r := range sales.ReturnReasons {
+			want = append(want, r.Code)
+			if !strings.Contains(body, ">"+escaped(r.Label)+"</option>") {
+				t.Errorf("no option labelled %q", r.Label)
+			}
+		}
+		if strings.Join(codes, ",") != strings.Join(want, ",") {
+			t.Errorf("reason options = %q, want %q", codes, want)
 		}
 	}
 }
@@ -225,15 +223,15 @@ func TestSales_acceptThenReturn_throughTheForms(t *testing.T) {
 	if l.Sales == nil || l.Sales.Status != lead.SalesAccepted || l.Sales.By != "sales@acme.example" || l.Nurture.Status != lead.NurtureStopped || l.Nurture.Due() || f.due(t, id) {
 		t.Fatalf("after accept: sales %+v nurture %+v", l.Sales, l.Nurture)
 	}
-	// The page now says so, and its forms carry the decision they saw.
-	page := f.do(t, linkEvent(t, "dossier-page.json", f.token(token.PurposeDossier, id)))
+	// The page now says so, and its form carries the decision it saw.
+	page := f.do(t, linkEvent(t, "dossier-page.json", f.token(token.PurposeReturn, id)))
 	if !strings.Contains(page.Body, `<p class="decision" id="current-decision">Accepted by sales on `) ||
 		!strings.Contains(page.Body, " (sales@acme.example).</p>") ||
 		!strings.Contains(page.Body, escaped("nurture stopped: "+lead.StopAccepted)) {
 		t.Fatalf("the page should show the decision:\n%s", page.Body)
 	}
 	seen := seenRe.FindAllStringSubmatch(page.Body, -1)
-	if len(seen) != 2 || seen[0][1] != l.Sales.Stamp() || seen[1][1] != l.Sales.Stamp() {
+	if len(seen) != 1 || seen[0][1] != l.Sales.Stamp() {
 		t.Fatalf("the forms should carry the decision's stamp %q: %q", l.Sales.Stamp(), seen)
 	}
 
@@ -258,9 +256,9 @@ func TestSales_acceptThenReturn_throughTheForms(t *testing.T) {
 	if l.Sales == nil || l.Sales.Status != lead.SalesReturned || l.Sales.Reason != "not-ready" || !l.Nurture.Due() || !f.due(t, id) {
 		t.Fatalf("after return: sales %+v nurture %+v", l.Sales, l.Nurture)
 	}
-	page = f.do(t, linkEvent(t, "dossier-page.json", f.token(token.PurposeDossier, id)))
+	page = f.do(t, linkEvent(t, "dossier-page.json", f.token(token.PurposeAccept, id)))
 	if !strings.Contains(page.Body, "Returned to nurture on ") || !strings.Contains(page.Body, "Not ready to buy yet.</p>") ||
-		!strings.Contains(page.Body, "<td>Returned to nurture: Not ready to buy yet</td>") {
+		!strings.Contains(page.Body, "<td>Returned to nurture: Not ready to buy yet (by sales@acme.example)</td>") {
 		t.Fatalf("the page should show the return and its reason:\n%s", page.Body)
 	}
 	// Posting the same form again (a reload, a double click) is refused,
@@ -271,11 +269,24 @@ func TestSales_acceptThenReturn_throughTheForms(t *testing.T) {
 		!strings.Contains(again.Body, "returned to nurture (Not ready to buy yet). Nothing was changed.") || f.mustLead(t, id).Version != l.Version {
 		t.Fatalf("a repeated return: %d, version %d -> %d\n%s", again.StatusCode, l.Version, f.mustLead(t, id).Version, again.Body)
 	}
-	// Any of the three tokens may post either decision: the page offers both.
+	// Each token posts its own decision only: a forwarded dossier link, or
+	// an Accept link, cannot return the lead, and so on.
 	f.clock.Advance(time.Hour)
 	stamp := seenRe.FindStringSubmatch(page.Body)[1]
-	if r := f.do(t, withBody(linkEvent(t, "sales-accept.json", f.token(token.PurposeDossier, id)), url.Values{"action": {"accept"}, "decided": {stamp}})); r.StatusCode != http.StatusOK {
-		t.Fatalf("accept with the dossier token: %d", r.StatusCode)
+	for _, tc := range []struct{ purpose, action string }{
+		{token.PurposeDossier, "accept"}, {token.PurposeDossier, "return"},
+		{token.PurposeAccept, "return"}, {token.PurposeReturn, "accept"},
+	} {
+		r := f.do(t, withBody(linkEvent(t, "sales-accept.json", f.token(tc.purpose, id)), url.Values{"action": {tc.action}, "reason": {"no-budget"}, "decided": {stamp}}))
+		if r.StatusCode != http.StatusForbidden || !strings.Contains(r.Body, "Nothing was changed") {
+			t.Errorf("%s with the %s token: %d, want 403", tc.action, tc.purpose, r.StatusCode)
+		}
+	}
+	if got := f.mustLead(t, id); got.Version != l.Version {
+		t.Fatalf("a refused decision changed the lead: %+v", got.Sales)
+	}
+	if r := f.do(t, withBody(linkEvent(t, "sales-accept.json", f.token(token.PurposeAccept, id)), url.Values{"action": {"accept"}, "decided": {stamp}})); r.StatusCode != http.StatusOK {
+		t.Fatalf("accept with the accept token: %d", r.StatusCode)
 	}
 	if l := f.mustLead(t, id); l.Sales.Status != lead.SalesAccepted || l.Nurture.Due() {
 		t.Fatalf("accepted again: %+v %+v", l.Sales, l.Nurture)
@@ -286,6 +297,11 @@ func TestSales_acceptThenReturn_throughTheForms(t *testing.T) {
 	}
 	if strings.Join(details, "|") != "accepted|returned: not-ready|accepted" {
 		t.Fatalf("sales activities = %q", details)
+	}
+	for _, a := range f.activities(t, id, sales.KindDecision) {
+		if a.By != "sales@acme.example" {
+			t.Errorf("the decision %s does not say who made it: %q", a.Detail, a.By)
+		}
 	}
 }
 

@@ -25,7 +25,7 @@ type dossierPage struct {
 	// MailTo is set when the address may be linked as mailto: (it passes
 	// lead.IsAddress as stored, so nothing like ?cc= can ride along).
 	MailTo   bool
-	Focus    string // "accept" or "return": the form the alert's link asked for
+	Decide   string // "accept" or "return": the one decision the link may post; empty for the dossier link
 	Action   string // where the forms post
 	Reasons  []sales.ReturnReason
 	Decision string // the current sales decision, in words
@@ -66,12 +66,7 @@ func newDossierPage(prog *program.Program, d sales.Dossier, l *lead.Lead, c toke
 		Zone: loc.String(), Company: prog.Sender.Company,
 		Heading: leadHeading(d.Name, d.Email), MailTo: lead.IsAddress(l.Email) && l.Email == d.Email,
 	}
-	switch c.Purpose {
-	case token.PurposeAccept:
-		v.Focus = salesAccept
-	case token.PurposeReturn:
-		v.Focus = salesReturn
-	}
+	v.Decide = linkDecision[c.Purpose]
 	if s := d.Sales; s != nil {
 		when := s.At.In(loc).Format(dateTime)
 		by := ""
@@ -107,6 +102,9 @@ func newDossierPage(prog *program.Program, d sales.Dossier, l *lead.Lead, c toke
 		}
 		if e.Kind == sales.KindDecision {
 			row.Detail = decisionWords(e.Detail)
+			if e.By != "" {
+				row.Detail += " (by " + e.By + ")"
+			}
 		}
 		v.Events = append(v.Events, row)
 	}

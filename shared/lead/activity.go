@@ -48,6 +48,8 @@ type Activity struct {
 	Adjust int `json:",omitempty"`
 	// Why explains Points in words ("decision-stage download", "fit: industry finance").
 	Why []string `json:",omitempty"`
+	// By is who made a sales decision (lead.SalesDecision.By).
+	By string `json:",omitempty"`
 
 	// Repeat marks a download of an asset the lead already had: shown,
 	// never scored, so posting a form again and again pumps nothing.

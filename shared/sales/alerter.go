@@ -70,8 +70,14 @@ type Alerter struct {
 // Alert defaults.
 const (
 	DefaultLease = 5 * time.Minute
-	// LinkTTL is how long the links of an alert work.
+	// LinkTTL is how long an alert's dossier link works: it only shows.
 	LinkTTL = 30 * 24 * time.Hour
+	// DecisionLinkTTL is how long an alert's Accept and Return links work:
+	// long enough for a rep back from a week away, short enough that a
+	// forwarded or leaked alert cannot decide a lead's fate weeks later
+	// (a reminder or the lead's next crossing brings fresh links; the
+	// dossier link still shows the lead).
+	DecisionLinkTTL = 14 * 24 * time.Hour
 	// MaxTries is how often an alert's email, and then its webhook post,
 	// is tried before the alert is given up ("alert abandoned" in the log,
 	// which raises an alarm). With RetryDelay's backoff that spans about
@@ -398,16 +404,26 @@ func (a *Alerter) linksFor(leadID, ref string, now time.Time) AlertLinks {
 }
 
 // SignLinks signs the three links about a lead's alert, with ref (see Ref)
-// in their tokens, fresh from now for LinkTTL.
+// in their tokens, fresh from now. Each token is bound to its one action
+// (the purpose) and the lead; the dossier link works for LinkTTL, Accept
+// and Return for DecisionLinkTTL.
 func SignLinks(signer *token.Signer, baseURL, leadID, ref string, now time.Time) AlertLinks {
 	sign := func(purpose string) string {
-		return link.Sales.URL(baseURL, signer.Sign(token.Claims{Purpose: purpose, LeadID: leadID, Ref: ref, Expires: now.Add(LinkTTL)}))
+		return link.Sales.URL(baseURL, signer.Sign(token.Claims{Purpose: purpose, LeadID: leadID, Ref: ref, Expires: now.Add(LinkLifetime(purpose))}))
 	}
 	return AlertLinks{
 		Dossier: sign(token.PurposeDossier),
 		Accept:  sign(token.PurposeAccept),
 		Return:  sign(token.PurposeReturn),
 	}
+}
+
+// LinkLifetime is how long a sales link of the purpose works.
+func LinkLifetime(purpose string) time.Duration {
+	if purpose == token.PurposeDossier {
+		return LinkTTL
+	}
+	return DecisionLinkTTL
 }
 
 func (a *Alerter) check() error {

@@ -278,20 +278,21 @@ func TestFlush_sendsOneAlertWithTheStory_andRecordsIt(t *testing.T) {
 		t.Errorf("%d untracked links to /s/, want 3", n)
 	}
 
-	// The links are signed for their purpose, name the lead and the alert,
-	// and last 30 days.
+	// The links are signed for their purpose, name the lead and the alert;
+	// the dossier link lasts 30 days, Accept and Return two weeks.
 	links := regexp.MustCompile(`(Open the dossier|Accept|Return to nurture): https://api\.acme\.example/s/([A-Za-z0-9_-]+)`).FindAllStringSubmatch(m.Text, -1)
 	purposes := map[string]string{"Open the dossier": token.PurposeDossier, "Accept": token.PurposeAccept, "Return to nurture": token.PurposeReturn}
 	if len(links) != 3 {
 		t.Fatalf("text part links: %v", links)
 	}
 	for _, l := range links {
-		c, err := w.signer.Verify(l[2], purposes[l[1]], w.clock.Now().Add(29*24*time.Hour))
+		ttl := map[string]time.Duration{"Open the dossier": 30 * 24 * time.Hour, "Accept": 14 * 24 * time.Hour, "Return to nurture": 14 * 24 * time.Hour}[l[1]]
+		c, err := w.signer.Verify(l[2], purposes[l[1]], w.clock.Now().Add(ttl-time.Minute))
 		if err != nil || c.LeadID != id || c.Ref != pending.ID {
 			t.Errorf("%s link: claims %+v, %v", l[1], c, err)
 		}
-		if _, err := w.signer.Verify(l[2], purposes[l[1]], w.clock.Now().Add(31*24*time.Hour)); err == nil {
-			t.Errorf("%s link still works after 31 days", l[1])
+		if _, err := w.signer.Verify(l[2], purposes[l[1]], w.clock.Now().Add(ttl)); err == nil {
+			t.Errorf("%s link still works after %v", l[1], ttl)
 		}
 		if l[1] != "Open the dossier" {
 			if _, err := w.signer.Verify(l[2], token.PurposeDossier, w.clock.Now()); err == nil {

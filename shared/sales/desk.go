@@ -210,6 +210,7 @@ func (s *Desk) apply(ctx context.Context, leadID string, change func(l *lead.Lea
 		Kind:   KindDecision,
 		At:     d.At,
 		Detail: detail,
+		By:     d.By,
 	}
 	if _, err := s.Store.AddActivity(ctx, leadID, act); err != nil {
 		return fmt.Errorf("record sales decision: %w", err)

@@ -59,6 +59,7 @@ type Event struct {
 	Detail  string
 	Machine bool // a scanner's or a privacy proxy's, not the person's
 	Points  float64
+	By      string // who made a sales decision
 }
 
 // Answer is one profiling answer.
@@ -163,7 +164,7 @@ func Build(p *program.Program, l *lead.Lead, acts []lead.Activity, now time.Time
 
 func event(p *program.Program, a lead.Activity) Event {
 	asset, _ := p.Asset(a.AssetID)
-	e := Event{At: a.At, Kind: a.Kind, Title: asset.Title, Detail: display.Text(a.Detail), Machine: a.Machine, Points: a.Points}
+	e := Event{At: a.At, Kind: a.Kind, Title: asset.Title, Detail: display.Text(a.Detail), Machine: a.Machine, Points: a.Points, By: display.Text(a.By)}
 	switch a.Kind {
 	case lead.KindDownload:
 		e.Detail = downloadDetail(p, a)

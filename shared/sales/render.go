@@ -19,7 +19,7 @@ import (
 )
 
 // AlertLinks are the signed links an alert carries, as absolute URLs: the
-// dossier page, and the same page with Accept or Return preselected.
+// dossier page, and the same page offering Accept or Return.
 type AlertLinks struct {
 	Dossier, Accept, Return string
 }
@@ -234,9 +234,13 @@ func NewAlertView(d Dossier, a AlertLinks) AlertView {
 		v.Status = append(v.Status, "Nurture: "+s)
 	}
 	if s := d.Sales; s != nil {
-		line := "Sales " + display.Text(s.Status) + " the lead on " + formatDay(s.At)
+		who := "Sales"
+		if by := display.Text(s.By); by != "" {
+			who = by
+		}
+		line := who + " " + display.Text(s.Status) + " the lead on " + formatDay(s.At)
 		if s.Status == lead.SalesReturned {
-			line = "Sales returned the lead to nurture on " + formatDay(s.At)
+			line = who + " returned the lead to nurture on " + formatDay(s.At)
 			if r := display.Text(s.Reason); r != "" {
 				line += " (" + r + ")"
 			}
@@ -390,7 +394,7 @@ func alertFooter(sender program.Sender, level string) string {
 		from = "the " + c + " nurture program"
 	}
 	return "Sent to you by " + from + " because this lead reached " + level +
-		". Accept takes the lead out of nurture mail while you work it; Return sends it back to nurture. Both open the dossier page with that choice preselected."
+		". Accept takes the lead out of nurture mail while you work it; Return sends it back to nurture. Each opens the dossier page offering that one decision, for two weeks; the dossier link only shows the lead."
 }
 
 // text is the plain-text part: the same content, URLs written out.

@@ -70,8 +70,8 @@ func (w *world) desk() *sales.Desk {
 
 var textLinkRe = regexp.MustCompile(`(Open the dossier|Accept|Return to nurture): https://api\.acme\.example/s/([A-Za-z0-9_-]+)`)
 
-// checkFreshLinks checks that an email's links are signed at now for 30
-// days and come in via (the token's Ref after the alert's id).
+// checkFreshLinks checks that an email's links are signed at now for their
+// lifetime and come in via (the token's Ref after the alert's id).
 func (w *world) checkFreshLinks(text, leadID, alertID, via string) {
 	w.t.Helper()
 	links := textLinkRe.FindAllStringSubmatch(text, -1)
@@ -80,9 +80,10 @@ func (w *world) checkFreshLinks(text, leadID, alertID, via string) {
 	}
 	purposes := map[string]string{"Open the dossier": token.PurposeDossier, "Accept": token.PurposeAccept, "Return to nurture": token.PurposeReturn}
 	for _, l := range links {
-		c, err := w.signer.Verify(l[2], purposes[l[1]], w.clock.Now().Add(sales.LinkTTL-time.Minute))
+		ttl := sales.LinkLifetime(purposes[l[1]])
+		c, err := w.signer.Verify(l[2], purposes[l[1]], w.clock.Now().Add(ttl-time.Minute))
 		if err != nil || c.LeadID != leadID || c.Ref != sales.Ref(alertID, via) {
-			w.t.Errorf("%s link: claims %+v, %v; want lead %s, ref %s, valid 30 days from now", l[1], c, err, leadID, sales.Ref(alertID, via))
+			w.t.Errorf("%s link: claims %+v, %v; want lead %s, ref %s, valid %v from now", l[1], c, err, leadID, sales.Ref(alertID, via), ttl)
 		}
 	}
 }
