@@ -20,7 +20,7 @@ import (
 type Store interface {
 	UpdateLead(ctx context.Context, id string, fn func(l *lead.Lead, isNew bool) error) (*lead.Lead, error)
 	AddActivity(ctx context.Context, leadID string, a lead.Activity) (bool, error)
-	MarkMachine(ctx context.Context, leadID, key, reason string) error
+	MarkMachine(ctx context.Context, leadID, key string, at time.Time, reason string) error
 }
 
 // Errors the link handlers map to their one plain 4xx page.
@@ -127,12 +127,14 @@ func (s *Service) applyOnce(ctx context.Context, leadID, key string, act *lead.A
 			// applied: a retry can never score it twice, and the write that
 			// crosses a threshold is the only one that sees the crossing.
 			s.Scorer.Apply(l, act)
-			l.Note(*act)
 			if act.Kind == lead.KindClick && len(l.RecentClicks) > 0 && l.RecentClicks[len(l.RecentClicks)-1].Key == key {
 				// Kept, so a burst found later can take it back.
 				l.RecentClicks[len(l.RecentClicks)-1].Points = act.Earned
 			}
 		}
+		// The note keeps what the activity says (its time, its points), so a
+		// retry writes the very activity the crash may have lost.
+		l.Note(*act)
 		l.MarkApplied(key)
 		return nil
 	})

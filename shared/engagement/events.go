@@ -216,7 +216,7 @@ func (s *Service) applyTo(ctx context.Context, r sesevent.Record, msg sent) (Res
 		if a := s.assetOf(r); a != "" {
 			act.AssetID = a
 		}
-		var burst []string
+		var burst []lead.ClickMark
 		change = func(l *lead.Lead, st *lead.SentStep) error {
 			var takeBack int
 			mark := lead.Mark(r.Mail.MessageID, act.Link, at, r.Key())
@@ -232,8 +232,8 @@ func (s *Service) applyTo(ctx context.Context, r sesevent.Record, msg sent) (Res
 		defer func() {
 			// Earlier clicks of the burst were taken for a reader's; say
 			// now that they were not.
-			for _, k := range burst {
-				if err := s.Store.MarkMachine(ctx, msg.leadID, k, "several links clicked in the same second"); err != nil {
+			for _, c := range burst {
+				if err := s.Store.MarkMachine(ctx, msg.leadID, c.Key, c.At, "several links clicked in the same second"); err != nil {
 					s.Log.Error("mark earlier click as machine", "leadId", msg.leadID, "error", err.Error())
 				}
 			}
@@ -383,15 +383,15 @@ func (s *Service) machineOpen(st *lead.SentStep, r sesevent.Record) (bool, strin
 }
 
 // machineClick tells a scanner's click from a reader's, and returns the
-// keys of earlier clicks that this one shows to be part of a burst, with the
-// points they had earned, to be taken back.
-func (s *Service) machineClick(l *lead.Lead, st *lead.SentStep, r sesevent.Record, mark lead.ClickMark) (bool, string, []string, int) {
+// marks of earlier clicks that this one shows to be part of a burst, with
+// the points they had earned, to be taken back.
+func (s *Service) machineClick(l *lead.Lead, st *lead.SentStep, r sesevent.Record, mark lead.ClickMark) (bool, string, []lead.ClickMark, int) {
 	at := r.Time()
-	var burst []string
+	var burst []lead.ClickMark
 	takeBack := 0
 	for i, c := range l.RecentClicks {
 		if c.OtherLinkOf(mark) && absDuration(at.Sub(c.At)) < burstWindow && !c.Machine && c.Key != "" {
-			burst = append(burst, c.Key)
+			burst = append(burst, c)
 			takeBack += c.Points
 			l.RecentClicks[i].Machine, l.RecentClicks[i].Points = true, 0
 		}

@@ -73,11 +73,12 @@ func (h *Sales) dossier(ctx context.Context, log *slog.Logger, r linkRequest) Re
 		log.Info("link rejected", "reason", "unknown lead")
 		return h.site().invalid()
 	}
-	acts, err := h.Desk.Store.Activities(ctx, r.Claims.LeadID, r.Now)
+	acts, older, err := h.Desk.Store.RecentActivities(ctx, r.Claims.LeadID, r.Now, sales.TimelineLimit)
 	if err != nil {
 		return h.unavailable(log, err)
 	}
 	d := sales.Build(h.Desk.Program, l, acts, r.Now)
+	d.Older = older
 	return linkHTML(http.StatusOK, dossierTemplate, newDossierPage(h.Desk.Program, d, l, r.Claims, r.Action, r.Now))
 }
 

@@ -596,3 +596,34 @@ func mustLoad(t *testing.T, zone string) *time.Location {
 	}
 	return loc
 }
+
+// A lead with more activities than a page reads (a pumped one, a
+// long-lived one): the dossier shows the newest, says older activity is
+// not shown, and still scores the lead as it stands.
+func TestSales_dossierPage_busyLead_newestOnly_saysOlderNotShown(t *testing.T) {
+	f := newSalesFixture(t)
+	id := f.newLead(t, "ada@example.com")
+	for i := 0; i < sales.TimelineLimit; i++ {
+		if _, err := f.store.AddActivity(context.Background(), id, lead.Activity{
+			Key: "open-" + strconv.Itoa(i), Kind: lead.KindOpen, At: f.clock.Now().Add(time.Duration(i+1) * time.Minute), Machine: true, MachineReason: "opened by a privacy proxy",
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.clock.Advance(24 * time.Hour)
+	body := f.do(t, linkEvent(t, "dossier-page.json", f.token(token.PurposeDossier, id))).Body
+	if n := strings.Count(body, `<tr class="machine">`); n != sales.TimelineLimit {
+		t.Errorf("the timeline shows %d of the newest opens, want %d", n, sales.TimelineLimit)
+	}
+	if !strings.Contains(body, `<p class="sub" id="older">Only the newest `+strconv.Itoa(sales.TimelineLimit)+` activities are shown`) {
+		t.Errorf("the page should say older activity is not shown")
+	}
+	if n := strings.Count(body, "<td><time "); n != sales.TimelineLimit {
+		t.Errorf("the timeline has %d rows; the oldest activity, the download, should be left out of %d", n, sales.TimelineLimit)
+	}
+	// A lead with fewer says nothing of the kind.
+	other := f.newLead(t, "grace@example.com")
+	if body := f.do(t, linkEvent(t, "dossier-page.json", f.token(token.PurposeDossier, other))).Body; strings.Contains(body, `id="older"`) {
+		t.Errorf("a lead with a short story should not mention older activity")
+	}
+}

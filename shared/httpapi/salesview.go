@@ -37,6 +37,7 @@ type dossierPage struct {
 	Events   []eventRow // newest first
 	Chart    chart.Chart
 	Zone     string
+	Limit    int // sales.TimelineLimit, for the note on older activity
 	Company  string
 }
 
@@ -63,7 +64,7 @@ func newDossierPage(prog *program.Program, d sales.Dossier, l *lead.Lead, c toke
 	loc := location(l.Zone(prog))
 	v := dossierPage{
 		D: d, Action: action, Reasons: sales.ReturnReasons, Score: number(d.Score),
-		Zone: loc.String(), Company: prog.Sender.Company,
+		Zone: loc.String(), Company: prog.Sender.Company, Limit: sales.TimelineLimit,
 		Heading: leadHeading(d.Name, d.Email), MailTo: lead.IsAddress(l.Email) && l.Email == d.Email,
 	}
 	v.Decide = linkDecision[c.Purpose]

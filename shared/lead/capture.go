@@ -177,8 +177,8 @@ func (c *Capturer) Capture(ctx context.Context, s Submission) (Outcome, error) {
 		out.Enrolled = c.applyCapture(l, &act, email, fields, form, asset, s)
 		if c.Scorer != nil {
 			c.Scorer.Apply(l, &act)
-			l.Note(act)
 		}
+		l.Note(act)
 		l.MarkApplied(key)
 		return nil
 	})

@@ -182,11 +182,14 @@ type SalesDecision struct {
 
 // LedgerNote is what one event changed the score by.
 type LedgerNote struct {
-	Key        string
-	Points     float64  `json:",omitempty"`
-	ScoreAfter float64  `json:",omitempty"`
-	Earned     int      `json:",omitempty"`
-	Why        []string `json:",omitempty"`
+	Key string
+	// At is the activity's time: a retry writes it at this time again,
+	// which is what makes it the same activity (the store sorts by it).
+	At         time.Time `json:",omitzero"`
+	Points     float64   `json:",omitempty"`
+	ScoreAfter float64   `json:",omitempty"`
+	Earned     int       `json:",omitempty"`
+	Why        []string  `json:",omitempty"`
 }
 
 // maxLedgerNotes: a retry follows its crash within minutes.
@@ -194,17 +197,21 @@ const maxLedgerNotes = 3
 
 // Note remembers the score change an activity recorded.
 func (l *Lead) Note(a Activity) {
-	l.Ledger = append(l.Ledger, LedgerNote{Key: a.Key, Points: a.Points, ScoreAfter: a.ScoreAfter, Earned: a.Earned, Why: a.Why})
+	l.Ledger = append(l.Ledger, LedgerNote{Key: a.Key, At: a.At, Points: a.Points, ScoreAfter: a.ScoreAfter, Earned: a.Earned, Why: a.Why})
 	if len(l.Ledger) > maxLedgerNotes {
 		l.Ledger = append([]LedgerNote(nil), l.Ledger[len(l.Ledger)-maxLedgerNotes:]...)
 	}
 }
 
-// Recall fills in an activity's score change from the ledger notes.
+// Recall fills in an activity's time and score change from the ledger
+// notes: a retried event writes the activity its first try noted.
 func (l *Lead) Recall(a *Activity) {
 	for _, n := range l.Ledger {
 		if n.Key == a.Key {
 			a.Points, a.ScoreAfter, a.Earned, a.Why = n.Points, n.ScoreAfter, n.Earned, n.Why
+			if !n.At.IsZero() {
+				a.At = n.At
+			}
 		}
 	}
 }

@@ -21,7 +21,7 @@ import (
 // Store is what the alerter needs of the lead store.
 type Store interface {
 	UpdateLead(ctx context.Context, id string, fn func(l *lead.Lead, isNew bool) error) (*lead.Lead, error)
-	Activities(ctx context.Context, leadID string, now time.Time) ([]lead.Activity, error)
+	RecentActivities(ctx context.Context, leadID string, now time.Time, limit int) ([]lead.Activity, bool, error)
 	AddActivity(ctx context.Context, leadID string, a lead.Activity) (bool, error)
 }
 
@@ -180,7 +180,7 @@ func (a *Alerter) Flush(ctx context.Context, leadID string) error {
 		return nil
 	}
 
-	acts, err := a.Store.Activities(ctx, leadID, now)
+	acts, older, err := a.Store.RecentActivities(ctx, leadID, now, TimelineLimit)
 	if err != nil {
 		// Nothing went out: each is tried again after a backoff (released
 		// at once, its own write would wake the sender straight back).
@@ -191,7 +191,7 @@ func (a *Alerter) Flush(ctx context.Context, leadID string) error {
 	}
 	var errs []error
 	for _, p := range claimed {
-		if err := a.deliver(ctx, l, acts, p, now); err != nil {
+		if err := a.deliver(ctx, l, acts, older, p, now); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -216,7 +216,7 @@ type outcome struct {
 	owed string
 }
 
-func (a *Alerter) deliver(ctx context.Context, l *lead.Lead, acts []lead.Activity, p lead.PendingAlert, now time.Time) error {
+func (a *Alerter) deliver(ctx context.Context, l *lead.Lead, acts []lead.Activity, older bool, p lead.PendingAlert, now time.Time) error {
 	log := a.log().With("leadId", l.ID, "alert", p.ID, "threshold", p.Threshold)
 	if p.Kind != "" {
 		log = log.With("followUp", p.Kind)
@@ -229,6 +229,7 @@ func (a *Alerter) deliver(ctx context.Context, l *lead.Lead, acts []lead.Activit
 		return fmt.Errorf("alert %s of lead %s: no routing address (set routing.default)", p.ID, l.ID)
 	}
 	d := Build(a.Program, l, acts, now)
+	d.Older = older
 	d.Threshold = p.Threshold
 	links := a.linksFor(l.ID, Ref(about(p), viaOf(p)), now)
 

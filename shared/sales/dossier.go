@@ -40,6 +40,11 @@ type Dossier struct {
 	// Series is the score over time, for the chart.
 	Series []Point
 
+	// Older is set when the lead has activities older than the newest
+	// TimelineLimit the dossier was built from: shown as such; the score
+	// counts them.
+	Older bool
+
 	Sales      *lead.SalesDecision
 	Suppressed string // why mail stopped, if it did
 	Nurture    string // where the lead is in nurture, in words
@@ -70,6 +75,12 @@ type Point struct {
 	At    time.Time
 	Score float64
 }
+
+// TimelineLimit is how many of a lead's newest activities a dossier and an
+// alert read (store.RecentActivities): a year of a busy lead's events
+// and more, while a lead with thousands (pumped, or very long-lived) costs
+// no more to show and cannot time out a page or an alert.
+const TimelineLimit = 200
 
 // Build assembles the dossier of a lead from its record and activities.
 func Build(p *program.Program, l *lead.Lead, acts []lead.Activity, now time.Time) Dossier {

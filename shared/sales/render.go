@@ -131,6 +131,7 @@ type AlertView struct {
 	Answers   []Field
 	Events    []EventLine // newest maxAlertEvents, oldest first
 	Earlier   int         // events left out
+	Older     bool        // older activity was not read (Dossier.Older)
 	Topics    string
 	Talking   []string
 	Status    []string
@@ -223,6 +224,7 @@ func NewAlertView(d Dossier, a AlertLinks) AlertView {
 		v.Earlier = len(events) - maxAlertEvents
 		events = events[v.Earlier:]
 	}
+	v.Older = d.Older
 	v.Events = events
 	v.Summary = summarise(d.Events)
 	for _, t := range d.TalkingPoints {
@@ -256,6 +258,10 @@ func NewAlertView(d Dossier, a AlertLinks) AlertView {
 	}
 	return v
 }
+
+// olderNote says that a timeline stops at the newest TimelineLimit
+// activities.
+const olderNote = "older activity is not shown, here or on the dossier page; the score counts it"
 
 // describeEvent says what one timeline event was, in words for sales.
 // Events of a machine (a scanner following links, a privacy proxy fetching
@@ -447,6 +453,9 @@ func (v AlertView) text() string {
 		}
 		if v.Earlier > 0 {
 			line("(", strconv.Itoa(v.Earlier), " earlier events on the dossier page)")
+		}
+		if v.Older {
+			line("(", olderNote, ")")
 		}
 		for _, e := range v.Events {
 			s := "- " + e.Date + "  " + e.What

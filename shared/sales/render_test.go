@@ -151,3 +151,23 @@ func TestRenderAlert_refusesWhatCannotBeSent(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderAlert_olderActivityNotRead_saysSo(t *testing.T) {
+	d := salestest.Dossier()
+	m, err := sales.RenderAlert(d, salestest.Links, testSender, "finance@acme.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(m.Text, "older activity is not shown") {
+		t.Fatalf("a whole story should not mention older activity:\n%s", m.Text)
+	}
+	d.Older = true
+	m, err = sales.RenderAlert(d, salestest.Links, testSender, "finance@acme.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m.Text, "(older activity is not shown, here or on the dossier page; the score counts it)") ||
+		!strings.Contains(m.HTML, "Older activity is not shown, here or on the dossier page; the score counts it.") {
+		t.Fatalf("the alert should say older activity is not shown:\n%s", m.Text)
+	}
+}

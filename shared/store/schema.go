@@ -3,7 +3,8 @@
 //
 //	pk=LEAD#<id>  sk=PROFILE      the lead (with its nurture state), its
 //	                              body deflated JSON
-//	pk=LEAD#<id>  sk=ACT#<key>    one activity (download, send, click ...)
+//	pk=LEAD#<id>  sk=ACT#<time>#<key>  one activity (download, click ...),
+//	                              newest last: a query reads the newest first
 //	pk=SUPPRESSED#<sha256 hex of the normalised email>  sk=SUPPRESSED
 //	                              an erased address: never stored or mailed again
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -136,6 +137,19 @@ type activityItem struct {
 	ExpiresAt int64         `json:"expiresAt,omitempty"`
 	Activity  lead.Activity `json:"activity"`
 }
+
+// activitySK is an activity's sort key: its time, then its key. Time first
+// lets a query read a lead's newest activities first (RecentActivities);
+// the key after it keeps two activities of one moment apart, and makes
+// writing the same activity twice (same key, same time) one item. A writer
+// that retries must write the activity's first time again: the lead's
+// ledger notes keep it (lead.Lead.Recall).
+func activitySK(a lead.Activity) string {
+	return prefixActivity + a.At.UTC().Format(activityTime) + "#" + a.Key
+}
+
+// activityTime is fixed-width, so sort keys sort by time.
+const activityTime = "20060102T150405.000000000Z"
 
 func leadKey(id string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
@@ -287,7 +301,7 @@ func conditionFailed(err error) bool {
 
 // AddActivity stores an activity unless one with the same key exists.
 func (s *Store) AddActivity(ctx context.Context, leadID string, a lead.Activity) (bool, error) {
-	item := activityItem{PK: prefixLead + leadID, SK: prefixActivity + a.Key, Activity: a}
+	item := activityItem{PK: prefixLead + leadID, SK: activitySK(a), Activity: a}
 	if s.opts.ActivityRetention > 0 {
 		item.ExpiresAt = a.At.Add(s.opts.ActivityRetention).Unix()
 	}
@@ -311,29 +325,55 @@ func (s *Store) AddActivity(ctx context.Context, leadID string, a lead.Activity)
 	return true, nil
 }
 
-// Activities returns the lead's activities in time order, leaving out those
-// past their retention that TTL has not removed yet (it deletes lazily).
+// Activities returns all of the lead's activities in time order, leaving
+// out those past their retention that TTL has not removed yet (it deletes
+// lazily). It reads every page: for tests and tools; pages people read
+// use RecentActivities.
 func (s *Store) Activities(ctx context.Context, leadID string, now time.Time) ([]lead.Activity, error) {
-	var acts []lead.Activity
-	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
+	acts, _, err := s.activities(ctx, leadID, now, 0)
+	return acts, err
+}
+
+// RecentActivities returns the lead's newest activities, at most limit of
+// them, in time order, and whether older ones exist. It reads newest
+// first, a page of about limit at a time, so a lead with thousands of
+// activities (a pumped or very long-lived one) costs what limit costs.
+func (s *Store) RecentActivities(ctx context.Context, leadID string, now time.Time, limit int) ([]lead.Activity, bool, error) {
+	if limit <= 0 {
+		return nil, false, errors.New("recent activities: limit must be positive")
+	}
+	return s.activities(ctx, leadID, now, limit)
+}
+
+// activities reads the lead's activities newest first, all of them when
+// limit is 0.
+func (s *Store) activities(ctx context.Context, leadID string, now time.Time, limit int) ([]lead.Activity, bool, error) {
+	in := &dynamodb.QueryInput{
 		TableName:              aws.String(s.table),
 		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :act)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk":  &types.AttributeValueMemberS{Value: prefixLead + leadID},
 			":act": &types.AttributeValueMemberS{Value: prefixActivity},
 		},
+		ScanIndexForward:       aws.Bool(false),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	})
-	for p.HasMorePages() {
+	}
+	if limit > 0 {
+		// One more than asked: it tells whether older ones exist.
+		in.Limit = aws.Int32(int32(min(limit+1, 1000)))
+	}
+	var acts []lead.Activity
+	p := dynamodb.NewQueryPaginator(s.client, in)
+	for p.HasMorePages() && (limit == 0 || len(acts) <= limit) {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("query activities: %w", err)
+			return nil, false, fmt.Errorf("query activities: %w", err)
 		}
 		s.usage.addRead(page.ConsumedCapacity)
 		for _, raw := range page.Items {
 			var item activityItem
 			if err := decoder.Decode(&types.AttributeValueMemberM{Value: raw}, &item); err != nil {
-				return nil, fmt.Errorf("decode activity: %w", err)
+				return nil, false, fmt.Errorf("decode activity: %w", err)
 			}
 			if item.ExpiresAt != 0 && item.ExpiresAt <= now.Unix() {
 				continue
@@ -341,8 +381,13 @@ func (s *Store) Activities(ctx context.Context, leadID string, now time.Time) ([
 			acts = append(acts, item.Activity)
 		}
 	}
+	older := false
+	if limit > 0 && len(acts) > limit {
+		acts, older = acts[:limit], true
+	}
+	slices.Reverse(acts)
 	sort.SliceStable(acts, func(i, j int) bool { return acts[i].At.Before(acts[j].At) })
-	return acts, nil
+	return acts, older, nil
 }
 
 // DueLeads returns the ids of leads whose next step is due at now, oldest
@@ -454,14 +499,14 @@ func (s *Store) dueInShard(ctx context.Context, shard string, now time.Time, lim
 	return ids, nil
 }
 
-// MarkMachine marks a stored open or click as a machine's, once a later
-// event shows it was (a scanner's burst of clicks).
-func (s *Store) MarkMachine(ctx context.Context, leadID, key, reason string) error {
+// MarkMachine marks a stored open or click (its key and time) as a
+// machine's, once a later event shows it was (a scanner's burst of clicks).
+func (s *Store) MarkMachine(ctx context.Context, leadID, key string, at time.Time, reason string) error {
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table),
 		Key: map[string]types.AttributeValue{
 			AttrPK: &types.AttributeValueMemberS{Value: prefixLead + leadID},
-			AttrSK: &types.AttributeValueMemberS{Value: prefixActivity + key},
+			AttrSK: &types.AttributeValueMemberS{Value: activitySK(lead.Activity{Key: key, At: at})},
 		},
 		UpdateExpression:    aws.String("SET activity.Machine = :t, activity.MachineReason = :r"),
 		ConditionExpression: aws.String("attribute_exists(pk)"),

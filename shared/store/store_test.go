@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
@@ -293,7 +294,9 @@ func TestActivities(t *testing.T) {
 		{"another key is added", first, true},
 		{"activity past retention is still added", old, true},
 		{"third key is added", third, true},
-		{"same key again is not added", lead.Activity{Key: first.Key, Kind: "other", At: now}, false},
+		// The same event written again (a retry: same key, its first time,
+		// which the lead's ledger note gives back) is one activity.
+		{"same key at the same time again is not added", lead.Activity{Key: first.Key, Kind: "other", At: first.At}, false},
 	} {
 		added, err := st.AddActivity(ctx, "L1", tc.a)
 		if err != nil {
@@ -328,6 +331,63 @@ func TestActivities(t *testing.T) {
 
 	if got, err := st.Activities(ctx, "nobody", now); err != nil || len(got) != 0 {
 		t.Errorf("Activities(unknown lead) = %v, %v; want none", got, err)
+	}
+}
+
+// A dossier and an alert read a lead's newest activities only: however
+// many a lead has (a pumped one, a long-lived one), the read costs what
+// the limit costs, and says that older ones exist.
+func TestRecentActivities_newestOnly_inTimeOrder_boundedCost(t *testing.T) {
+	t.Parallel()
+	const retention = 30 * 24 * time.Hour
+	st := newStore(t, store.Options{ActivityRetention: retention})
+	ctx := t.Context()
+	const n = 300
+	// Written in shuffled time order: the store orders them, not the writer.
+	for _, i := range rand.New(rand.NewPCG(1, 2)).Perm(n) {
+		a := lead.Activity{Key: fmt.Sprintf("k%03d", i), Kind: lead.KindDownload, At: t0.Add(time.Duration(i) * time.Minute), Detail: strings.Repeat("x", 200)}
+		if _, err := st.AddActivity(ctx, "busy", a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := t0.Add(n * time.Minute)
+
+	before := st.Usage().Read()
+	all, err := st.Activities(ctx, "busy", now)
+	if err != nil || len(all) != n {
+		t.Fatalf("Activities: %d, %v", len(all), err)
+	}
+	full := st.Usage().Read() - before
+
+	before = st.Usage().Read()
+	got, older, err := st.RecentActivities(ctx, "busy", now, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recent := st.Usage().Read() - before
+	var keys []string
+	for _, a := range got {
+		keys = append(keys, a.Key)
+	}
+	if strings.Join(keys, ",") != "k290,k291,k292,k293,k294,k295,k296,k297,k298,k299" || !older {
+		t.Fatalf("RecentActivities(10) = %v, older %v; want the newest ten, oldest first, and older ones", keys, older)
+	}
+	if recent*10 > full {
+		t.Errorf("reading the newest 10 cost %.1f RCU, reading all %.1f: want a tenth or less", recent, full)
+	}
+
+	// All of them fit: nothing older.
+	if got, older, err := st.RecentActivities(ctx, "busy", now, n); err != nil || len(got) != n || older {
+		t.Errorf("RecentActivities(%d) = %d, older %v, %v", n, len(got), older, err)
+	}
+	// Past retention (TTL deletes lazily): the oldest are left out, and
+	// do not count as older activity shown missing.
+	late := t0.Add(retention + 100*time.Minute)
+	if got, older, err := st.RecentActivities(ctx, "busy", late, n); err != nil || len(got) != n-101 || older || got[0].Key != "k101" {
+		t.Errorf("after retention: %d, older %v, first %v, %v", len(got), older, got, err)
+	}
+	if _, _, err := st.RecentActivities(ctx, "busy", now, 0); err == nil {
+		t.Error("a limit of 0 reads everything; want an error")
 	}
 }
 

@@ -277,6 +277,9 @@ func slackMessage(d sales.Dossier, links sales.AlertLinks) slackPayload {
 		if earlier > 0 {
 			head += "\n_" + strconv.Itoa(earlier) + " earlier events on the dossier page_"
 		}
+		if v.Older {
+			head += "\n_older activity is not shown; the score counts it_"
+		}
 		var lines []string
 		for _, ev := range events {
 			s := "• " + ev.Date + " — " + e(ev.What, 300)
