@@ -117,15 +117,45 @@ func FirstName(s string) string {
 	return first
 }
 
-// slackReplacer escapes what Slack reads as markup in message text. &, <
-// and > become the entities Slack documents, so nothing can form a link, a
+// Slack returns s cleaned by Text and escaped for Slack's mrkdwn. &, < and
+// > become the entities Slack documents, so nothing can form a link, a
 // mention (<!channel>) or an entity. Slack has no escape for its
 // formatting characters (*bold*, _italic_, ~strike~, `code`), so those
-// become their full-width forms, which read the same and format nothing.
-var slackReplacer = strings.NewReplacer(
-	"&", "&amp;", "<", "&lt;", ">", "&gt;",
-	"*", "＊", "_", "＿", "~", "～", "`", "｀",
-)
+// become their full-width forms, which read the same and format nothing;
+// an underscore inside a word (ada_lovelace@example.com), which Slack does
+// not read as italics, is kept, so an address stays the address.
+func Slack(s string) string {
+	t := Text(s)
+	var b strings.Builder
+	b.Grow(len(t))
+	prev := ' '
+	for i, r := range t {
+		switch r {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '*':
+			b.WriteRune('＊')
+		case '~':
+			b.WriteRune('～')
+		case '`':
+			b.WriteRune('｀')
+		case '_':
+			next, _ := utf8.DecodeRuneInString(t[i+1:])
+			if wordRune(prev) && wordRune(next) {
+				b.WriteRune('_')
+			} else {
+				b.WriteRune('＿')
+			}
+		default:
+			b.WriteRune(r)
+		}
+		prev = r
+	}
+	return b.String()
+}
 
-// Slack returns s cleaned by Text and escaped for Slack's mrkdwn.
-func Slack(s string) string { return slackReplacer.Replace(Text(s)) }
+func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }

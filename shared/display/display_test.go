@@ -92,6 +92,8 @@ func TestSlack_escapesMarkupAndFormatting(t *testing.T) {
 		"*bold* _it_ ~st~ `code`":     "＊bold＊ ＿it＿ ～st～ ｀code｀",
 		"> quote\nline":               "&gt; quote line",
 		"\u202eAda":                   "Ada",
+		"ada_lovelace@example.com":    "ada_lovelace@example.com",
+		"_it_ a__b _":                 "＿it＿ a＿＿b ＿",
 	} {
 		if got := Slack(in); got != want {
 			t.Errorf("Slack(%q) = %q, want %q", in, got, want)
@@ -132,11 +134,20 @@ func FuzzText(f *testing.F) {
 			t.Fatalf("Name(%q) = %q passes as a name", s, name)
 		}
 		slack := Slack(s)
-		if strings.ContainsAny(slack, "<>*_~`") {
+		if strings.ContainsAny(slack, "<>*~`") {
 			t.Fatalf("Slack(%q) = %q keeps markup", s, slack)
+		}
+		for i, r := range slack {
+			// An underscore stays only inside a word, where it formats nothing.
+			if r == '_' && (i == 0 || !wordRune(lastRune(slack[:i])) || !wordRune(firstRune(slack[i+1:]))) {
+				t.Fatalf("Slack(%q) = %q keeps an underscore that can format", s, slack)
+			}
 		}
 		if rest := strings.NewReplacer("&amp;", "", "&lt;", "", "&gt;", "").Replace(slack); strings.Contains(rest, "&") {
 			t.Fatalf("Slack(%q) = %q has a bare &", s, slack)
 		}
 	})
 }
+
+func lastRune(s string) rune  { r, _ := utf8.DecodeLastRuneInString(s); return r }
+func firstRune(s string) rune { r, _ := utf8.DecodeRuneInString(s); return r }
