@@ -19,12 +19,26 @@ import (
 // saves a quarter of the compressed size, and a lead write costs a write
 // unit per started KB.
 //
-// Stored leads depend on the dictionary byte for byte: never edit
-// dictionaryV1. To change it, add a format with its own dictionary and
-// keep decoding this one.
-const formatV1 byte = 1
+// Stored leads depend on a dictionary byte for byte: never edit one. To
+// change it, add a format with its own dictionary and keep decoding the
+// old ones. Format 2 adds what lifelong nurture and answers brought (the
+// lead's interests, tracks done, the program's own questions' answers):
+// a lead that answered every question through a year of nurture stays
+// under 1 KB with it.
+const (
+	formatV1 byte = 1
+	formatV2 byte = 2
+)
 
 const dictionaryV1 = `{"Email":"","Name":"","Company":"","Role":"","Industry":"","CompanySize":"","Country":"","Timeline":"","TimeZone":"Europe/","CreatedAt":"2026-","UpdatedAt":"2026-","Consent":{"Version":"","At":"2026-","FormID":"","SourcePage":"https://www.","IP":""},"FirstTouch":{"SourcePage":"https://www.","Referrer":"https://www.google.com/","UTMSource":"google","UTMMedium":"cpc","UTMCampaign":""},"Downloaded":[""],"Topics":[""],"Nurture":{"Track":"","NextStep":1,"DueAt":"2026-","Status":"active","Sent":[{"Track":"","Step":0,"AssetID":"","MessageID":"010001","At":"2026-","DeliveredAt":"2026-","Opened":true}]},"RecentClicks":[{"Message":"","Link":"","At":"2026-","Machine":true,"Key":"","Points":1}],"Score":{"Activity":1.5,"Fit":10,"At":"2026-"},"PendingAlerts":[{"ID":"","Threshold":"mql","Score":1,"At":"2026-"}],"Alerts":[{"ID":"","Threshold":"mql","Score":1,"At":"2026-","To":"","MessageID":"010001"}],"Ledger":[{"Key":"","Points":1.5,"ScoreAfter":1.5,"Earned":5,"Why":["clicked ","fit: "]}]}`
+
+// dictionaryV2 is dictionaryV1 followed by the lifelong fields and the
+// shipped program's question ids (a program with others compresses them
+// as before).
+const dictionaryV2 = dictionaryV1 + `"Interest":{"cloud-cost":1,"reliability":1},"EngagedAt":"2026-","Nurture":{"Track":"evergreen","Done":["cloud-cost-track","reliability-track"],"Sent":[{"Track":"reengage","Claim":""}],"Had":"","Emails":1,"AskedAt":"2026-"},"Answers":{"company-size":"","industry":"","role":"","timeline":"","research-or-purchase":"purchase"}`
+
+// dictionaries are the dictionaries of the formats a body may be in.
+var dictionaries = map[byte][]byte{formatV1: []byte(dictionaryV1), formatV2: []byte(dictionaryV2)}
 
 // maxLeadJSON bounds what a stored body may inflate to: a lead is a few
 // KB, so anything much larger is not one of ours.
@@ -38,11 +52,11 @@ const appliedKeyBytes = 8
 // tables, a reader 40 KB, and every lead update reads and writes one.
 var (
 	writers = sync.Pool{New: func() any {
-		w, _ := flate.NewWriterDict(nil, flate.BestCompression, []byte(dictionaryV1))
+		w, _ := flate.NewWriterDict(nil, flate.BestCompression, []byte(dictionaryV2))
 		return w
 	}}
 	readers = sync.Pool{New: func() any {
-		return flate.NewReaderDict(bytes.NewReader(nil), []byte(dictionaryV1))
+		return flate.NewReaderDict(bytes.NewReader(nil), []byte(dictionaryV2))
 	}}
 )
 
@@ -63,7 +77,7 @@ func encodeLead(l *lead.Lead) (body, applied []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	buf := bytes.NewBuffer([]byte{formatV1})
+	buf := bytes.NewBuffer([]byte{formatV2})
 	w := writers.Get().(*flate.Writer)
 	defer writers.Put(w)
 	w.Reset(buf) // keeps the dictionary
@@ -83,12 +97,13 @@ func decodeLead(body, applied []byte) (*lead.Lead, error) {
 	if len(body) == 0 {
 		return nil, errors.New("empty body")
 	}
-	if body[0] != formatV1 {
+	dict, ok := dictionaries[body[0]]
+	if !ok {
 		return nil, fmt.Errorf("unknown body format %d", body[0])
 	}
 	r := readers.Get().(io.ReadCloser)
 	defer readers.Put(r)
-	if err := r.(flate.Resetter).Reset(bytes.NewReader(body[1:]), []byte(dictionaryV1)); err != nil {
+	if err := r.(flate.Resetter).Reset(bytes.NewReader(body[1:]), dict); err != nil {
 		return nil, fmt.Errorf("inflate: %w", err)
 	}
 	raw, err := io.ReadAll(io.LimitReader(r, maxLeadJSON+1))

@@ -34,6 +34,34 @@ func TestDecodeLead_formatV1ReadsBack(t *testing.T) {
 	}
 }
 
+// storedV2 is a lead body written by format 2, with what lifelong nurture
+// and answers keep on a lead.
+const storedV2 = "028c94410b823014c7bf4a746ef19c842804790cba049e820ecf6dcac0a660451dfceeb111b8b50d134ff27c8fedff7bbf5990c8f1800abbf75d32ec8850ad5462dc8a17de06b3ec5f7d961c57a7fe293a64c2756623152af3d1335f9210baab202f5228002e6b5b0256726e6ed74d3461fa4fc2fed085c0e3d2d1ad32a795efa0282e2134ecb101513552f5c348da87e4363d80494d59ca83cb9663cd0898c7d18e7f0daee1f4bfc4bc15e80a5334635a9e8f7b0bd5cc055386e25fa42eec381a91dcef01a6e9130000ffff"
+
+func TestDecodeLead_formatV2ReadsBack(t *testing.T) {
+	body, err := hex.DecodeString(storedV2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeLead(body, nil)
+	if err != nil {
+		t.Fatalf("a stored format-2 body does not decode: %v", err)
+	}
+	at := time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
+	want := &lead.Lead{Email: "ada@analytical-engines.example", Name: "Ada Lovelace", Industry: "finance", CreatedAt: at,
+		Topics: []string{"cloud-cost", "reliability"}, Interest: map[string]int{"cloud-cost": 2, "reliability": 1}, EngagedAt: at,
+		Answers: map[string]string{"industry": "finance", "research-or-purchase": "purchase"},
+		Nurture: lead.Nurture{Track: "evergreen", NextStep: 1, DueAt: at.Add(48 * time.Hour), Status: lead.NurtureActive, Done: []string{"cloud-cost-track"},
+			Sent: []lead.SentStep{{Track: "evergreen", Step: 0, AssetID: "finops-guide", Claim: "0a1b2c3d", MessageID: "0100019abc-000000", At: at}}, Had: []byte{1, 2}, Emails: 7},
+		Score: lead.Score{Activity: 12.5, Fit: 10, At: at}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("decoded\n%+v\nwant\n%+v", got, want)
+	}
+	if again, _, _ := encodeLead(got); again[0] != formatV2 {
+		t.Errorf("a lead is written in format %d, want the newest (2)", again[0])
+	}
+}
+
 // Every lead update decodes and encodes the lead once per attempt.
 func BenchmarkLeadBody(b *testing.B) {
 	body, err := hex.DecodeString(storedV1)

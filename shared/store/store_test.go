@@ -617,8 +617,9 @@ func TestLeadItem_engagedLeadWriteCostsOneUnit(t *testing.T) {
 // lifelong is a year of lifelong nurture on top of a rich profile, as the
 // changes the lead goes through: the profile and two downloads (interests
 // in both topics), then each email with its delivery, open and click: two
-// tracks (six and five emails, nine days apart), a re-engagement email
-// answered, and nine evergreen months, the last with a sales alert.
+// tracks (six and five emails, nine days apart, every question answered),
+// a re-engagement email answered, and nine evergreen months, the last
+// with a sales alert.
 func lifelong(id string) []func(l *lead.Lead) {
 	at := t0
 	changes := []func(l *lead.Lead){func(l *lead.Lead) {
@@ -648,8 +649,26 @@ func lifelong(id string) []func(l *lead.Lead) {
 			l.Nurture.Schedule(at.Add(gap))
 		})
 	}
+	// The shipped program's questions, answered one an email: the
+	// profile's fields, and the program's own question by its id.
+	answers := [][2]string{{"research-or-purchase", "purchase"}, {"role", "platform-lead"}, {"industry", "finance"}, {"company-size", "501-5000"}, {"timeline", "next-quarter"}}
 	for i := range 6 {
-		send("cloud-cost-track", i, fmt.Sprintf("cloud-cost-asset-number-%d", i), 9*24*time.Hour, nil)
+		send("cloud-cost-track", i, fmt.Sprintf("cloud-cost-asset-number-%d", i), 9*24*time.Hour, func(l *lead.Lead, _ time.Time) {
+			if i < len(answers) {
+				if l.Answers == nil {
+					l.Answers = map[string]string{}
+				}
+				l.Answers[answers[i][0]] = answers[i][1]
+			}
+			switch i {
+			case 2:
+				l.Industry = "finance"
+			case 3:
+				l.CompanySize = "501-5000"
+			case 4:
+				l.Timeline = "next-quarter"
+			}
+		})
 	}
 	for i := range 5 {
 		send("reliability-track", i, fmt.Sprintf("reliability-asset-number-%d", i), 9*24*time.Hour, func(l *lead.Lead, at time.Time) {
