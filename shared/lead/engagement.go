@@ -84,33 +84,49 @@ func (l *Lead) Zone(p *program.Program) string {
 }
 
 // Answer records a one-click answer: the profile field the question fills,
-// and the answer itself, so later steps pick assets that fit.
+// if it fills one, and the answer itself by question id, so later steps
+// pick assets that fit and the program's conditions see it.
 func (l *Lead) Answer(q program.Question, value string) error {
-	known := false
-	for _, o := range q.Options {
-		if o.Value == value {
-			known = true
-		}
-	}
-	if !known {
+	if _, known := q.Option(value); !known {
 		return fmt.Errorf("%w %q", ErrUnknownAnswer, q.ID)
 	}
-	switch q.Field {
-	case "industry":
-		l.Industry = value
-	case "companySize":
-		l.CompanySize = value
-	case "role":
-		l.Role = value
-	case "timeline":
-		l.Timeline = value
-	case "country":
-		l.Country = value
+	if f := l.profileField(q.Field); f != nil {
+		*f = value
 	}
 	if l.Answers == nil {
 		l.Answers = map[string]string{}
 	}
 	l.Answers[q.ID] = value
+	return nil
+}
+
+// AnswerTo is the lead's answer to a question: for a question that fills a
+// profile field, the field (a form may have filled it); otherwise what the
+// lead answered. "" while unknown.
+func (l *Lead) AnswerTo(q program.Question) string {
+	if q.Field != "" {
+		if f := l.profileField(q.Field); f != nil {
+			return *f
+		}
+		return ""
+	}
+	return l.Answers[q.ID]
+}
+
+// profileField is the lead's field a question fills (program.ProfileFields).
+func (l *Lead) profileField(field string) *string {
+	switch field {
+	case "industry":
+		return &l.Industry
+	case "companySize":
+		return &l.CompanySize
+	case "role":
+		return &l.Role
+	case "timeline":
+		return &l.Timeline
+	case "country":
+		return &l.Country
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package lead
 import (
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"time"
 
@@ -197,8 +198,24 @@ func (n *Nurture) Unclaim(claim string) (removed, putBack bool) {
 }
 
 // PassOver skips the next step of the track: it has nothing left to offer
-// the lead.
+// the lead, or is not for it (program.Step.When).
 func (n *Nurture) PassOver() { n.NextStep++ }
+
+// JumpTo makes step the next of the track, past those in between: a
+// branch of the step the lead was sent (program.Step.Next) leads there.
+func (n *Nurture) JumpTo(step int) { n.NextStep = step }
+
+// After is the step of the current track the lead was last sent, and
+// whether the lead is right after it: nothing passed over or jumped to
+// since, so that step's branches (program.Step.Next) say where it goes.
+func (n Nurture) After() (int, bool) {
+	for i := len(n.Sent) - 1; i >= 0; i-- {
+		if st := n.Sent[i]; st.Track == n.Track {
+			return st.Step, st.Step+1 == n.NextStep
+		}
+	}
+	return 0, false
+}
 
 // LastSentAt is when the latest nurture email was claimed; false before
 // the first.
@@ -310,9 +327,10 @@ func (l *Lead) LastEngaged() time.Time {
 }
 
 // NextTrack is the track the lead moves on to when its current one ends:
-// the track's then, else the track of its strongest interest (downloads
-// and reader's clicks by topic; the first interest wins a tie) it has not
-// had. false when no track is left.
+// the track's then, else the track of a topic it said it wants
+// (Preferences), else of its strongest interest (downloads and reader's
+// clicks by topic; the first interest wins a tie) it has not had. false
+// when no track is left.
 func (l *Lead) NextTrack(p *program.Program) (program.Track, bool) {
 	n := l.Nurture
 	open := func(t program.Track) bool { return t.ID != n.Track && !n.HasDone(t.ID) && len(t.Steps) > 0 }
@@ -324,8 +342,19 @@ func (l *Lead) NextTrack(p *program.Program) (program.Track, bool) {
 			return program.Track{}, false
 		}
 	}
+	wants := l.Preferences(p).Topics
 	topics := slices.Clone(l.Topics)
-	slices.SortStableFunc(topics, func(a, b string) int { return l.Interest[b] - l.Interest[a] })
+	for _, t := range slices.Sorted(maps.Keys(wants)) {
+		if wants[t] > 0 {
+			topics = appendOnce(topics, t)
+		}
+	}
+	slices.SortStableFunc(topics, func(a, b string) int {
+		if w := sign(wants[b]) - sign(wants[a]); w != 0 {
+			return w
+		}
+		return l.Interest[b] - l.Interest[a]
+	})
 	for _, topic := range topics {
 		if t, ok := p.TrackForTopic(topic); ok && open(t) {
 			return t, true

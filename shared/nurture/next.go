@@ -63,9 +63,9 @@ func (s *Scheduler) next(l *lead.Lead, now time.Time, claimID string) (outcome, 
 }
 
 // content finds the lead's next email of content at now, not yet claimed
-// (outSent): the next step of its track with something to offer, moving on
-// to the next place when the track is through or left the program, or the
-// evergreen email. Otherwise the lead waits (outRescheduled: nothing new
+// (outSent): the next step of its track for it (stepOf), moving on to the
+// next place when the track is through, exited or left the program, or
+// the evergreen email. Otherwise the lead waits (outRescheduled: nothing new
 // in the library for it yet) or finishes (outFinished).
 func (s *Scheduler) content(l *lead.Lead, now time.Time, claimID string) (outcome, mailing) {
 	p, n := s.Program, &l.Nurture
@@ -90,22 +90,12 @@ func (s *Scheduler) content(l *lead.Lead, now time.Time, claimID string) (outcom
 			}
 		}
 		if track, ok := p.Track(n.Track); ok {
-			// Steps with nothing left to offer are passed over.
-			for ; n.NextStep < len(track.Steps); n.PassOver() {
-				if choice, ok := Pick(p, l, track, n.NextStep, now); ok {
-					step := track.Steps[n.NextStep]
-					m := mailing{
-						claim:  lead.SentStep{Track: track.ID, Step: n.NextStep, AssetID: choice.Asset.ID, Claim: claimID, At: now},
-						choice: choice, subject: step.Subject, intro: step.Intro,
-					}
-					if m.subject == "" {
-						m.subject = choice.Asset.Title
-					}
-					return outSent, m
-				}
+			if m, ok := s.stepOf(l, track, now, claimID); ok {
+				return outSent, m
 			}
 		}
-		// The track is through, or left the program: on to the next place.
+		// The track is through, left early (an exit), or left the
+		// program: on to the next place.
 		next, ok := l.NextPlace(p)
 		if !ok {
 			n.Finish()

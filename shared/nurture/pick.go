@@ -3,6 +3,7 @@
 package nurture
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -21,21 +22,26 @@ type Choice struct {
 
 // Pick chooses the asset for step i of the lead's track at now: of the
 // track's topic, at the step's buying stage (or the nearest, preferring
-// later stages), fitting the lead's industry, in a preferred format, never
-// one the lead already had in any format (sameAs), and never before its
+// later stages), fitting the lead's industry, in a preferred format,
+// steered by what the lead said it wants (lead.Preferences), never one
+// the lead already had in any format (sameAs), and never before its
 // published day. ok is false when nothing is left to offer.
 func Pick(p *program.Program, l *lead.Lead, track program.Track, i int, now time.Time) (Choice, bool) {
 	if i < 0 || i >= len(track.Steps) {
 		return Choice{}, false
 	}
 	step := track.Steps[i]
+	prefs := l.Preferences(p)
 	var best program.Asset
 	bestScore, found := 0, false
 	for _, a := range p.Assets {
 		if !available(p, l, a, now) {
 			continue
 		}
-		score, ok := fit(a, l, track.Topic, step)
+		if step.Asset == "" && p.Pinned(a.ID) {
+			continue
+		}
+		score, ok := fit(a, l, prefs, track.Topic, step)
 		if !ok {
 			continue
 		}
@@ -47,19 +53,20 @@ func Pick(p *program.Program, l *lead.Lead, track program.Track, i int, now time
 		return Choice{}, false
 	}
 	c := Choice{Asset: best, Reason: reason(p, l, track.Topic)}
-	if q, ok := p.Question(step.Question); ok && profileValue(l, q.Field) == "" {
+	if q, ok := p.Question(step.Question); ok && l.AnswerTo(q) == "" {
 		c.Question = &q
 	}
 	return c, true
 }
 
 // PickEvergreen chooses the evergreen email's asset at now, among those
-// of the lead's topics (any topic if it has none) it has not had in any
-// format: the best fit first (made for its industry, then for everyone,
-// then for an industry it may be in when its own is unknown; never one
-// for another industry), the newest of those, then the one of its
-// strongest interest. ok is false when the library holds nothing new for
-// the lead.
+// of the lead's topics (those it showed interest in or said it wants; any
+// topic if it has none) it has not had in any format: the best fit first
+// (made for its industry, then for everyone, then for an industry it may
+// be in when its own is unknown; never one for another industry), then
+// what the lead said it wants most (lead.Preferences), the newest of
+// those, then the one of its strongest interest. ok is false when the
+// library holds nothing new for the lead.
 func PickEvergreen(p *program.Program, l *lead.Lead, now time.Time) (Choice, bool) {
 	var (
 		best      program.Asset
@@ -67,15 +74,23 @@ func PickEvergreen(p *program.Program, l *lead.Lead, now time.Time) (Choice, boo
 		bestRank  evergreenRank
 		found     bool
 	)
+	prefs := l.Preferences(p)
+	topics := slices.Clone(l.Topics)
+	for _, t := range slices.Sorted(maps.Keys(prefs.Topics)) {
+		if prefs.Topics[t] > 0 && !slices.Contains(topics, t) {
+			topics = append(topics, t)
+		}
+	}
 	for _, a := range p.Assets {
-		if !available(p, l, a, now) || !fitsIndustry(a, l) {
+		if !available(p, l, a, now) || !fitsIndustry(a, l) || p.Pinned(a.ID) {
 			continue
 		}
-		topic, interest := strongestTopic(l, a)
-		if topic == "" && len(l.Topics) > 0 {
+		topic, interest := strongestTopic(l, topics, a)
+		if topic == "" && len(topics) > 0 {
 			continue
 		}
-		rank := evergreenRank{fit: industryFit(a, l), published: a.PublishedAt(), interest: interest}
+		stage, format, about := prefs.Of(a.Stage, a.Format, a.Topics)
+		rank := evergreenRank{fit: industryFit(a, l), wanted: stage + format + about, published: a.PublishedAt(), interest: interest}
 		if !found || rank.better(bestRank) {
 			best, bestTopic, bestRank, found = a, topic, rank, true
 		}
@@ -86,9 +101,11 @@ func PickEvergreen(p *program.Program, l *lead.Lead, now time.Time) (Choice, boo
 	return Choice{Asset: best, Reason: reason(p, l, bestTopic)}, true
 }
 
-// evergreenRank orders evergreen candidates: fit, then newest, then interest.
+// evergreenRank orders evergreen candidates: fit, then what the lead
+// wants, then newest, then interest.
 type evergreenRank struct {
 	fit       int // industryFit: lower is better
+	wanted    int // lead.Preferences.Of, summed: higher is better
 	published time.Time
 	interest  int
 }
@@ -97,6 +114,8 @@ func (r evergreenRank) better(o evergreenRank) bool {
 	switch {
 	case r.fit != o.fit:
 		return r.fit < o.fit
+	case r.wanted != o.wanted:
+		return r.wanted > o.wanted
 	case !r.published.Equal(o.published):
 		return r.published.After(o.published)
 	}
@@ -116,11 +135,11 @@ func industryFit(a program.Asset, l *lead.Lead) int {
 	return 0
 }
 
-// strongestTopic is the asset's topic the lead is most interested in, and
-// how much; "" when the asset is about none of the lead's topics.
-func strongestTopic(l *lead.Lead, a program.Asset) (string, int) {
+// strongestTopic is the asset's topic, of the lead's topics, the lead is
+// most interested in, and how much; "" when the asset is about none of them.
+func strongestTopic(l *lead.Lead, topics []string, a program.Asset) (string, int) {
 	topic, most := "", -1
-	for _, t := range l.Topics {
+	for _, t := range topics {
 		if slices.Contains(a.Topics, t) && l.Interest[t] > most {
 			topic, most = t, l.Interest[t]
 		}
@@ -149,8 +168,20 @@ func fitsIndustry(a program.Asset, l *lead.Lead) bool {
 	return len(a.Industries) == 0 || l.Industry == "" || slices.Contains(a.Industries, l.Industry)
 }
 
+// How much what the lead said it wants weighs in a step's pick (fit; lower
+// wins): a wanted stage one stage from the step's own beats the step's
+// own (a stage later costs 100, an earlier one 150, two away 200 or
+// more) by more than formats or an industry tell apart, a wanted format
+// beats the step's order of formats (5 a place), a wanted topic breaks
+// ties. An unwanted one costs as much.
+const (
+	stagePull  = 175
+	formatPull = 25
+	topicPull  = 10
+)
+
 // fit scores an available asset for a step; lower is better.
-func fit(a program.Asset, l *lead.Lead, topic string, step program.Step) (int, bool) {
+func fit(a program.Asset, l *lead.Lead, prefs lead.Preferences, topic string, step program.Step) (int, bool) {
 	if step.Asset != "" {
 		return 0, a.ID == step.Asset
 	}
@@ -186,6 +217,8 @@ func fit(a program.Asset, l *lead.Lead, topic string, step program.Step) (int, b
 		}
 		score += 5 * rank
 	}
+	stage, format, about := prefs.Of(a.Stage, a.Format, a.Topics)
+	score -= stagePull*stage + formatPull*format + topicPull*about
 	return score, true
 }
 
@@ -200,23 +233,6 @@ func reason(p *program.Program, l *lead.Lead, topic string) string {
 		if a, ok := p.Asset(l.Nurture.Sent[i].AssetID); ok && slices.Contains(a.Topics, topic) {
 			return "A next step after “" + a.Title + "”"
 		}
-	}
-	return ""
-}
-
-// profileValue returns the lead's value of a profile field a question fills.
-func profileValue(l *lead.Lead, field string) string {
-	switch field {
-	case "industry":
-		return l.Industry
-	case "companySize":
-		return l.CompanySize
-	case "role":
-		return l.Role
-	case "timeline":
-		return l.Timeline
-	case "country":
-		return l.Country
 	}
 	return ""
 }

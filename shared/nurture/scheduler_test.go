@@ -597,13 +597,15 @@ func (throttledMailer) Send(context.Context, mail.Message) (string, error) {
 }
 
 // A step SES keeps refusing stays due, the track's last one included (its
-// claim had moved the lead on).
+// claim had moved the lead on). The shipped track's last step is for leads
+// scoring 50 or more; this one does.
 func TestScheduler_throttledThroughout_lastStepStaysDue(t *testing.T) {
 	w := newWorld(t)
 	id := w.capture("laststep", 0, nil)
 	track, _ := w.prog.Track(w.lead(id).Nurture.Track)
 	last := len(track.Steps) - 1
 	if _, err := w.store.UpdateLead(context.Background(), id, func(l *lead.Lead, _ bool) error {
+		l.Score = lead.Score{Fit: 60}
 		l.Nurture.NextStep, l.Nurture.DueAt = last, w.clock.Now().Add(-time.Minute)
 		return nil
 	}); err != nil {

@@ -151,6 +151,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	switch v.Kind() {
+	case reflect.Pointer:
+		// An optional value whose zero means something (a score of 0):
+		// set only when written.
+		e := reflect.New(v.Type().Elem())
+		d.decode(n, e.Elem(), path)
+		v.Set(e)
 	case reflect.Struct:
 		d.decodeStruct(n, v, path)
 	case reflect.Slice:

@@ -585,23 +585,28 @@ func TestParse_mistakeInMinimal_pointsAtPath(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			data := readTestdata(t, "minimal.yaml")
-			for _, e := range tt.edits {
-				data, _ = applyEdit(t, data, e)
-			}
-			_, err := Parse("minimal.yaml", data)
-			p, ok := findProblem(problemsOf(t, err), tt.path)
-			if !ok {
-				t.Fatalf("no problem at %s; got:\n%v", tt.path, err)
-			}
-			if !strings.Contains(p.Message, tt.msg) {
-				t.Errorf("message %q\nwant it to contain %q", p.Message, tt.msg)
-			}
-			if p.Line == 0 {
-				t.Errorf("problem has no line: %v", p)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantMinimalProblem(t, tt.edits, tt.path, tt.msg) })
+	}
+}
+
+// wantMinimalProblem makes the edits in minimal.yaml and checks that the
+// problem on path, placed on a line and column, says msg.
+func wantMinimalProblem(t *testing.T, edits []edit, path, msg string) {
+	t.Helper()
+	data := readTestdata(t, "minimal.yaml")
+	for _, e := range edits {
+		data, _ = applyEdit(t, data, e)
+	}
+	_, err := Parse("minimal.yaml", data)
+	p, ok := findProblem(problemsOf(t, err), path)
+	if !ok {
+		t.Fatalf("no problem at %s; got:\n%v", path, err)
+	}
+	if !strings.Contains(p.Message, msg) {
+		t.Errorf("message %q\nwant it to contain %q", p.Message, msg)
+	}
+	if p.Line == 0 || p.Column == 0 {
+		t.Errorf("problem has no line and column: %v", p)
 	}
 }
 

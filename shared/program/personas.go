@@ -50,6 +50,18 @@ type Profile struct {
 	Timeline    string `yaml:"timeline"`
 	// TimeZone is what the persona's browser reports with a form (IANA).
 	TimeZone string `yaml:"timeZone"`
+	// Answers are the persona's answers to the program's questions without
+	// a field, by question id.
+	Answers map[string]string `yaml:"answers"`
+}
+
+// Answer is the persona's answer to a question: its profile field, or its
+// answer to a question without one; "" when it has none.
+func (p Profile) Answer(q Question) string {
+	if q.Field != "" {
+		return p.Value(q.Field)
+	}
+	return p.Answers[q.ID]
 }
 
 // Value is the profile's value of a lead field (FormFields, ProfileFields).
@@ -263,6 +275,20 @@ func (v *validator) profile(path string, pr Profile) {
 	for _, field := range ProfileFields {
 		if val := pr.Value(field); val != "" && len(v.options[field]) > 0 {
 			v.knownValue(path+"."+field, field, val, false)
+		}
+	}
+	for _, qid := range sortedKeys(pr.Answers) {
+		ap := path + ".answers." + qid
+		q, ok := v.questionKey(ap, qid)
+		if !ok {
+			continue
+		}
+		if q.Field != "" {
+			v.addKey(ap, "question %s fills the %s field; write %s: under profile instead", qid, q.Field, q.Field)
+			continue
+		}
+		if _, ok := q.Option(pr.Answers[qid]); !ok {
+			v.add(ap, "%q is not an answer of question %s; use one of %s", pr.Answers[qid], qid, strings.Join(optionValues(q), ", "))
 		}
 	}
 	if pr.TimeZone != "" && !ValidTimeZone(pr.TimeZone) {

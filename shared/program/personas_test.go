@@ -107,6 +107,16 @@ func TestPersonas_mistake_pointsAtLineColumnAndPath(t *testing.T) {
 			at:   "abuot", path: "personas[2].abuot", msg: `unknown key "abuot"; did you mean "about"?`,
 		},
 		{
+			name: "answer the question does not offer",
+			edit: edit{"      answers: { research-or-purchase: trends }\n    form: downtime-report", "      answers: { research-or-purchase: trend }\n    form: downtime-report"},
+			at:   "trend }", path: "personas[2].profile.answers.research-or-purchase", msg: `"trend" is not an answer of question research-or-purchase; use one of trends, purchase`,
+		},
+		{
+			name: "answer to a question with a field",
+			edit: edit{"      answers: { research-or-purchase: trends }\n    form: downtime-report", "      answers: { timeline: now }\n    form: downtime-report"},
+			at:   "timeline: now", path: "personas[2].profile.answers.timeline", msg: "question timeline fills the timeline field; write timeline: under profile instead",
+		},
+		{
 			name: "start that is no day",
 			edit: edit{"start: 2027-01-04", "start: 2027-13-04"},
 			at:   "2027-13-04", path: "start", msg: "is not a day; write it as YYYY-MM-DD",

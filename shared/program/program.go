@@ -267,6 +267,23 @@ func (p *Program) SameContent(id string) []string {
 	return []string{id}
 }
 
+// Pinned reports whether a step names the asset (Step.Asset): it goes
+// out from such steps only, never as another step's or evergreen's pick
+// (an invitation to talk to an engineer, say, is for the leads its step
+// is for).
+func (p *Program) Pinned(assetID string) bool {
+	// A dozen steps: scanning them is cheaper than keeping an index right
+	// for programs tests change.
+	for _, t := range p.Tracks {
+		for _, s := range t.Steps {
+			if s.Asset == assetID {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // EvergreenOn reports whether leads go on to the evergreen cadence after
 // their tracks.
 func (p *Program) EvergreenOn() bool { return p.Evergreen.Every.Duration > 0 }

@@ -132,12 +132,25 @@ type Consent struct {
 	RecordIP bool   `yaml:"recordIp"`
 }
 
-// Question is a progressive-profiling question answered with one click.
+// Question is a question a nurture email asks, answered with one click. A
+// question with a Field fills that profile field (progressive profiling);
+// any other question is the program's own, its answer kept by question id.
+// Either way each option may carry fit points and steer what is sent next.
 type Question struct {
 	ID      string   `yaml:"id"`
 	Text    string   `yaml:"text"`
-	Field   string   `yaml:"field"` // lead profile field the answer fills
+	Field   string   `yaml:"field"` // optional: the lead profile field the answer fills
 	Options []Option `yaml:"options"`
+}
+
+// Option returns the question's option with the value.
+func (q Question) Option(value string) (Option, bool) {
+	for _, o := range q.Options {
+		if o.Value == value {
+			return o, true
+		}
+	}
+	return Option{}, false
 }
 
 // ProfileFields are the lead profile fields a question's answers fill and
@@ -152,7 +165,19 @@ type Option struct {
 	// lead who answers it and whose browser did not say: their send window
 	// is in that zone.
 	TimeZone string `yaml:"timeZone,omitempty"`
+	// Points are the fit points of this answer, on a question without a
+	// field (a field's fit points are under scoring.fit).
+	Points int `yaml:"points,omitempty"`
+	// Stages, Formats and Topics are what a lead giving this answer is
+	// sent more of: each next pick prefers assets at these buying stages,
+	// in these formats, about these topics.
+	Stages  []string `yaml:"stages,omitempty"`
+	Formats []string `yaml:"formats,omitempty"`
+	Topics  []string `yaml:"topics,omitempty"`
 }
+
+// Steers reports whether the answer changes what the lead is sent.
+func (o Option) Steers() bool { return len(o.Stages)+len(o.Formats)+len(o.Topics) > 0 }
 
 // Track nurtures the leads of one topic through ordered steps.
 type Track struct {
@@ -163,6 +188,24 @@ type Track struct {
 	// EvergreenTrack. Empty follows the lead's interests: the track of its
 	// next strongest topic it has not had, then evergreen.
 	Then string `yaml:"then"`
+	// Exits end the track early for a lead that meets any of them, checked
+	// whenever its next email is due: it moves on as after the last step.
+	Exits []Exit `yaml:"exits"`
+}
+
+// Exit is a condition that ends a track early.
+type Exit struct {
+	When Condition `yaml:"when"`
+}
+
+// StepIndex returns the index of the track's step with the id.
+func (t Track) StepIndex(id string) (int, bool) {
+	for i, s := range t.Steps {
+		if id != "" && s.ID == id {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // EvergreenTrack is the track id of the evergreen cadence (Evergreen), as
@@ -222,6 +265,9 @@ var ReturnReasons = []ReturnReason{
 
 // Step is one nurture email.
 type Step struct {
+	// ID names the step, so that another step's Next can jump to it;
+	// optional otherwise.
+	ID       string   `yaml:"id"`
 	Wait     Duration `yaml:"wait"`     // after enrolment (first step) or the previous step
 	Stage    string   `yaml:"stage"`    // buying stage of the asset to pick
 	Formats  []string `yaml:"formats"`  // preferred formats; empty means any
@@ -229,6 +275,47 @@ type Step struct {
 	Subject  string   `yaml:"subject"`  // optional; default derived from the asset title
 	Intro    string   `yaml:"intro"`    // one or two sentences before the asset
 	Question string   `yaml:"question"` // optional question id
+	// When, if set, sends the step only to leads that meet it; the others
+	// pass over it to the next step.
+	When Condition `yaml:"when"`
+	// Next, if set, is where a lead goes after this step: the first branch
+	// whose condition it meets when its next email is due, else the next
+	// step.
+	Next []Branch `yaml:"next"`
+}
+
+// Branch jumps, after a step, to a later step of the track.
+type Branch struct {
+	When Condition `yaml:"when"` // empty: always (the last branch, as an "otherwise")
+	Goto string    `yaml:"goto"` // the id of a later step of the same track
+}
+
+// Condition is a test of a lead: every part set must hold, and an empty
+// condition always holds.
+type Condition struct {
+	// Answer maps a question id to the answers that meet it: the lead's
+	// answer (or profile value, for a question with a field) is one of them.
+	Answer map[string][]string `yaml:"answer"`
+	// Score is a band the lead's score is in.
+	Score ScoreBand `yaml:"score"`
+}
+
+// IsZero reports whether the condition tests nothing (and so always holds).
+func (c Condition) IsZero() bool { return len(c.Answer) == 0 && c.Score.IsZero() }
+
+// ScoreBand is a range of scores: at least AtLeast, below Below; either
+// may be left out.
+type ScoreBand struct {
+	AtLeast *int `yaml:"atLeast"`
+	Below   *int `yaml:"below"`
+}
+
+// IsZero reports whether the band sets no bound.
+func (b ScoreBand) IsZero() bool { return b.AtLeast == nil && b.Below == nil }
+
+// Holds reports whether a score is in the band.
+func (b ScoreBand) Holds(score float64) bool {
+	return (b.AtLeast == nil || score >= float64(*b.AtLeast)) && (b.Below == nil || score < float64(*b.Below))
 }
 
 // Scoring is the shared definition of how interest and fit add up.

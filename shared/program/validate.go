@@ -40,6 +40,9 @@ type validator struct {
 	// topicsUnsure is set when some asset's topics did not decode, so topics
 	// may be incomplete and "no asset has this topic" would be a guess.
 	topicsUnsure bool
+	// asked and usedAnswers are the questions steps ask and the answers
+	// ("question=value") conditions test.
+	asked, usedAnswers map[string]bool
 }
 
 func validate(p *Program, d *decoder) []Problem {
@@ -56,9 +59,11 @@ func validate(p *Program, d *decoder) []Problem {
 	// Questions and assets first: forms, tracks, scoring and routing refer to them.
 	v.questionList()
 	v.assetList()
+	v.optionSteering()
 	v.formList()
 	v.sameAs()
 	v.trackList()
+	v.answersUsed()
 	v.lifelong()
 	v.scoring()
 	v.thresholds()
@@ -255,11 +260,8 @@ func (v *validator) questionList() {
 		if strings.TrimSpace(q.Text) == "" {
 			v.add(path+".text", "add the question as the email asks it, e.g. text: Which industry are you in?")
 		}
-		switch {
-		case q.Field == "":
-			v.add(path+".field", "add the profile field the answer fills; use one of %s", strings.Join(ProfileFields, ", "))
-		case !slices.Contains(ProfileFields, q.Field):
-			v.add(path+".field", "%q is not a profile field; use one of %s", q.Field, strings.Join(ProfileFields, ", "))
+		if q.Field != "" && !slices.Contains(ProfileFields, q.Field) {
+			v.add(path+".field", "%q is not a profile field; use one of %s, or leave field out for a question of the program's own", q.Field, strings.Join(ProfileFields, ", "))
 		}
 		if len(q.Options) == 0 {
 			v.add(path+".options", "add the answers to choose from, each as - value: ... and label: ...")
@@ -477,6 +479,7 @@ func (v *validator) trackList() {
 		for j, s := range t.Steps {
 			v.step(idx(path+".steps", j), j, t.Topic, s)
 		}
+		v.stepFlow(path, t)
 	}
 	v.then()
 	// A form whose asset's topic has no track captures leads nobody nurtures.

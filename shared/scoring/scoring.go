@@ -91,6 +91,15 @@ func (m Model) Fit(l *lead.Lead) (int, []FitPart) {
 			parts = append(parts, FitPart{Why: field + " " + v, Points: p})
 		}
 	}
+	// The program's own questions carry their fit points on the answer.
+	for _, q := range m.prog.Questions {
+		if v := l.AnswerTo(q); q.Field == "" && v != "" {
+			if o, _ := q.Option(v); o.Points != 0 {
+				total += o.Points
+				parts = append(parts, FitPart{Why: q.ID + " " + v, Points: o.Points})
+			}
+		}
+	}
 	if fm := m.prog.Scoring.FreeMail; fm.Points != 0 && l.Email != "" && slices.Contains(fm.Domains, lead.Domain(l.Email)) {
 		total += fm.Points
 		parts = append(parts, FitPart{Why: "free mail address", Points: fm.Points})

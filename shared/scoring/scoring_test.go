@@ -76,6 +76,23 @@ func TestFit_partsAndFreeMail(t *testing.T) {
 	}
 }
 
+// A question of the program's own carries its fit points on the answer,
+// and the lead's fit says which answer earned them.
+func TestFit_answerToAQuestionOfOurOwn_countsItsPoints(t *testing.T) {
+	m, p := model(t)
+	q, _ := p.Question("research-or-purchase")
+	buying, _ := q.Option("purchase")
+	l := &lead.Lead{Industry: "finance"}
+	before, _ := m.Fit(l)
+	if err := l.Answer(q, "purchase"); err != nil {
+		t.Fatal(err)
+	}
+	total, parts := m.Fit(l)
+	if total != before+buying.Points || buying.Points == 0 || parts[len(parts)-1] != (FitPart{Why: "research-or-purchase purchase", Points: buying.Points}) {
+		t.Errorf("fit %d %+v, want %d with the answer's points", total, parts, before+buying.Points)
+	}
+}
+
 // answer applies a one-click answer to the lead at a time.
 func answer(m Model, l *lead.Lead, at time.Time, key string) []program.Threshold {
 	a := lead.Activity{Key: key, Kind: lead.KindAnswer, Detail: "role=executive", At: at}
