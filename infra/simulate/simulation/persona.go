@@ -124,6 +124,9 @@ func (p *persona) receive(ctx context.Context, m received) error {
 		At: m.At, MessageID: m.MessageID, Kind: m.Tags[mail.TagKind], Track: m.Tags[mail.TagTrack], Step: step,
 		Asset: m.Tags[mail.TagAsset], Subject: m.Subject,
 	}
+	if err := p.explain(ctx, e); err != nil {
+		return err
+	}
 	p.j.Emails = append(p.j.Emails, e)
 	if err := p.sampleAfter(ctx, e); err != nil {
 		return err
@@ -182,6 +185,26 @@ func (p *persona) receive(ctx context.Context, m received) error {
 			return p.confirm(ctx, answer.URL, e)
 		})
 	}
+	return nil
+}
+
+// explain notes why the email is not simply the next step (note), as the
+// lead stands on delivery.
+func (p *persona) explain(ctx context.Context, e *Email) error {
+	var prev *Email
+	for i := len(p.j.Emails) - 1; i >= 0 && prev == nil; i-- {
+		if p.j.Emails[i].Track != program.ReengageTrack {
+			prev = p.j.Emails[i]
+		}
+	}
+	if prev == nil {
+		return nil
+	}
+	l, found, err := p.r.app.Store.GetLead(ctx, p.leadID)
+	if err != nil || !found {
+		return fmt.Errorf("read lead: found %v: %w", found, err)
+	}
+	e.Note = note(p.r.prog, l, prev, e)
 	return nil
 }
 
@@ -305,7 +328,7 @@ func (p *persona) answerOf(raw string, now time.Time) (program.Question, string,
 	if !ok {
 		return program.Question{}, "", false
 	}
-	if mine := p.Profile.Value(q.Field); mine == "" || mine != value {
+	if mine := p.Profile.Answer(q); mine == "" || mine != value {
 		value = ""
 	}
 	return q, value, true

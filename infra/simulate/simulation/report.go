@@ -59,7 +59,7 @@ func (r *Result) writeJourney(ew *errWriter, j Journey) {
 		orNever(string(b.Opens)), orNever(string(b.Clicks)), orNever(string(b.Answers)), map[bool]string{true: " · link scanner"}[b.Scanner])
 
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "   date (%s)\temail\tasset\tasks\tdid\tpoints\tscore\n", j.Zone)
+	fmt.Fprintf(tw, "   date (%s)\temail\tasset\tasks\tdid\tpoints\tscore\tnote\n", j.Zone)
 	type row struct {
 		at   time.Time
 		line string
@@ -77,8 +77,12 @@ func (r *Result) writeJourney(ew *errWriter, j Journey) {
 		if len(e.Counted) > 0 && strings.Contains(strings.Join(e.Counted, " "), "machine") {
 			did += ": " + e.Counted[len(e.Counted)-1]
 		}
-		rows = append(rows, row{e.At, fmt.Sprintf("   %s\t%s\t%s\t%s\t%s\t%s\t%.0f\n",
-			e.At.In(j.Zone).Format(dateTime), e.Label(), e.Asset, e.Question, did, signed(e.Points), e.Score)})
+		note := ""
+		if e.Note != "" {
+			note = "\t" + e.Note
+		}
+		rows = append(rows, row{e.At, fmt.Sprintf("   %s\t%s\t%s\t%s\t%s\t%s\t%.0f%s\n",
+			e.At.In(j.Zone).Format(dateTime), e.Label(), e.Asset, e.Question, did, signed(e.Points), e.Score, note)})
 	}
 	// Downloads and emails in the order they happened.
 	for i := 1; i < len(rows); i++ {
@@ -183,7 +187,7 @@ func (r *Result) Summary() []string {
 // spreadsheet.
 func (r *Result) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"persona", "what", "date", "zone", "track", "step", "asset", "question", "did", "points", "score"})
+	_ = cw.Write([]string{"persona", "what", "date", "zone", "track", "step", "asset", "question", "did", "points", "score", "note"})
 	f := func(v float64) string {
 		if math.IsNaN(v) {
 			return ""
@@ -194,17 +198,17 @@ func (r *Result) WriteCSV(w io.Writer) error {
 		id, zone := j.Persona.ID, j.Zone.String()
 		at := func(t time.Time) string { return t.In(j.Zone).Format("2006-01-02 15:04") }
 		for _, d := range j.Downloads {
-			_ = cw.Write([]string{id, "download", at(d.At), zone, "", "", d.Asset, "", "form " + d.Form, f(d.Points), f(d.Score)})
+			_ = cw.Write([]string{id, "download", at(d.At), zone, "", "", d.Asset, "", "form " + d.Form, f(d.Points), f(d.Score), ""})
 		}
 		for _, e := range j.Emails {
 			_ = cw.Write([]string{id, "email", at(e.At), zone, e.Track, strconv.Itoa(e.Step + 1), e.Asset, e.Question,
-				strings.Join(append(append([]string(nil), e.Did...), e.Counted...), "; "), f(e.Points), f(e.Score)})
+				strings.Join(append(append([]string(nil), e.Did...), e.Counted...), "; "), f(e.Points), f(e.Score), e.Note})
 		}
 		for _, m := range j.Months {
-			_ = cw.Write([]string{id, "month end", at(m.To), zone, "", "", "", "", "peak " + f(m.Peak), "", f(m.End)})
+			_ = cw.Write([]string{id, "month end", at(m.To), zone, "", "", "", "", "peak " + f(m.Peak), "", f(m.End), ""})
 		}
 		for _, c := range j.Crossings {
-			_ = cw.Write([]string{id, "crossed " + c.Threshold, at(c.At), zone, "", "", "", "", c.Because, "", f(c.Score)})
+			_ = cw.Write([]string{id, "crossed " + c.Threshold, at(c.At), zone, "", "", "", "", c.Because, "", f(c.Score), ""})
 		}
 	}
 	cw.Flush()

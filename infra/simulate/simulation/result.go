@@ -53,6 +53,9 @@ type Email struct {
 	Asset     string
 	Subject   string
 	Question  string // the question it asked, if any
+	// Note says why it is not the step after the previous email, if it is
+	// not: "jumped from step 2: timeline now".
+	Note string
 	// Did is what the persona (or its link scanner) did with it.
 	Did []string
 	// Counted is what the product made of that, e.g. "+6 click" or

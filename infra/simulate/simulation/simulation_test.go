@@ -129,6 +129,39 @@ func TestShippedProgram_buyingNow_reachesMQL(t *testing.T) {
 	}
 }
 
+// buying-now says it acts this quarter when its track asks: the track's
+// branch jumps it to the decision-stage step, and the report says why.
+func TestShippedProgram_buyingNow_answersNow_jumpsToDecisionContent_andTheReportSaysWhy(t *testing.T) {
+	r, prog := shippedRun(t)
+	j := journey(t, r, "buying-now")
+	var jumped *Email
+	for i, e := range j.Emails {
+		if strings.Contains(strings.Join(e.Did, ","), "answered timeline=now") && i+1 < len(j.Emails) {
+			jumped = j.Emails[i+1]
+			if jumped.Track != e.Track || jumped.Step <= e.Step+1 {
+				t.Fatalf("after answering timeline=now at %s the next email is %s, not a jump ahead in the track", e.Label(), jumped.Label())
+			}
+			break
+		}
+	}
+	if jumped == nil {
+		t.Fatalf("buying-now never answered timeline=now: %v", j.Emails)
+	}
+	if a, _ := prog.Asset(jumped.Asset); a.Stage != "decision" {
+		t.Errorf("the jump sent %s (%s), want decision-stage content", jumped.Asset, a.Stage)
+	}
+	if !strings.HasPrefix(jumped.Note, "jumped from step ") || !strings.Contains(jumped.Note, "timeline now") {
+		t.Errorf("the jumped-to email's note is %q, want it to say the jump and its reason", jumped.Note)
+	}
+	var out bytes.Buffer
+	if err := r.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), jumped.Note) {
+		t.Error("the report does not show why buying-now jumped")
+	}
+}
+
 // Every email goes out on a send day, inside the send window, in the
 // lead's own zone, whichever zone that is.
 func TestShippedProgram_everyEmail_insideTheSendWindowInTheLeadsZone(t *testing.T) {
