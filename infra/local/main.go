@@ -180,7 +180,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	go func() {
-		if err := streams.Alerts(db, streamsClient, cfg.TableName, a.Outbox, log).Run(ctx); err != nil && ctx.Err() == nil {
+		if err := streams.Outbox(db, streamsClient, cfg.TableName, a.Outbox, log).Run(ctx); err != nil && ctx.Err() == nil {
 			log.Error("alerts stream stopped", "error", err.Error())
 		}
 	}()

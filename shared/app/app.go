@@ -15,6 +15,7 @@ import (
 
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/config"
+	"github.com/leadnurture/nurture/shared/crm"
 	"github.com/leadnurture/nurture/shared/engagement"
 	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/lead"
@@ -46,6 +47,11 @@ type Parts struct {
 	// Webhook also receives every alert; nil sends email only. Only the
 	// alerts function posts (it alone reads the webhook's secret URL).
 	Webhook sales.Webhook
+	// Events is the CRM's webhook that receives the lifecycle events; nil
+	// drops them. Only the events function delivers (it alone reads the
+	// receiver's secrets). The store records the events only with
+	// store.Options.LifecycleEvents.
+	Events *crm.Receiver
 	// Signer signs and verifies link tokens; without it there are no
 	// links, so no alerts at once and no link routes.
 	Signer *token.Signer
@@ -69,6 +75,11 @@ type App struct {
 	// Outbox is the alerts function's handler of the table's stream: it
 	// has the Alerter send what the records name. Nil without an Alerter.
 	Outbox *outbox.Consumer
+	// Events delivers the lifecycle events pending on a lead to the CRM,
+	// and EventsOutbox is the events function's handler of the table's
+	// stream.
+	Events       *crm.Sender
+	EventsOutbox *outbox.Consumer
 	// Scheduler sends the due nurture steps; nil without a Mailer.
 	Scheduler  *nurture.Scheduler
 	Engagement *engagement.Service
@@ -111,6 +122,9 @@ func New(p Parts) (*App, error) {
 		}
 		a.Outbox = &outbox.Consumer{Senders: map[string]outbox.Sender{lead.OutboxAlert: a.Alerter}, Log: p.Log}
 	}
+	a.Events = &crm.Sender{Program: p.Program, Store: p.Store, Receiver: p.Events, Signer: p.Signer,
+		BaseURL: cfg.PublicBaseURL, Clock: p.Clock, Log: p.Log}
+	a.EventsOutbox = &outbox.Consumer{Senders: map[string]outbox.Sender{lead.OutboxEvent: a.Events}, Log: p.Log}
 	// Capture, the links and the engagement events record a crossing on
 	// the lead and return: none of them waits on SES or a webhook for an
 	// alert. The scheduler's tick wakes alerts held back (lead.Wake).
@@ -159,6 +173,8 @@ type With struct {
 	Mailer mail.Mailer
 	// Webhook also receives every alert: the alerts function's.
 	Webhook sales.Webhook
+	// Events receives the lifecycle events: the events function's.
+	Events *crm.Receiver
 }
 
 // Load wires the product with New for a function's start, from the
@@ -184,9 +200,12 @@ func Load(ctx context.Context, cfg config.Config, with With, required ...string)
 	p := Parts{
 		Config:  cfg,
 		Program: prog,
-		Store:   store.New(cfg.DynamoDB(awsCfg), cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention()}),
+		Store: store.New(cfg.DynamoDB(awsCfg), cfg.TableName, store.Options{
+			DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention(), LifecycleEvents: cfg.LifecycleEvents,
+		}),
 		Mailer:  with.Mailer,
 		Webhook: with.Webhook,
+		Events:  with.Events,
 		Clock:   clock.System{},
 		Log:     cfg.Logger(),
 	}

@@ -5,6 +5,8 @@ package config
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -60,6 +62,40 @@ func LoadWebhookURL(ctx context.Context, c Config) (string, error) {
 		return "", fmt.Errorf("WEBHOOK_URL_PARAMETER=%q: the parameter holds no https:// URL", name)
 	}
 	return v, nil
+}
+
+// LoadEventsWebhook returns where the CRM's lifecycle events go and the
+// secret they are signed with: EVENTS_URL and EVENTS_SECRET when set (make
+// run, the tests), else the SSM Parameter Store SecureString
+// EVENTS_PARAMETER names, holding {"url": "https://...", "secret": "..."}
+// (make events-webhook writes it), read at start like the signing keys;
+// "" for no CRM. Both are secrets (the URL may carry a token, the secret
+// forges events), so neither sits in an environment, and only the events
+// function reads them. c gives the AWS settings.
+func LoadEventsWebhook(ctx context.Context, c Config) (url, secret string, err error) {
+	if u := os.Getenv("EVENTS_URL"); u != "" {
+		secret = os.Getenv("EVENTS_SECRET")
+		if secret == "" {
+			return "", "", errors.New("EVENTS_URL is set but EVENTS_SECRET is not: events are always signed")
+		}
+		return u, secret, nil
+	}
+	name := os.Getenv("EVENTS_PARAMETER")
+	if name == "" {
+		return "", "", nil
+	}
+	v, err := c.secureParameter(ctx, "EVENTS_PARAMETER", name, "the events URL and secret")
+	if err != nil {
+		return "", "", err
+	}
+	var p struct {
+		URL    string `json:"url"`
+		Secret string `json:"secret"`
+	}
+	if err := json.Unmarshal([]byte(v), &p); err != nil || !strings.HasPrefix(p.URL, "https://") || p.Secret == "" {
+		return "", "", fmt.Errorf(`EVENTS_PARAMETER=%q: the parameter holds no {"url": "https://...", "secret": "..."}`, name)
+	}
+	return p.URL, p.Secret, nil
 }
 
 // secureParameter reads one SecureString parameter at start. A parameter

@@ -37,6 +37,10 @@ type Config struct {
 	TokenKeysParameter string
 	// BotWindow: opens and clicks this soon after delivery are a scanner's.
 	BotWindow time.Duration
+	// LifecycleEvents (LIFECYCLE_EVENTS=on) records the lifecycle events
+	// for the CRM in the writes that change a lead; on only where the
+	// events function has a CRM to deliver them to (EVENTS_PARAMETER).
+	LifecycleEvents bool
 	// SiteOrigins are the website's origins (SITE_ORIGINS, comma-separated):
 	// they may frame the hosted form page. In AWS the same list is the HTTP
 	// API's CORS configuration.
@@ -86,6 +90,13 @@ func Load() (Config, error) {
 			errs = append(errs, fmt.Errorf("BOT_WINDOW=%q: want a duration such as 30s", v))
 		}
 		c.BotWindow = d
+	}
+	switch v := os.Getenv("LIFECYCLE_EVENTS"); v {
+	case "", "off":
+	case "on":
+		c.LifecycleEvents = true
+	default:
+		errs = append(errs, fmt.Errorf("LIFECYCLE_EVENTS=%q: want on or off", v))
 	}
 	if v := os.Getenv("SITE_ORIGINS"); v != "" {
 		o, err := ParseOrigins(v)

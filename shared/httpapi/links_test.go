@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/leadnurture/nurture/infra/localstack/testenv"
+	"github.com/leadnurture/nurture/infra/localstack/testworld"
 	"github.com/leadnurture/nurture/shared/engagement"
 	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/lead"
@@ -133,22 +134,7 @@ func (f *linksFixture) answerToken(leadID, ref string) string {
 // token is: a static sample cannot carry a token for the test's random key.
 func linkEvent(t testing.TB, name, tok string) httpapi.Request {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "links", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req httpapi.Request
-	if err := json.Unmarshal(b, &req); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	old := req.PathParameters["token"]
-	if old == "" || !strings.HasSuffix(req.RawPath, "/"+old) {
-		t.Fatalf("%s: the sample's rawPath %q does not end with its token", name, req.RawPath)
-	}
-	req.PathParameters["token"] = tok
-	req.RawPath = strings.TrimSuffix(req.RawPath, old) + tok
-	req.RequestContext.HTTP.Path = strings.TrimSuffix(req.RequestContext.HTTP.Path, old) + tok
-	return req
+	return testworld.LinkEvent(t, name, tok)
 }
 
 func (f *linksFixture) do(t testing.TB, req httpapi.Request) httpapi.Response {

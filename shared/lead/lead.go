@@ -69,6 +69,10 @@ type Lead struct {
 	Sales *SalesDecision `json:",omitempty"`
 	// SLA is the clock on an alert sales has not decided yet (sla.go).
 	SLA *SLA `json:",omitempty"`
+	// PendingEvents are lifecycle events for the CRM not delivered yet,
+	// oldest first: the write that changes the lead records them
+	// (RecordLifecycle), the events function delivers them.
+	PendingEvents []LifecycleEvent `json:",omitempty"`
 	// Ledger keeps the score changes of the latest events, so an event
 	// retried after a crash between the lead's write and its activity's
 	// still records what it changed.

@@ -281,8 +281,8 @@ func hadKey(assetID string) [2]byte {
 
 // WakeAt is when the scheduler must next look at the lead, which is the
 // rule of the store's due index: when its next step is due, if it may be
-// mailed, or when its earliest pending alert may go out, or its SLA's next
-// follow-up is due, if that is sooner.
+// mailed, or when its earliest pending alert or its next lifecycle event
+// may go out, or its SLA's next follow-up is due, if that is sooner.
 // false means nothing is waiting.
 func (l *Lead) WakeAt() (time.Time, bool) {
 	var at time.Time
@@ -296,6 +296,11 @@ func (l *Lead) WakeAt() (time.Time, bool) {
 	}
 	if s := l.slaWakeAt(); !s.IsZero() && (at.IsZero() || s.Before(at)) {
 		at = s
+	}
+	if e, ok := l.NextEvent(); ok {
+		if send := e.SendAt(); at.IsZero() || send.Before(at) {
+			at = send
+		}
 	}
 	return at, !at.IsZero()
 }

@@ -1,18 +1,30 @@
 package lead
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // The outbox: side effects that talk to third parties (the sales alert's
-// email and webhook) are recorded on the lead by the write that decides
-// them, and performed afterwards by a sender that reads them from there.
-// The store marks a lead item that holds work ready to go (Outbox); the
-// table's stream hands marked items to the alerts function. Work held back
-// (a settle time, a retry's backoff, another sender's claim) is not marked:
-// the scheduler's tick, which the due index brings to the lead when it is
-// due (WakeAt), clears what has passed (Wake) and so marks it.
+// email and webhook, the CRM's lifecycle events) are recorded on the lead
+// by the write that decides them, and performed afterwards by a sender
+// that reads them from there. The store marks a lead item that holds work
+// ready to go (Outbox); the table's stream hands marked items to the
+// alerts function and the events function, each filtered to its own kind.
+// Work held back (a settle time, a retry's backoff, another sender's
+// claim) is not marked: the scheduler's tick, which the due index brings
+// to the lead when it is due (WakeAt), clears what has passed (Wake) and
+// so marks it.
 
-// OutboxAlert is the kind of outbox work a pending sales alert is.
-const OutboxAlert = "alert"
+// Kinds of outbox work: a pending sales alert (the alerts function sends
+// it), a lifecycle event for the CRM (the events function delivers it).
+const (
+	OutboxAlert = "alert"
+	OutboxEvent = "event"
+)
+
+// OutboxKinds are the kinds of outbox work in the order Outbox names them.
+var OutboxKinds = []string{OutboxAlert, OutboxEvent}
 
 // Ready reports whether the alert may go out as soon as it is written:
 // nothing holds it back, and no sender holds it.
@@ -29,19 +41,21 @@ func (p PendingAlert) Held(now time.Time) bool {
 // Outbox names the kinds of work on the lead that are ready to go, for the
 // store to mark the item with; nil when there is none.
 func (l *Lead) Outbox() []string {
-	for _, p := range l.PendingAlerts {
-		if p.Ready() {
-			return []string{OutboxAlert}
-		}
+	var kinds []string
+	if slices.ContainsFunc(l.PendingAlerts, PendingAlert.Ready) {
+		kinds = append(kinds, OutboxAlert)
 	}
-	return nil
+	if e, ok := l.NextEvent(); ok && e.Ready() {
+		kinds = append(kinds, OutboxEvent)
+	}
+	return kinds
 }
 
-// Wake clears what held the pending alerts back once it has passed (the
-// settle time, a retry's backoff, a claim whose sender did not finish),
-// queues the SLA's reminder and escalation once they are due, and reports
-// whether any alert is ready now, so that writing the lead hands it
-// to the sender again. The scheduler's tick wakes the leads the due index
+// Wake clears what held the pending alerts and lifecycle events back once
+// it has passed (the settle time, a retry's backoff, a claim whose sender
+// did not finish), queues the SLA's reminder and escalation once they are
+// due, and reports whether any work is ready now, so that writing the lead
+// hands it to the sender again. The scheduler's tick wakes the leads the due index
 // brings it; a ready alert the sender has not taken (its stream record
 // failed for good) is woken again by being written again.
 func (l *Lead) Wake(now time.Time) bool {
@@ -59,6 +73,18 @@ func (l *Lead) Wake(now time.Time) bool {
 			p.RetryAt = time.Time{}
 		}
 		ready = ready || p.Ready()
+	}
+	for i := range l.PendingEvents {
+		e := &l.PendingEvents[i]
+		if !e.NotBefore.After(now) {
+			e.NotBefore = time.Time{}
+		}
+		if !e.RetryAt.After(now) {
+			e.RetryAt = time.Time{}
+		}
+	}
+	if e, ok := l.NextEvent(); ok && e.Ready() {
+		ready = true
 	}
 	return ready
 }

@@ -1,10 +1,12 @@
 // Package outbox performs the side effects the lead items hold: the write
 // that decides (a threshold crossing) records the work on the lead, and
 // marks the item while work is ready to go (lead.Lead.Outbox, the store's
-// outbox attribute). The table's stream carries every write; Lambda's event
-// source mapping hands the marked ones to the alerts function in batches
-// (the local stack's poller does the same), and the Consumer has each kind
-// of work's Sender do it for the lead a record names.
+// outbox attribute). The table's stream carries every write; each
+// function behind it (alerts for lead.OutboxAlert, events for
+// lead.OutboxEvent) has an event source mapping whose filter lets through
+// only the items marked with its kind (Pattern), in batches (the local
+// stack's poller does the same), and its Consumer has the kind's Sender do
+// the work for the lead a record names.
 //
 // Stream records are delivered at least once, in order per item, and a
 // failed batch is retried: a Sender must be idempotent per lead (the
@@ -15,6 +17,7 @@ package outbox
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"slices"
 	"strings"
@@ -22,6 +25,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/store"
 )
 
@@ -37,8 +41,9 @@ const DefaultParallel = 8
 
 // Consumer handles batches of the table's stream records.
 type Consumer struct {
-	// Senders by kind of work (lead.OutboxAlert: the sales.Alerter). A
-	// second kind of work is a second entry, marked by lead.Lead.Outbox.
+	// Senders by kind of work (lead.OutboxAlert: the sales.Alerter;
+	// lead.OutboxEvent: the crm.Sender). Work of other kinds on the same
+	// lead is another function's, and left to it.
 	Senders map[string]Sender
 	// Parallel bounds the leads flushed at once (default DefaultParallel).
 	Parallel int
@@ -64,7 +69,7 @@ func (c *Consumer) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.
 	var todo []*work
 	byLead := map[string]*work{}
 	for _, r := range ev.Records {
-		id, kinds, ok := Wanted(r)
+		id, kinds, ok := c.wanted(r)
 		if !ok {
 			continue
 		}
@@ -115,17 +120,32 @@ func (c *Consumer) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.
 	return events.DynamoDBEventResponse{BatchItemFailures: failures}, nil
 }
 
+// wanted is Wanted, narrowed to the kinds this consumer sends.
+func (c *Consumer) wanted(r events.DynamoDBEventRecord) (string, []string, bool) {
+	id, kinds, ok := Wanted(r)
+	if !ok {
+		return "", nil, false
+	}
+	kinds = slices.DeleteFunc(kinds, func(k string) bool { return c.Senders[k] == nil })
+	return id, kinds, len(kinds) > 0
+}
+
+// Kinds are the kinds of work the consumer sends, for its mapping's filter.
+func (c *Consumer) Kinds() []string {
+	var kinds []string
+	for _, k := range lead.OutboxKinds {
+		if c.Senders[k] != nil {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds
+}
+
 // do runs each kind of the lead's work and reports whether all succeeded.
 func (c *Consumer) do(ctx context.Context, w *work) bool {
 	ok := true
 	for _, kind := range w.kinds {
 		s := c.Senders[kind]
-		if s == nil {
-			// Written by a newer version, or a kind this function does not
-			// send: nothing to retry here.
-			c.log().Warn("outbox work of an unknown kind skipped", "leadId", w.leadID, "kind", kind)
-			continue
-		}
 		if err := s.Flush(ctx, w.leadID); err != nil {
 			c.log().Error("outbox work failed; the batch is retried from here", "leadId", w.leadID, "kind", kind, "error", err.Error())
 			ok = false
@@ -136,8 +156,8 @@ func (c *Consumer) do(ctx context.Context, w *work) bool {
 
 // Wanted returns the lead a stream record is about and the kinds of work
 // ready on it; false for a record of another item, a removal, or a lead
-// with no ready work. It is the event source mapping's filter (a pattern
-// on dynamodb.NewImage.outbox), in code.
+// with no ready work. With a kind's Pattern it is the event source
+// mapping's filter, in code.
 func Wanted(r events.DynamoDBEventRecord) (leadID string, kinds []string, ok bool) {
 	pk, sk := str(r.Change.Keys[store.AttrPK]), str(r.Change.Keys[store.AttrSK])
 	id, isLead := store.LeadOfKeys(pk, sk)
@@ -160,4 +180,41 @@ func (c *Consumer) log() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return c.Log
+}
+
+// Values are the values of the outbox attribute that hold kind: the kinds
+// ready on a lead, space-separated in the order of lead.OutboxKinds
+// (lead.Lead.Outbox), every combination that includes kind.
+func Values(kind string) []string {
+	all := lead.OutboxKinds
+	var values []string
+	for set := 1; set < 1<<len(all); set++ {
+		var v []string
+		for i, k := range all {
+			if set&(1<<i) != 0 {
+				v = append(v, k)
+			}
+		}
+		if slices.Contains(v, kind) {
+			values = append(values, strings.Join(v, " "))
+		}
+	}
+	slices.Sort(values)
+	return values
+}
+
+// Pattern is the filter pattern of the event source mapping of the
+// function that sends kind: stream records of items whose new image's
+// outbox attribute is one of Values(kind). Lambda's filters match a
+// string exactly or by its start, so the kinds' combinations are listed.
+func Pattern(kind string) string {
+	values, _ := json.Marshal(Values(kind))
+	return `{"dynamodb":{"NewImage":{"` + store.AttrOutbox + `":{"S":` + string(values) + `}}}}`
+}
+
+// Wants reports whether a record holds work of one of kinds: a mapping's
+// filter, in code.
+func Wants(r events.DynamoDBEventRecord, kinds ...string) bool {
+	_, ready, ok := Wanted(r)
+	return ok && slices.ContainsFunc(ready, func(k string) bool { return slices.Contains(kinds, k) })
 }

@@ -155,7 +155,7 @@ func TestFormPostThatCrosses_returnsBeforeSESOrAHangingWebhook_theAlertArrivesTh
 func (w *world) records() events.DynamoDBEvent {
 	w.T.Helper()
 	var ev events.DynamoDBEvent
-	m := testworld.AlertsMapping(w.T, w.Table, w.App.Outbox, w.Log)
+	m := testworld.OutboxMapping(w.T, w.Table, w.App.Outbox, w.Log)
 	m.Handler = func(_ context.Context, e events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 		ev.Records = append(ev.Records, e.Records...)
 		return events.DynamoDBEventResponse{}, nil

@@ -47,6 +47,11 @@ type Options struct {
 	// ActivityRetention is how long activities are kept before TTL removes
 	// them; zero keeps them forever.
 	ActivityRetention time.Duration
+	// LifecycleEvents records the lifecycle events for the CRM
+	// (lead.RecordLifecycle) in every write of a lead that makes one. On
+	// only with a CRM to deliver them to: undelivered, they would wait on
+	// the leads.
+	LifecycleEvents bool
 }
 
 // Store is the DynamoDB adapter for leads.
@@ -210,15 +215,24 @@ func (s *Store) getLead(ctx context.Context, id string) (*lead.Lead, int64, bool
 // UpdateLead loads the lead, applies fn and writes it back on condition that
 // nobody wrote in between (optimistic locking on a version number), retrying
 // fn with the fresh lead on conflict. fn returning lead.ErrNoChange writes
-// nothing and is returned as is.
+// nothing and is returned as is. With Options.LifecycleEvents the write
+// also records the lifecycle events of what fn changed, so an event is
+// stored exactly when its change is.
 func (s *Store) UpdateLead(ctx context.Context, id string, fn func(l *lead.Lead, isNew bool) error) (*lead.Lead, error) {
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		l, version, found, err := s.getLead(ctx, id)
 		if err != nil {
 			return nil, err
 		}
+		var before lead.Milestones
+		if s.opts.LifecycleEvents {
+			before = l.Milestones(found)
+		}
 		if err := fn(l, !found); err != nil {
 			return l, err
+		}
+		if s.opts.LifecycleEvents {
+			l.RecordLifecycle(before)
 		}
 		l.ID = id
 		l.Version = version + 1

@@ -331,17 +331,16 @@ func (m *Mapping) log() *slog.Logger {
 	return m.Log
 }
 
-// Alerts is the alerts function's event source mapping as the template
-// declares it (filter, batch size, retries, bisection), on a local table,
-// handing the batches to the outbox consumer.
-func Alerts(db *dynamodb.Client, st *dynamodbstreams.Client, table string, c *outbox.Consumer, log *slog.Logger) *Mapping {
+// Outbox is the event source mapping of a function behind the table's
+// stream (alerts, events) as the template declares it (its kinds' filter,
+// batch size, retries, bisection), on a local table, handing the batches
+// to the function's outbox consumer.
+func Outbox(db *dynamodb.Client, st *dynamodbstreams.Client, table string, c *outbox.Consumer, log *slog.Logger) *Mapping {
+	kinds := c.Kinds()
 	return &Mapping{
 		DB: db, Streams: st, Table: table,
-		Handler: c.Handle,
-		Filter: func(r events.DynamoDBEventRecord) bool {
-			_, _, ok := outbox.Wanted(r)
-			return ok
-		},
+		Handler:   c.Handle,
+		Filter:    func(r events.DynamoDBEventRecord) bool { return outbox.Wants(r, kinds...) },
 		BatchSize: 25, MaxRetries: 3, Bisect: true,
 		Log: log,
 	}

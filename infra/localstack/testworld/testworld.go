@@ -9,9 +9,12 @@ package testworld
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +25,7 @@ import (
 	"github.com/leadnurture/nurture/shared/app"
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/config"
+	"github.com/leadnurture/nurture/shared/crm"
 	"github.com/leadnurture/nurture/shared/engagement"
 	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/lead"
@@ -60,6 +64,9 @@ type World struct {
 	// (App.Outbox), as the template's event source mapping does: Drain
 	// runs it where Lambda would have in the background.
 	Stream *streams.Mapping
+	// EventsStream hands it to the events function's handler
+	// (App.EventsOutbox), with Options.Events; Drain runs it too.
+	EventsStream *streams.Mapping
 }
 
 // Options change what New builds.
@@ -69,6 +76,10 @@ type Options struct {
 	StoreOptions store.Options
 	// Webhook also receives every alert, as the alerts function's does.
 	Webhook sales.Webhook
+	// Events receives the lifecycle events, as the events function's
+	// does: with it the store records them (store.Options.LifecycleEvents)
+	// and Drain delivers them.
+	Events *crm.Receiver
 }
 
 // New builds a world through app.New, as the functions are built. The
@@ -96,6 +107,9 @@ func New(t *testing.T, o Options) *World {
 		o.Logs = io.Discard
 	}
 	log := slog.New(slog.NewJSONHandler(o.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if o.Events != nil {
+		o.StoreOptions.LifecycleEvents = true
+	}
 	st := store.New(db, table, o.StoreOptions)
 	mailer := ses.New(testenv.SES(t), "nurture-test")
 	clk := clock.NewFixed(testenv.Tuesday)
@@ -103,33 +117,44 @@ func New(t *testing.T, o Options) *World {
 	a, err := app.New(app.Parts{
 		Config:  config.Config{TableName: table, PublicBaseURL: BaseURL, ConfigurationSet: "nurture-test"},
 		Program: prog, Store: st, Mailer: mailer, Signer: signer, Rate: 1000, Clock: clk, Log: log,
-		Webhook: o.Webhook,
+		Webhook: o.Webhook, Events: o.Events,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &World{
+	w := &World{
 		T: t, App: a, Program: prog, Table: table, Store: st, Signer: signer, Window: a.Window, Log: log,
 		Clock: clk, Domain: table + ".example", SES: mailer,
 		Scheduler: a.Scheduler, Alerter: a.Alerter, Engagement: a.Engagement,
-		Stream: AlertsMapping(t, table, a.Outbox, log),
+		Stream: OutboxMapping(t, table, a.Outbox, log),
 	}
+	if o.Events != nil {
+		w.EventsStream = OutboxMapping(t, table, a.EventsOutbox, log)
+	}
+	return w
 }
 
-// AlertsMapping is the template's event source mapping of the alerts
-// function on a test table, with short waits between retries.
-func AlertsMapping(t testing.TB, table string, c *outbox.Consumer, log *slog.Logger) *streams.Mapping {
-	m := streams.Alerts(testenv.Dynamo(t), testenv.Streams(t), table, c, log)
+// OutboxMapping is the template's event source mapping of a function
+// behind the table's stream (alerts, or events with App.EventsOutbox) on
+// a test table, with short waits between retries.
+func OutboxMapping(t testing.TB, table string, c *outbox.Consumer, log *slog.Logger) *streams.Mapping {
+	m := streams.Outbox(testenv.Dynamo(t), testenv.Streams(t), table, c, log)
 	m.RetryBackoff = 10 * time.Millisecond
 	return m
 }
 
-// Drain hands the alerts function every stream record written so far, as
-// Lambda would within a second, and returns once it handled them.
+// Drain hands the alerts function (and the events function, with
+// Options.Events) every stream record written so far, as Lambda would
+// within a second, and returns once they handled them.
 func (w *World) Drain() {
 	w.T.Helper()
-	if err := w.Stream.Drain(context.Background()); err != nil {
-		w.T.Fatal(err)
+	for _, m := range []*streams.Mapping{w.Stream, w.EventsStream} {
+		if m == nil {
+			continue
+		}
+		if err := m.Drain(context.Background()); err != nil {
+			w.T.Fatal(err)
+		}
 	}
 }
 
@@ -242,5 +267,29 @@ func FormPost(formID string, v url.Values, at time.Time) httpapi.Request {
 	req.RequestContext.HTTP.SourceIP = "203.0.113.7"
 	req.RequestContext.RequestID = "test"
 	req.RequestContext.TimeEpoch = at.UnixMilli()
+	return req
+}
+
+// LinkEvent reads a sample request from events/links (relative to the
+// test's package, two folders below the repository) and puts tok where the
+// sample's token is: a static sample cannot carry a token for the test's
+// key.
+func LinkEvent(t testing.TB, name, tok string) httpapi.Request {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", "links", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req httpapi.Request
+	if err := json.Unmarshal(b, &req); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	old := req.PathParameters["token"]
+	if old == "" || !strings.HasSuffix(req.RawPath, "/"+old) {
+		t.Fatalf("%s: the sample's rawPath %q does not end with its token", name, req.RawPath)
+	}
+	req.PathParameters["token"] = tok
+	req.RawPath = strings.TrimSuffix(req.RawPath, old) + tok
+	req.RequestContext.HTTP.Path = strings.TrimSuffix(req.RequestContext.HTTP.Path, old) + tok
 	return req
 }

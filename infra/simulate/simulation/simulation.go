@@ -145,7 +145,7 @@ func build(ctx context.Context, s Setup) (*sim, error) {
 	r.track.Publish = r.app.HandleSESEvent
 	// Sales alerts leave through the table's stream, as in AWS: the alerts
 	// function's mapping, drained after each step of the clock.
-	r.alerts = streams.Alerts(s.DynamoDB, s.Streams, s.Table, r.app.Outbox, s.Log)
+	r.alerts = streams.Outbox(s.DynamoDB, s.Streams, s.Table, r.app.Outbox, s.Log)
 	for _, pe := range s.Personas.Personas {
 		p, err := r.newPersona(pe)
 		if err != nil {

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/leadnurture/nurture/shared/display"
 	"github.com/leadnurture/nurture/shared/sales"
+	"github.com/leadnurture/nurture/shared/webhook"
 )
 
 // Webhook posts alerts to an incoming webhook: a "text" that stands alone
@@ -138,11 +138,7 @@ func (w *Webhook) post(ctx context.Context, body []byte) (time.Duration, bool, e
 			return 0, false, ctx.Err()
 		}
 		// A *url.Error names the URL, and with it the webhook's secret.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = fmt.Errorf("%s: %w", strings.ToLower(uerr.Op), uerr.Err)
-		}
-		return 0, true, err
+		return 0, true, webhook.Redact(err)
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
@@ -151,31 +147,10 @@ func (w *Webhook) post(ctx context.Context, body []byte) (time.Duration, bool, e
 		return 0, false, nil
 	}
 	werr := &StatusError{Status: resp.StatusCode, Body: oneLine(string(snippet))}
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode >= 500:
-		return retryAfter(resp.Header.Get("Retry-After")), true, werr
+	if webhook.Retryable(resp.StatusCode) {
+		return webhook.RetryAfter(resp.Header.Get("Retry-After"), time.Now()), true, werr
 	}
 	return 0, false, werr
-}
-
-// retryAfter reads a Retry-After header: delay-seconds or an HTTP date.
-func retryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil {
-		if s <= 0 {
-			return 0
-		}
-		return time.Duration(min(s, 24*3600)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
 }
 
 func marshalNoEscape(v any) ([]byte, error) {
