@@ -262,6 +262,7 @@ SAM_CONFIG ?= infra/samconfig.toml
 STACK_NAME ?= nurture
 TOKEN_KEYS_PARAMETER ?= /nurture/token-keys
 WEBHOOK_URL_PARAMETER ?= /nurture/alert-webhook
+EVENTS_PARAMETER ?= /nurture/crm-events
 
 .PHONY: deploy
 deploy: token-keys sam-build ## deploy to AWS with SAM (guided the first time; see README)
@@ -321,6 +322,36 @@ export WEBHOOK_URL_PY
 webhook-url: $(SAM_STAMP) ## store WEBHOOK_URL in SSM Parameter Store for the alerts function (WEBHOOK_URL_PARAMETER=...)
 	"$(SAM_VENV)/bin/python" -c "$$WEBHOOK_URL_PY" "$(WEBHOOK_URL_PARAMETER)"
 
+# The CRM's lifecycle events: the receiver's URL and the secret that signs
+# every event go into one SSM SecureString, {"url": ..., "secret": ...},
+# which the stack's LifecycleEventsParameter names. EVENTS_SECRET, when not
+# given, is made here and printed once: the receiver needs it to verify
+# (docs/crm.md). Run again to move the URL; to replace the secret without
+# refusing events, set EVENTS_SECRET=new,old until the receiver has the
+# new one.
+define EVENTS_WEBHOOK_PY
+import json, os, secrets, sys
+import boto3
+name, url = sys.argv[1], os.environ.get("EVENTS_URL", "")
+if not url.startswith("https://"):
+    sys.exit("set EVENTS_URL to the CRM webhook's https:// URL")
+secret = os.environ.get("EVENTS_SECRET", "")
+made = not secret
+if made:
+    secret = "whsec_" + secrets.token_urlsafe(32)
+ssm = boto3.client("ssm", region_name=os.environ.get("AWS_REGION") or None)
+ssm.put_parameter(Name=name, Type="SecureString", Value=json.dumps({"url": url, "secret": secret}), Overwrite=True,
+                  Description="Lead nurturing CRM lifecycle events: webhook URL and signing secret")
+print(f"==> stored {name} (SecureString); deploy with LifecycleEventsParameter={name}")
+if made:
+    print(f"==> signing secret (give it to the receiver; it is not shown again): {secret}")
+endef
+export EVENTS_WEBHOOK_PY
+
+.PHONY: events-webhook
+events-webhook: $(SAM_STAMP) ## store EVENTS_URL (and EVENTS_SECRET, or a new one) in SSM Parameter Store for the events function (EVENTS_PARAMETER=...)
+	"$(SAM_VENV)/bin/python" -c "$$EVENTS_WEBHOOK_PY" "$(EVENTS_PARAMETER)"
+
 .PHONY: clean-infra
 clean-infra: ## remove the Python tool venvs and the build outputs
 	rm -rf "$(VENV_DIR)" "$(BUILD_DIR)" "$(SAM_BUILD_DIR)"
@@ -329,8 +360,11 @@ clean-infra: ## remove the Python tool venvs and the build outputs
 # Local stack
 # ---------------------------------------------------------------------------
 
+# WEBHOOK_URL (the alerts' chat webhook), EVENTS_URL and EVENTS_SECRET (the
+# CRM's lifecycle events) come from the environment here, as the secrets
+# come from Parameter Store in AWS.
 .PHONY: run
-run: deps ## the whole stack on this machine (see README)
+run: deps ## the whole stack on this machine (see README; WEBHOOK_URL=, EVENTS_URL= EVENTS_SECRET= to try the webhooks)
 	$(GO) run ./infra/local
 
 # ---------------------------------------------------------------------------

@@ -51,11 +51,28 @@ func ssmTokenKeys(tpl *Template) (string, map[string]ssmParam) {
 	return name, map[string]ssmParam{
 		name:             {Type: "SecureString", Value: testenv.TestTokenKeys},
 		webhookParameter: {Type: "SecureString", Value: "https://hooks.chat.example/services/T0/B0/secret"},
+		eventsParameter:  {Type: "SecureString", Value: `{"url":"https://hooks.crm.example/catch/1/secret","secret":"whsec_boot_0123456789abcdefghij"}`},
 	}
 }
 
+// eventsParameter stands in for LifecycleEventsParameter (empty by default).
+const eventsParameter = "/nurture/crm-events"
+
 // webhookParameter stands in for AlertWebhookParameter (empty by default).
 const webhookParameter = "/nurture/alert-webhook"
+
+// nothingToSend is what an outbox function answers to stream records of
+// leads the table does not hold: no error, no batch item failure.
+func nothingToSend(t *testing.T, s sample, res invocationResult) {
+	if res.Error != nil {
+		t.Errorf("%s: error %s: %s", s.path, res.ErrorType, res.Error.ErrorMessage)
+		return
+	}
+	var r lambdaevents.DynamoDBEventResponse
+	if err := json.Unmarshal(res.Response, &r); err != nil || r.BatchItemFailures == nil || len(r.BatchItemFailures) != 0 {
+		t.Errorf("%s: response %s, want {\"batchItemFailures\":[]} (%v)", s.path, res.Response, err)
+	}
+}
 
 // bootCase is what a function must answer to each of its samples.
 type bootCase struct {
@@ -95,16 +112,8 @@ var bootCases = map[string]bootCase{
 	}},
 	// Stream records of leads this table does not hold: nothing to send,
 	// and no batch item failure.
-	"alerts": {samples: "alerts", check: func(t *testing.T, s sample, res invocationResult) {
-		if res.Error != nil {
-			t.Errorf("%s: error %s: %s", s.path, res.ErrorType, res.Error.ErrorMessage)
-			return
-		}
-		var r lambdaevents.DynamoDBEventResponse
-		if err := json.Unmarshal(res.Response, &r); err != nil || r.BatchItemFailures == nil || len(r.BatchItemFailures) != 0 {
-			t.Errorf("%s: response %s, want {\"batchItemFailures\":[]} (%v)", s.path, res.Response, err)
-		}
-	}},
+	"alerts": {samples: "alerts", check: nothingToSend},
+	"events": {samples: "events", check: nothingToSend},
 	// An empty table: a tick that finds nothing due.
 	"scheduler": {samples: "scheduler", check: func(t *testing.T, s sample, res invocationResult) {
 		if res.Error != nil {
@@ -189,12 +198,13 @@ func TestBootstrap_answersTheSamplesUnderTheRuntimeAPI(t *testing.T) {
 			// The secrets are read once, at start, and only by the
 			// functions that use them: the signing keys by those that sign
 			// or verify links, the webhook URL by the one that posts.
-			wantSSM := int64(0)
+			loaders := map[string]bool{} // one parameter may hold two secrets
 			for _, s := range secrets {
 				if functionUsage(t, name).Calls[s.loader] {
-					wantSSM++
+					loaders[s.loader] = true
 				}
 			}
+			wantSSM := int64(len(loaders))
 			if got := ssm.calls.Load(); got != wantSSM {
 				t.Errorf("%d GetParameter calls for %s, want %d", got, param, wantSSM)
 			}
@@ -250,6 +260,8 @@ func TestBootstrap_withoutWhatItNeeds_postsInitErrorAndExits(t *testing.T) {
 		initCase{function: "scheduler", ssm: map[string]ssmParam{}, want: "ParameterNotFound"},
 		initCase{function: "alerts", ssm: map[string]ssmParam{param: {Type: "SecureString", Value: testenv.TestTokenKeys},
 			webhookParameter: {Type: "String", Value: "https://hooks.chat.example/services/T0/B0/secret"}}, want: "SecureString"},
+		initCase{function: "events", ssm: map[string]ssmParam{param: {Type: "SecureString", Value: testenv.TestTokenKeys},
+			eventsParameter: {Type: "SecureString", Value: `{"url":"http://hooks.crm.example/catch/1/secret","secret":"whsec_boot_0123456789abcdefghij"}`}}, want: "https://"},
 	)
 	for _, c := range cases {
 		t.Run(c.function+"/"+c.want, func(t *testing.T) {
@@ -280,7 +292,8 @@ func TestBootstrap_withoutWhatItNeeds_postsInitErrorAndExits(t *testing.T) {
 			if !strings.Contains(e.ErrorMessage, c.want) || e.ErrorType == "" || e.Header == "" {
 				t.Errorf("init error %+v, want a message with %q, an errorType and a Lambda-Runtime-Function-Error-Type header", e, c.want)
 			}
-			if strings.Contains(e.ErrorMessage, testenv.TestTokenKeys[5:]) || strings.Contains(e.ErrorMessage, "hooks.chat.example") {
+			if strings.Contains(e.ErrorMessage, testenv.TestTokenKeys[5:]) || strings.Contains(e.ErrorMessage, "hooks.chat.example") ||
+				strings.Contains(e.ErrorMessage, "hooks.crm.example") || strings.Contains(e.ErrorMessage, "whsec_") {
 				t.Errorf("the init error shows a secret: %q", e.ErrorMessage)
 			}
 		})
@@ -304,6 +317,9 @@ func bootEnv(t *testing.T, tpl *Template, name string, rt *runtimeAPI, ssm *fake
 		"SES_CONFIGURATION_SET": "nurture-test",
 		"SITE_ORIGINS":          "https://www.acme.example",
 		"WEBHOOK_URL_PARAMETER": webhookParameter,
+		"EVENTS_PARAMETER":      eventsParameter,
+		// As deployed with a CRM (LifecycleEventsParameter set).
+		"LIFECYCLE_EVENTS": "on",
 	}
 	env := map[string]string{}
 	for k, v := range tpl.Env(fn) {

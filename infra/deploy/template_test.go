@@ -20,6 +20,7 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/leadnurture/nurture/shared/httpapi"
+	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/outbox"
 	"github.com/leadnurture/nurture/shared/sesevent"
 	"github.com/leadnurture/nurture/shared/store"
@@ -114,8 +115,10 @@ var localOnly = map[string]string{
 // the local stack sets, the one naming its SSM SecureString in AWS, and the
 // config function or method that reads it at start.
 var secrets = map[string]struct{ parameter, loader, templateParameter string }{
-	"TOKEN_KEYS":  {"TOKEN_KEYS_PARAMETER", "LoadTokenKeys", "TokenKeysParameter"},
-	"WEBHOOK_URL": {"WEBHOOK_URL_PARAMETER", "LoadWebhookURL", "AlertWebhookParameter"},
+	"TOKEN_KEYS":    {"TOKEN_KEYS_PARAMETER", "LoadTokenKeys", "TokenKeysParameter"},
+	"WEBHOOK_URL":   {"WEBHOOK_URL_PARAMETER", "LoadWebhookURL", "AlertWebhookParameter"},
+	"EVENTS_URL":    {"EVENTS_PARAMETER", "LoadEventsWebhook", "LifecycleEventsParameter"},
+	"EVENTS_SECRET": {"EVENTS_PARAMETER", "LoadEventsWebhook", "LifecycleEventsParameter"},
 }
 
 // TestTemplate_setsEveryVariableTheCodeReads reads each function's code
@@ -909,7 +912,7 @@ func TestTemplate_eachFunctionMayDoOnlyWhatItsCodeDoes(t *testing.T) {
 							}
 							switch {
 							case loader == "":
-								problem = "only on a secret's parameter (TokenKeysParameter, AlertWebhookParameter)"
+								problem = "only on a secret's parameter (TokenKeysParameter, AlertWebhookParameter, LifecycleEventsParameter)"
 							case !use.Calls[loader]:
 								problem = "the function never calls " + loader
 							}
@@ -1087,82 +1090,116 @@ func TestTemplate_holdsNoSecretAndSaysWhyItSkipsChecks(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------------
-// The outbox: the table's stream to the alerts function
+// The outbox: the table's stream to the alerts and the events functions
 // ---------------------------------------------------------------------------
 
-// The alerts function's event source mapping reads the table's stream as
-// the outbox wants: only lead items with ready work (the filter names the
-// store's outbox attribute, and the samples pass outbox.Wanted), failures
-// reported per lead, retried a bounded number of times, halved, and parked
-// in a queue with an alarm.
-func TestTemplate_alertsReadTheTablesStream_filteredToTheOutbox(t *testing.T) {
-	tpl := loadTemplate(t)
-	fn, ok := tpl.Resources[logicalID("alerts")]
-	if !ok {
-		t.Fatal("no AlertsFunction")
-	}
-	ev := events(fn, "DynamoDB")
-	if len(ev) != 1 {
-		t.Fatalf("AlertsFunction has %d DynamoDB events, want 1", len(ev))
-	}
-	for name, e := range ev {
-		if id, attr, _ := getAtt(e["Stream"]); id != "Table" || attr != "StreamArn" {
-			t.Errorf("%s: Stream = %s, want !GetAtt Table.StreamArn", name, canon(e["Stream"]))
-		}
-		if !slices.Contains(listOf(e["FunctionResponseTypes"]), any("ReportBatchItemFailures")) {
-			t.Errorf("%s: FunctionResponseTypes lacks ReportBatchItemFailures: the handler reports failed leads, which Lambda would otherwise ignore", name)
-		}
-		if e["BisectBatchOnFunctionError"] != true {
-			t.Errorf("%s: BisectBatchOnFunctionError is not true", name)
-		}
-		if n, _ := e["MaximumRetryAttempts"].(float64); n < 1 || n > 10 {
-			t.Errorf("%s: MaximumRetryAttempts = %v, want a bounded number of retries", name, e["MaximumRetryAttempts"])
-		}
-		if n, _ := e["BatchSize"].(float64); n < 1 || n > 100 {
-			t.Errorf("%s: BatchSize = %v", name, e["BatchSize"])
-		}
-		if q, ok := getAttQueue(tpl, mapAt(mapAt(e, "DestinationConfig"), "OnFailure")["Destination"]); !ok {
-			t.Errorf("%s: DestinationConfig.OnFailure.Destination = %s, want !GetAtt of an SQS queue", name, canon(e["DestinationConfig"]))
-		} else if str(mapAt(mapAt(e, "DestinationConfig"), "OnFailure")["Type"]) != "SQS" {
-			t.Errorf("%s: on-failure destination %s is not of Type SQS", name, q)
-		}
-		filters := listOf(mapAt(e, "FilterCriteria")["Filters"])
-		if len(filters) != 1 {
-			t.Fatalf("%s: %d filters, want 1", name, len(filters))
-		}
-		var pattern map[string]map[string]map[string]map[string][]map[string]bool
-		raw := str(filters[0].(map[string]any)["Pattern"])
-		if err := json.Unmarshal([]byte(raw), &pattern); err != nil {
-			t.Fatalf("%s: filter pattern %s: %v", name, raw, err)
-		}
-		if s := pattern["dynamodb"]["NewImage"][store.AttrOutbox]["S"]; len(s) != 1 || !s[0]["exists"] {
-			t.Errorf("%s: filter pattern %s, want only items whose new image has the string attribute %q", name, raw, store.AttrOutbox)
-		}
-	}
-	env := tpl.Env(fn)
-	if p, _ := ref(env["WEBHOOK_URL_PARAMETER"]); p != secrets["WEBHOOK_URL"].templateParameter {
-		t.Errorf("WEBHOOK_URL_PARAMETER = %s, want !Ref %s", canon(env["WEBHOOK_URL_PARAMETER"]), secrets["WEBHOOK_URL"].templateParameter)
-	}
-	if got := tpl.Env(fn)["PUBLIC_BASE_URL"]; canon(got) != canon(tpl.Outputs["ApiUrl"]["Value"]) {
-		t.Errorf("alerts PUBLIC_BASE_URL = %s, want the ApiUrl: the links in alerts point at the API", canon(got))
-	}
+// outboxFunctions are the functions behind the table's stream, the kind of
+// outbox work each sends, the secret it alone reads, and its samples in
+// events/<function>.
+var outboxFunctions = []struct{ function, kind, secret string }{
+	{"alerts", lead.OutboxAlert, "WEBHOOK_URL"},
+	{"events", lead.OutboxEvent, "EVENTS_URL"},
+}
 
-	wanted := 0
-	for _, s := range samples(t, "alerts") {
-		var ev lambdaevents.DynamoDBEvent
-		if err := json.Unmarshal(s.body, &ev); err != nil {
-			t.Fatalf("%s: %v", s.path, err)
-		}
-		for _, r := range ev.Records {
-			if r.EventSource != "aws:dynamodb" || r.Change.StreamViewType != string(store.StreamView) || r.Change.SequenceNumber == "" {
-				t.Errorf("%s: record %s is not a %s stream record", s.path, r.EventID, store.StreamView)
-			}
-			if _, _, ok := outbox.Wanted(r); ok {
-				wanted++
-			}
-		}
+// Each outbox function's event source mapping reads the table's stream as
+// the outbox wants: only lead items with ready work of its kind (the
+// filter is outbox.Pattern of the kind, and the samples pass it), failures
+// reported per lead, retried a bounded number of times, halved, and parked
+// in a queue with an alarm. No more than two read the stream: DynamoDB
+// Streams throttles a third reader of a shard.
+func TestTemplate_outboxFunctionsReadTheTablesStream_eachFilteredToItsKind(t *testing.T) {
+	tpl := loadTemplate(t)
+	readers := 0
+	for _, fn := range tpl.Functions() {
+		readers += len(events(fn, "DynamoDB"))
 	}
-	if wanted == 0 {
-		t.Error("no sample in events/alerts holds a record the outbox wants")
+	if readers > 2 {
+		t.Errorf("%d event source mappings read the table's stream; DynamoDB Streams serves two readers of a shard without throttling", readers)
+	}
+	for _, of := range outboxFunctions {
+		t.Run(of.function, func(t *testing.T) {
+			fn, ok := tpl.Resources[logicalID(of.function)]
+			if !ok {
+				t.Fatalf("no %s", logicalID(of.function))
+			}
+			ev := events(fn, "DynamoDB")
+			if len(ev) != 1 {
+				t.Fatalf("%s has %d DynamoDB events, want 1", logicalID(of.function), len(ev))
+			}
+			for name, e := range ev {
+				if id, attr, _ := getAtt(e["Stream"]); id != "Table" || attr != "StreamArn" {
+					t.Errorf("%s: Stream = %s, want !GetAtt Table.StreamArn", name, canon(e["Stream"]))
+				}
+				if !slices.Contains(listOf(e["FunctionResponseTypes"]), any("ReportBatchItemFailures")) {
+					t.Errorf("%s: FunctionResponseTypes lacks ReportBatchItemFailures: the handler reports failed leads, which Lambda would otherwise ignore", name)
+				}
+				if e["BisectBatchOnFunctionError"] != true {
+					t.Errorf("%s: BisectBatchOnFunctionError is not true", name)
+				}
+				if n, _ := e["MaximumRetryAttempts"].(float64); n < 1 || n > 10 {
+					t.Errorf("%s: MaximumRetryAttempts = %v, want a bounded number of retries", name, e["MaximumRetryAttempts"])
+				}
+				if n, _ := e["BatchSize"].(float64); n < 1 || n > 100 {
+					t.Errorf("%s: BatchSize = %v", name, e["BatchSize"])
+				}
+				if q, ok := getAttQueue(tpl, mapAt(mapAt(e, "DestinationConfig"), "OnFailure")["Destination"]); !ok {
+					t.Errorf("%s: DestinationConfig.OnFailure.Destination = %s, want !GetAtt of an SQS queue", name, canon(e["DestinationConfig"]))
+				} else if str(mapAt(mapAt(e, "DestinationConfig"), "OnFailure")["Type"]) != "SQS" {
+					t.Errorf("%s: on-failure destination %s is not of Type SQS", name, q)
+				}
+				filters := listOf(mapAt(e, "FilterCriteria")["Filters"])
+				if len(filters) != 1 {
+					t.Fatalf("%s: %d filters, want 1", name, len(filters))
+				}
+				var got, want any
+				raw := str(filters[0].(map[string]any)["Pattern"])
+				if err := json.Unmarshal([]byte(raw), &got); err != nil {
+					t.Fatalf("%s: filter pattern %s: %v", name, raw, err)
+				}
+				_ = json.Unmarshal([]byte(outbox.Pattern(of.kind)), &want)
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: filter pattern %s, want %s: the items whose new image's %q names %s work", name, raw, outbox.Pattern(of.kind), store.AttrOutbox, of.kind)
+				}
+			}
+			env := tpl.Env(fn)
+			s := secrets[of.secret]
+			if p, _ := ref(env[s.parameter]); p != s.templateParameter {
+				t.Errorf("%s = %s, want !Ref %s", s.parameter, canon(env[s.parameter]), s.templateParameter)
+			}
+			if got := env["PUBLIC_BASE_URL"]; canon(got) != canon(tpl.Outputs["ApiUrl"]["Value"]) {
+				t.Errorf("%s PUBLIC_BASE_URL = %s, want the ApiUrl: its links point at the API", of.function, canon(got))
+			}
+
+			wanted := 0
+			for _, smp := range samples(t, of.function) {
+				var ev lambdaevents.DynamoDBEvent
+				if err := json.Unmarshal(smp.body, &ev); err != nil {
+					t.Fatalf("%s: %v", smp.path, err)
+				}
+				for _, r := range ev.Records {
+					if r.EventSource != "aws:dynamodb" || r.Change.StreamViewType != string(store.StreamView) || r.Change.SequenceNumber == "" {
+						t.Errorf("%s: record %s is not a %s stream record", smp.path, r.EventID, store.StreamView)
+					}
+					if outbox.Wants(r, of.kind) {
+						wanted++
+					}
+				}
+			}
+			if wanted == 0 {
+				t.Errorf("no sample in events/%s holds a record with %s work", of.function, of.kind)
+			}
+		})
+	}
+}
+
+// Lifecycle events are recorded only where the events function has a CRM
+// to deliver them to: every function is told whether there is one.
+func TestTemplate_lifecycleEventsOnlyWithACRM(t *testing.T) {
+	tpl := loadTemplate(t)
+	for id, fn := range tpl.Functions() {
+		got := canon(tpl.Env(fn)["LIFECYCLE_EVENTS"])
+		if want := canon(map[string]any{"Fn::If": []any{"HasLifecycleEvents", "on", "off"}}); got != want {
+			t.Errorf("%s: LIFECYCLE_EVENTS = %s, want %s", id, got, want)
+		}
 	}
 }

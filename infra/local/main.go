@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -28,6 +29,7 @@ import (
 	"github.com/leadnurture/nurture/shared/app"
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/config"
+	"github.com/leadnurture/nurture/shared/crm"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/mail/ses"
 	"github.com/leadnurture/nurture/shared/nurture"
@@ -139,6 +141,18 @@ func run(ctx context.Context) error {
 	if err := store.EnsureTable(ctx, db, cfg.TableName); err != nil {
 		return err
 	}
+	// The CRM's webhook, as the events function reads it (EVENTS_URL and
+	// EVENTS_SECRET here); without it no lifecycle events are recorded.
+	eventsURL, eventsSecret, err := config.LoadEventsWebhook(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	var receiver *crm.Receiver
+	if eventsURL != "" {
+		if receiver, err = crm.NewReceiver(eventsURL, eventsSecret); err != nil {
+			return err
+		}
+	}
 	signer, err := localSigner(dataDir)
 	if err != nil {
 		return err
@@ -155,11 +169,14 @@ func run(ctx context.Context) error {
 	parts := app.Parts{
 		Config:  cfg,
 		Program: prog,
-		Store:   store.New(db, cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention()}),
-		Mailer:  tracker,
+		Store: store.New(db, cfg.TableName, store.Options{
+			DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention(), LifecycleEvents: receiver != nil,
+		}),
+		Mailer: tracker,
 		// Sales alerts go straight to SES local, not through the tracking
 		// stand-in: sales reading an alert is not the lead's engagement.
 		AlertMailer: ses.New(cfg.SES(awsCfg), ""),
+		Events:      receiver,
 		Signer:      signer,
 		Rate:        rate,
 		Clock:       clk,
@@ -184,6 +201,14 @@ func run(ctx context.Context) error {
 			log.Error("alerts stream stopped", "error", err.Error())
 		}
 	}()
+	// And the events function behind the same stream, with a CRM.
+	if receiver != nil {
+		go func() {
+			if err := streams.Outbox(db, streamsClient, cfg.TableName, a.EventsOutbox, log).Run(ctx); err != nil && ctx.Err() == nil {
+				log.Error("events stream stopped", "error", err.Error())
+			}
+		}()
+	}
 	handler := server.New(server.Options{
 		Program:     prog,
 		Clock:       clk,
@@ -213,9 +238,10 @@ func run(ctx context.Context) error {
 		"  Local routes:               POST %s/_local/next (send the next email), POST %s/_local/tick, POST %s/_local/clock {\"advance\":\"168h\"}, POST %s/_local/ses-events\n"+
 		"  Clicks and opens in mail:   %s/_local/click, %s/_local/open (tracked as SES would)\n"+
 		"  Hosted form pages:          %s/forms/{formId} (?embed=1 for an iframe); the forms' script %s/forms.js\n"+
-		"  Website origins (CORS):     %s\n\n",
+		"  Website origins (CORS):     %s\n"+
+		"  CRM lifecycle events:       %s\n\n",
 		apiURL, sesServer.Endpoint(), dynamo.Endpoint(), cfg.TableName, dataDir, apiURL, apiURL, apiURL, apiURL, apiURL, apiURL,
-		apiURL, apiURL, siteOrigins(origins))
+		apiURL, apiURL, siteOrigins(origins), crmEvents(eventsURL))
 
 	select {
 	case <-ctx.Done():
@@ -296,6 +322,19 @@ func localSigner(dataDir string) (*token.Signer, error) {
 		return nil, fmt.Errorf("read token key: %w", err)
 	}
 	return token.ParseKeys(strings.TrimSpace(string(b)))
+}
+
+// crmEvents says where the lifecycle events go, without the URL's path,
+// which may carry the receiver's token.
+func crmEvents(rawURL string) string {
+	if rawURL == "" {
+		return "off; EVENTS_URL=https://... EVENTS_SECRET=... sends them, signed (docs/crm.md)"
+	}
+	host := rawURL
+	if u, err := url.Parse(rawURL); err == nil {
+		host = u.Scheme + "://" + u.Host + "/..."
+	}
+	return "to " + host + " (EVENTS_URL), signed with EVENTS_SECRET"
 }
 
 // siteOrigins says which website origins SITE_ORIGINS lists.

@@ -91,12 +91,11 @@ func Load() (Config, error) {
 		}
 		c.BotWindow = d
 	}
-	switch v := os.Getenv("LIFECYCLE_EVENTS"); v {
-	case "", "off":
-	case "on":
-		c.LifecycleEvents = true
-	default:
-		errs = append(errs, fmt.Errorf("LIFECYCLE_EVENTS=%q: want on or off", v))
+	if v := os.Getenv("LIFECYCLE_EVENTS"); v != "" {
+		if v != "on" && v != "off" {
+			errs = append(errs, fmt.Errorf("LIFECYCLE_EVENTS=%q: want on or off", v))
+		}
+		c.LifecycleEvents = v == "on"
 	}
 	if v := os.Getenv("SITE_ORIGINS"); v != "" {
 		o, err := ParseOrigins(v)

@@ -133,6 +133,12 @@ func (l *Lead) RecordLifecycle(before Milestones) {
 			l.addEvent(LifecycleEvent{Type: EventSalesReady, At: p.At, Ref: p.ID, Threshold: p.Threshold, Score: p.Score, NotBefore: p.NotBefore})
 		}
 	}
+	for _, a := range l.Alerts {
+		if !slices.Contains(before.alerts, a.ID) && !slices.ContainsFunc(l.PendingAlerts, func(p PendingAlert) bool { return p.ID == a.ID }) {
+			// Sent in the write that crossed (never pending): a crossing all the same.
+			l.addEvent(LifecycleEvent{Type: EventSalesReady, At: a.At, Ref: a.ID, Threshold: a.Threshold, Score: a.Score})
+		}
+	}
 	for _, id := range before.pending {
 		if l.withdrawn(id) {
 			l.PendingEvents = slices.DeleteFunc(l.PendingEvents, func(e LifecycleEvent) bool {

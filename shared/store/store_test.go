@@ -727,6 +727,68 @@ func TestLeadItem_aYearOfLifelongNurture_everyWriteCostsOneUnit(t *testing.T) {
 	t.Logf("a lifelong lead's item is %d bytes at the most", largest)
 }
 
+// With lifecycle events on, the write that changes the lead records its
+// events, and a write that changes nothing records none. A lead six
+// emails into nurture that crosses a threshold while the CRM is down, its
+// sales-ready event waiting, still costs 1 write unit. Each waiting event
+// adds about 30 bytes: a lead this close to 1 KB with more of them
+// waiting costs 2 units a write until the CRM is back.
+func TestLeadItem_lifecycleEventWaiting_writeCostsOneUnit(t *testing.T) {
+	t.Parallel()
+	db, table := newTable(t)
+	st := store.New(db, table, store.Options{LifecycleEvents: true})
+	ctx := t.Context()
+	later := t0.Add(50 * 24 * time.Hour)
+	changes := []func(l *lead.Lead){
+		func(l *lead.Lead) { engaged(l, "crm") },
+		func(l *lead.Lead) {
+			l.PendingAlerts = append(l.PendingAlerts, lead.PendingAlert{ID: "5f0c2a9e4b7d13c8e2", Threshold: "mql", Score: 53.5, At: later})
+		},
+	}
+	var recorded []string
+	for i, change := range changes {
+		l, err := st.UpdateLead(ctx, "crm", func(l *lead.Lead, _ bool) error { change(l); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == len(changes)-1 {
+			break // the CRM is down
+		}
+		for _, e := range l.PendingEvents {
+			recorded = append(recorded, e.Type)
+		}
+		// Delivered, as the events function records it.
+		if _, err := st.UpdateLead(ctx, "crm", func(l *lead.Lead, _ bool) error { l.PendingEvents = nil; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.UpdateLead(ctx, "crm", func(*lead.Lead, bool) error { return lead.ErrNoChange }); !errors.Is(err, lead.ErrNoChange) {
+		t.Fatal(err)
+	}
+	before := st.Usage().Write()
+	if _, err := st.UpdateLead(ctx, "crm", func(l *lead.Lead, _ bool) error { l.Score.Activity++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Usage().Write() - before; got != 1 {
+		t.Errorf("rewriting the lead cost %v write units, want 1 (item of %d bytes)", got, itemBytes(t, db, table, "crm"))
+	}
+	for _, e := range mustGet(t, st, "crm").PendingEvents {
+		recorded = append(recorded, e.Type)
+	}
+	if want := []string{lead.EventCaptured, lead.EventSalesReady}; !slices.Equal(recorded, want) {
+		t.Errorf("recorded %v, want %v: one per change of state", recorded, want)
+	}
+	t.Logf("item with an event waiting: %d bytes", itemBytes(t, db, table, "crm"))
+
+	off := store.New(db, table, store.Options{})
+	if _, err := off.UpdateLead(ctx, "quiet", func(l *lead.Lead, _ bool) error { engaged(l, "quiet"); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if l := mustGet(t, off, "quiet"); len(l.PendingEvents) != 0 || l.Outbox() != nil {
+		t.Errorf("lifecycle events off: %+v", l.PendingEvents)
+	}
+}
+
 // A body that does not decode is an error naming the lead, never a panic
 // or an empty lead that a write would then overwrite.
 func TestGetLead_corruptBody_error(t *testing.T) {
