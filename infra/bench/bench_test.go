@@ -89,6 +89,11 @@ type world struct {
 	captured []string // lead ids, in capture order
 	sent     bool     // step 1 went out
 	engaged  bool     // scenario (c) ran
+	// For the outbox scenarios (outbox_test.go): the servers and what the
+	// functions behind the table's stream build on.
+	dynamoEndpoint string
+	sesMailer      *ses.Mailer
+	signer         *token.Signer
 }
 
 func n(base int) int { return max(1, int(math.Round(float64(base)*scale))) }
@@ -149,7 +154,8 @@ func setup() (func(), error) {
 		stop()
 		return nil, err
 	}
-	st := store.New(dyn, table, store.Options{})
+	// Lifecycle events on, as deployed with a CRM (runEvents delivers them).
+	st := store.New(dyn, table, store.Options{LifecycleEvents: true})
 	signer, err := token.ParseKeys(testenv.TestTokenKeys)
 	if err != nil {
 		stop()
@@ -163,6 +169,7 @@ func setup() (func(), error) {
 		return nil, err
 	}
 	w = &world{prog: prog, dyn: dyn, table: table, store: st, rate: rate, domain: "bench.example",
+		dynamoEndpoint: servers.DynamoDB.Endpoint(), sesMailer: sesMailer, signer: signer,
 		clock:  clock.NewFixed(testenv.Tuesday),
 		mailer: &timedMailer{next: sesMailer}}
 	// The product as the functions build it; only the nurture mailer is
@@ -177,7 +184,16 @@ func setup() (func(), error) {
 		return nil, err
 	}
 	w.sched, w.alerts, w.svc, w.capture = a.Scheduler, a.Alerter, a.Engagement, a.Capture
-	return stop, nil
+	// The events function behind the table's stream, delivering to a CRM
+	// on this machine, as deployed with one: the scenarios' leads carry
+	// their lifecycle events only until it has posted them. Its writes go
+	// through a store of its own, so the scenarios' units are their own.
+	stopEvents, err := runEvents(table)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	return func() { stopEvents(); stop() }, nil
 }
 
 // failedConditions counts conditional writes DynamoDB refused. AWS bills
@@ -294,8 +310,13 @@ func mean(lat []time.Duration) time.Duration {
 // time of each call, the allocations of the process and the capacity units
 // the store consumed meanwhile.
 func measure(name string, n, workers int, op func(i int) error) (*stat, error) {
+	return measureOn(w.store, name, n, workers, op)
+}
+
+// measureOn is measure, counting the capacity units of st.
+func measureOn(st *store.Store, name string, n, workers int, op func(i int) error) (*stat, error) {
 	s := &stat{name: name, ops: n, lat: make([]time.Duration, n)}
-	u := w.store.Usage()
+	u := st.Usage()
 	r0, w0 := u.Read(), u.Write()
 	f0 := failedConditions.Load()
 	c0 := callsSnapshot()
@@ -485,6 +506,9 @@ func runTick(name string) (*stat, error) {
 // need be.
 func runStep1() (*stat, error) {
 	if err := ensureCaptured(); err != nil {
+		return nil, err
+	}
+	if err := waitDelivered(w.captured); err != nil {
 		return nil, err
 	}
 	s, err := runTick("SchedulerTick")
@@ -742,7 +766,8 @@ func printReport(out io.Writer, total time.Duration) {
 	fmt.Fprintln(out, "# Capacity units are computed as AWS computes them; latency is DynamoDB Local's, not AWS's.")
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "scenario\tops\tops/s\tp50\tp99\tallocs/op\tKB/op\tRCU/op\tWCU/op\tfailed cond/op\tlead item\tWCU target (Store.Usage)")
-	targets := map[string]float64{"Capture": targetCaptureWCU, "EngagementEvents": targetEngagementWCU, "SchedulerTick": targetSendWCU, "SchedulerTickStep2": targetSendWCU}
+	targets := map[string]float64{"Capture": targetCaptureWCU, "EngagementEvents": targetEngagementWCU, "SchedulerTick": targetSendWCU, "SchedulerTickStep2": targetSendWCU,
+		"CaptureWebhooksFine": targetCaptureWCU, "CaptureWebhooksHanging": targetCaptureWCU}
 	for _, name := range order {
 		s := results[name]
 		item := "-"
@@ -777,6 +802,9 @@ func printReport(out io.Writer, total time.Duration) {
 	}
 	fmt.Fprintln(out, "  failed cond/op: conditional writes DynamoDB refused (redeliveries, version conflicts); AWS bills each ≥ 1 WCU,")
 	fmt.Fprintln(out, "  but Store.Usage cannot see them (the SDK returns an error, no ConsumedCapacity): add ≥ that many WCU/op.")
+	for _, l := range outboxReport {
+		fmt.Fprintln(out, l)
+	}
 	fmt.Fprintf(out, "  total run (servers, set-up and scenarios): %v\n", total.Round(time.Second))
 	printCost(out)
 }
@@ -797,6 +825,7 @@ func printCost(out io.Writer) {
 	clicks := leads * LinkClicksPerLead
 	ticks := float64(TicksPerMonth)
 	alerts := leads * AlertsPerLead
+	events2 := leads * LifecycleEventsPerLead // deliveries to the CRM
 	// Units per operation, measured; a link click (answer, unsubscribe) is
 	// costed like an engagement event, its handler time like a capture's.
 	// Refused conditional writes are billed too: at least 1 WCU each.
@@ -805,10 +834,11 @@ func printCost(out io.Writer) {
 	wcuOf := func(x *stat) float64 { return x.perOp(x.wcu + float64(x.failedConds)) }
 	first, later := leads, emails-leads
 	wcu := captures*wcuOf(c) + first*wcuOf(s) + later*wcuOf(s2) + events*wcuOf(e) + clicks*wcuOf(e) + alerts*AlertWRU +
-		leads*ReengagedShare*DormantWRU
+		leads*ReengagedShare*DormantWRU +
+		events2*EventWRU
 	rcu := captures*c.perOp(c.rcu) + first*s.perOp(s.rcu) + later*s2.perOp(s2.rcu) + events*e.perOp(e.rcu) + clicks*e.perOp(e.rcu) +
 		ticks*8*0.5 + // every tick queries 8 due shards, 0.5 RCU each when nothing is due
-		alerts*AlertRRU
+		alerts*AlertRRU + events2*EventRRU
 	sendSeconds := func(x *stat) float64 { return x.elapsed.Seconds() / float64(x.ops) } // wall time of the tick per email sent
 	// SES's Send event of every email invokes the engagement function too,
 	// which only logs it: costed like an engagement event's time, an upper bound.
@@ -818,8 +848,9 @@ func printCost(out io.Writer) {
 		(events+sendEvents)*e.handlerMean.Seconds()*EngagementMemoryGB +
 		(first*sendSeconds(s)+later*sendSeconds(s2))*SchedulerMemoryGB +
 		ticks*0.05*SchedulerMemoryGB + // an empty tick: ~50 ms, assumed
-		alerts*AlertInvocations*AlertSeconds*AlertsMemoryGB
-	requests := captures + clicks + events + sendEvents + ticks + alerts*AlertInvocations
+		alerts*AlertInvocations*AlertSeconds*AlertsMemoryGB +
+		events2*EventSeconds*EventsMemoryGB
+	requests := captures + clicks + events + sendEvents + ticks + alerts*AlertInvocations + events2
 	mails := emails + alerts
 	type line struct {
 		what string
@@ -831,7 +862,8 @@ func printCost(out io.Writer) {
 		{fmt.Sprintf("Lambda compute: %.1f GB-s × $%.10f", gbs, USDPerLambdaGBSecond), gbs * USDPerLambdaGBSecond},
 		{fmt.Sprintf("Lambda requests: %.0f × $%.2f/M", requests, USDPerMillionLambdaRequests), requests / 1e6 * USDPerMillionLambdaRequests},
 		{fmt.Sprintf("SES: %.0f emails (nurture and alerts) × $%.2f/1000", mails, USDPerThousandEmails), mails / 1000 * USDPerThousandEmails},
-		{"DynamoDB Streams: read by the alerts function's trigger, free", 0},
+		{fmt.Sprintf("events function: %.0f deliveries, %.0f GB-s, %.0f WRU, %.0f RRU (in the lines above)", events2, events2*EventSeconds*EventsMemoryGB, events2*EventWRU, events2*EventRRU), 0},
+		{"DynamoDB Streams: read by the alerts and events functions' triggers, free", 0},
 		{fmt.Sprintf("HTTP API: %.0f requests × $%.2f/M", captures+clicks, USDPerMillionHTTPAPIRequests), (captures + clicks) / 1e6 * USDPerMillionHTTPAPIRequests},
 		{fmt.Sprintf("EventBridge Scheduler: %.0f ticks × $%.2f/M", ticks, USDPerMillionSchedulerInvocations), ticks / 1e6 * USDPerMillionSchedulerInvocations},
 	}
@@ -841,7 +873,8 @@ func printCost(out io.Writer) {
 	fmt.Fprintf(out, "# per email; lifelong nurture adds %.0f evergreen and re-engagement emails to earlier leads (%g of each month's leads\n", lifelong, EvergreenShare)
 	fmt.Fprintf(out, "# hear from us monthly for %g months, the rest are asked once and go dormant at %g WRU), at step 2's cost;\n", EvergreenMonths, DormantWRU)
 	fmt.Fprintf(out, "# and a Send event per email, %g link clicks; a tick every 5 minutes; %g sales alerts (the stream invokes\n", LinkClicksPerLead, AlertsPerLead)
-	fmt.Fprintf(out, "# the alerts function %g times each, %g WRU, %g RRU, modelled).\n", AlertInvocations, AlertWRU, AlertRRU)
+	fmt.Fprintf(out, "# the alerts function %g times each, %g WRU, %g RRU, modelled); %g lifecycle events a lead delivered to a CRM\n", AlertInvocations, AlertWRU, AlertRRU, LifecycleEventsPerLead)
+	fmt.Fprintf(out, "# (one events function invocation each, %g WRU, %g RRU, %.2f s: modelled on the outbox scenario's).\n", EventWRU, EventRRU, EventSeconds)
 	fmt.Fprintln(out, "# Units per operation and handler times as measured above (handler time on DynamoDB Local, not AWS);")
 	fmt.Fprintln(out, "# writes include refused conditional writes at 1 WCU each.")
 	fmt.Fprintln(out, "# SES events reach EventBridge's default bus and the rule invokes the function at no charge.")

@@ -2,9 +2,6 @@ package crm_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -38,11 +34,11 @@ type received struct {
 	id, typ string
 	event   crm.Event
 	status  int   // what the receiver answered
-	checked error // the signature check, as a receiver following docs/crm.md does it
+	checked error // the signature check
 }
 
-// receiver is a CRM's webhook: it checks every request's signature with
-// its own code (as docs/crm.md shows a receiver doing), and answers the
+// receiver is a CRM's webhook: it checks every request's signature (the
+// snippets of docs/crm.md do the same, docs_test.go), and answers the
 // statuses it is given in turn, then 200, or never answers while hang is
 // set.
 type receiver struct {
@@ -74,7 +70,7 @@ func newReceiver(t *testing.T, hang bool, statuses ...int) *receiver {
 func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
 	got := received{id: req.Header.Get("Nurture-Event-Id"), typ: req.Header.Get("Nurture-Event-Type"), status: http.StatusOK}
-	got.checked = verifyAsDocumented(req.Header.Get("Nurture-Signature"), body, secret, r.now())
+	got.checked = crm.Verify(req.Header.Get("Nurture-Signature"), body, secret, r.now(), crm.DefaultTolerance)
 	if err := json.Unmarshal(body, &got.event); err != nil {
 		r.t.Errorf("the body is no event: %v\n%s", err, body)
 	}
@@ -118,35 +114,6 @@ func (r *receiver) requests() []received {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.got)
-}
-
-// verifyAsDocumented checks a signature the way docs/crm.md tells a
-// receiver to, without this package's code.
-func verifyAsDocumented(header string, body []byte, secret string, now time.Time) error {
-	var ts string
-	var sigs []string
-	for _, part := range strings.Split(header, ",") {
-		k, v, _ := strings.Cut(part, "=")
-		switch k {
-		case "t":
-			ts = v
-		case "v1":
-			sigs = append(sigs, v)
-		}
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || now.Sub(time.Unix(sec, 0)).Abs() > 5*time.Minute {
-		return crm.ErrTooOld
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(ts + "." + string(body)))
-	want := hex.EncodeToString(mac.Sum(nil))
-	for _, s := range sigs {
-		if hmac.Equal([]byte(s), []byte(want)) {
-			return nil
-		}
-	}
-	return crm.ErrBadSignature
 }
 
 // schema is the payload's JSON Schema, events/crm/schema.v1.json.
@@ -202,13 +169,7 @@ func (w *world) capture(local string) string {
 // its download crosses.
 func (w *world) cross(id string) {
 	w.T.Helper()
-	mql := w.Program.Thresholds[0]
-	if _, err := w.Store.UpdateLead(context.Background(), id, func(x *lead.Lead, _ bool) error {
-		x.Score = lead.Score{Activity: float64(mql.Score-1) - float64(x.Score.Fit), Fit: x.Score.Fit, At: w.Clock.Now()}
-		return nil
-	}); err != nil {
-		w.T.Fatal(err)
-	}
+	w.OneBelowTheThreshold(id)
 	l := w.Lead(id)
 	form := w.Program.Forms[1]
 	res, err := w.App.Capture.Handle(context.Background(), testworld.FormPost(form.ID, url.Values{"email": {l.Email}, "name": {"Grace Hopper"}, "company": {"Compilers Ltd"}, "consent": {"yes"}}, w.Clock.Now()))
@@ -232,10 +193,19 @@ func (w *world) link(sample, purpose, id, ref string) httpapi.Response {
 	return res
 }
 
-// retryUntilDelivered moves the clock to each retry of the lead's next
-// event and ticks, as the scheduler does every few minutes, until nothing
-// is pending (at most tries times).
+// retryUntilDelivered retries until nothing is pending (at most tries
+// times).
 func (w *world) retryUntilDelivered(id string, tries int) {
+	w.T.Helper()
+	w.retry(id, tries)
+	if l := w.Lead(id); len(l.PendingEvents) > 0 {
+		w.T.Fatalf("still pending after %d tries: %+v", tries, l.PendingEvents)
+	}
+}
+
+// retry moves the clock to each retry of the lead's next event and ticks,
+// as the scheduler does every few minutes, at most tries times.
+func (w *world) retry(id string, tries int) {
 	w.T.Helper()
 	for range tries {
 		e, ok := w.Lead(id).NextEvent()
@@ -247,9 +217,6 @@ func (w *world) retryUntilDelivered(id string, tries int) {
 			w.T.Fatal(err)
 		}
 		w.Drain()
-	}
-	if l := w.Lead(id); len(l.PendingEvents) > 0 {
-		w.T.Fatalf("still pending after %d tries: %+v", tries, l.PendingEvents)
 	}
 }
 
@@ -472,17 +439,7 @@ func TestGivenUpAfterMaxTries_logged(t *testing.T) {
 	rc.Clock, r.now = w.Clock, w.Clock.Now
 	id := w.capture("ada")
 	w.Drain()
-	for range crm.MaxTries {
-		e, ok := w.Lead(id).NextEvent()
-		if !ok {
-			break
-		}
-		w.Clock.Set(e.SendAt())
-		if _, err := w.Scheduler.Tick(context.Background(), w.Clock.Now()); err != nil {
-			t.Fatal(err)
-		}
-		w.Drain()
-	}
+	w.retry(id, crm.MaxTries)
 	if l := w.Lead(id); len(l.PendingEvents) != 0 || len(r.requests()) != crm.MaxTries {
 		t.Fatalf("after %d refusals: pending %+v, %d requests", crm.MaxTries, l.PendingEvents, len(r.requests()))
 	}

@@ -93,26 +93,13 @@ func (w *world) alertsFor(l *lead.Lead) []localstack.SentEmail {
 	return out
 }
 
-// oneBelowTheThreshold gives a nurtured lead a score one below the first
-// threshold, as of now.
-func (w *world) oneBelowTheThreshold(id string) {
-	w.T.Helper()
-	mql := w.Program.Thresholds[0]
-	if _, err := w.Store.UpdateLead(context.Background(), id, func(x *lead.Lead, _ bool) error {
-		x.Score = lead.Score{Activity: float64(mql.Score-1) - float64(x.Score.Fit), Fit: x.Score.Fit, At: w.Clock.Now()}
-		return nil
-	}); err != nil {
-		w.T.Fatal(err)
-	}
-}
-
 // crossByFormPost has a nurtured lead one below the threshold post a
 // second form through the capture handler, as API Gateway hands it over;
 // its download carries the score over.
 func (w *world) crossByFormPost(local string) *lead.Lead {
 	w.T.Helper()
 	l := w.Nurtured(local, map[string]string{"name": "Grace Hopper", "company": "Compilers Ltd"})
-	w.oneBelowTheThreshold(l.ID)
+	w.OneBelowTheThreshold(l.ID)
 	form := w.Program.Forms[1]
 	res, err := w.App.Capture.Handle(context.Background(), testworld.FormPost(form.ID, url.Values{"email": {l.Email}, "company": {"Compilers Ltd"}, "name": {"Grace Hopper"}, "consent": {"yes"}}, w.Clock.Now()))
 	if err != nil || res.StatusCode >= 400 {
@@ -244,7 +231,7 @@ func TestClickCausedCrossing_waitsItsSettleTime_thenTheTickHandsItOver(t *testin
 	c := newChat(t, false)
 	w := newWorld(t, c)
 	l := w.Nurtured("hedy", nil)
-	w.oneBelowTheThreshold(l.ID)
+	w.OneBelowTheThreshold(l.ID)
 	sent := w.WithMessageIDs(l).Nurture.Sent[0]
 	asset, _ := w.Program.Asset(sent.AssetID)
 	clickAt := sent.At.Add(time.Hour)

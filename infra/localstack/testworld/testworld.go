@@ -217,6 +217,19 @@ func (w *World) WithMessageIDs(l *lead.Lead) *lead.Lead {
 	return l
 }
 
+// OneBelowTheThreshold gives a lead a score one below the program's first
+// threshold, as of now: its next download crosses.
+func (w *World) OneBelowTheThreshold(id string) {
+	w.T.Helper()
+	mql := w.Program.Thresholds[0]
+	if _, err := w.Store.UpdateLead(context.Background(), id, func(x *lead.Lead, _ bool) error {
+		x.Score = lead.Score{Activity: float64(mql.Score-1) - float64(x.Score.Fit), Fit: x.Score.Fit, At: w.Clock.Now()}
+		return nil
+	}); err != nil {
+		w.T.Fatal(err)
+	}
+}
+
 // Lead reads a lead that must exist.
 func (w *World) Lead(id string) *lead.Lead {
 	w.T.Helper()
