@@ -182,11 +182,15 @@ func (w *world) cross(id string) {
 }
 
 // link posts a sample of events/links with a fresh token through the links
-// function.
-func (w *world) link(sample, purpose, id, ref string) httpapi.Response {
+// function; form, if given, replaces the sample's body.
+func (w *world) link(sample, purpose, id, ref string, form ...url.Values) httpapi.Response {
 	w.T.Helper()
 	tok := w.Signer.Sign(token.Claims{Purpose: purpose, LeadID: id, Track: "cloud-cost", Step: 1, Ref: ref, Expires: w.Clock.Now().Add(24 * time.Hour)})
-	res, err := w.App.LinkRoutes.Handle(context.Background(), testworld.LinkEvent(w.T, sample, tok))
+	req := testworld.LinkEvent(w.T, sample, tok)
+	if len(form) > 0 {
+		req.Body, req.IsBase64Encoded = form[0].Encode(), false
+	}
+	res, err := w.App.LinkRoutes.Handle(context.Background(), req)
 	if err != nil {
 		w.T.Fatalf("%s: %v", sample, err)
 	}
@@ -329,7 +333,9 @@ func TestEachEventType_throughTheHandlersThatMakeIt(t *testing.T) {
 	})
 	t.Run("returned with a reason", func(t *testing.T) {
 		n := len(r.delivered())
-		if res := w.link("sales-return.json", token.PurposeReturn, id, "a"); res.StatusCode != http.StatusOK {
+		// Changing the decision, from the page that showed it.
+		form := url.Values{"action": {"return"}, "reason": {"not-ready"}, "decided": {w.Lead(id).Sales.Stamp()}}
+		if res := w.link("sales-return.json", token.PurposeReturn, id, "a", form); res.StatusCode != http.StatusOK {
 			t.Fatalf("return: %d", res.StatusCode)
 		}
 		ev := last(t, lead.EventReturned)

@@ -88,6 +88,7 @@ type Decision struct {
 	Status string    `json:"status"` // accepted, returned
 	Reason string    `json:"reason,omitempty"`
 	At     time.Time `json:"at"`
+	By     string    `json:"by,omitempty"` // the address of the rep who decided
 }
 
 // Suppression is why and since when the lead gets no mail.
@@ -177,7 +178,7 @@ func leadOf(l *lead.Lead) Lead {
 		out.Consent = &Consent{Version: c.Version, At: c.At.UTC(), FormID: c.FormID, SourcePage: c.SourcePage}
 	}
 	if s := l.Sales; s != nil {
-		out.Sales = &Decision{Status: s.Status, Reason: s.Reason, At: s.At.UTC()}
+		out.Sales = &Decision{Status: s.Status, Reason: s.Reason, At: s.At.UTC(), By: s.By}
 	}
 	if s := l.Suppression; s != nil {
 		out.Suppressed = &Suppression{Reason: s.Reason, At: s.At.UTC()}
