@@ -949,7 +949,10 @@ func TestTemplate_eachFunctionMayDoOnlyWhatItsCodeDoes(t *testing.T) {
 				need = append(need, "ses:SendEmail")
 			}
 			if use.Calls["LoadTokenKeys"] {
-				need = append(need, "ssm:GetParameter")
+				// With TokenKeysKmsKeyArn set, the parameter is encrypted
+				// with that key: a function that reads it and cannot
+				// decrypt it cannot start.
+				need = append(need, "ssm:GetParameter", "kms:Decrypt")
 			}
 			if dlq != "" || onFailure != "" {
 				need = append(need, "sqs:SendMessage")
