@@ -160,7 +160,14 @@ func startOutbox(table string, chat, crmHook *receiverServer) (*outboxWorld, err
 		return nil, err
 	}
 	ow.app = front
-	behind, err := app.New(parts(store.New(w.dyn, table, opts)))
+	// Behind the stream, the functions' own client: the scenario's
+	// DynamoDB requests per op are capture's.
+	db, err := localstack.DynamoClient(ctx, w.dynamoEndpoint)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	behind, err := app.New(parts(store.New(db, table, opts)))
 	if err != nil {
 		cancel()
 		return nil, err
@@ -172,8 +179,8 @@ func startOutbox(table string, chat, crmHook *receiverServer) (*outboxWorld, err
 	}
 	var wg sync.WaitGroup
 	for _, c := range []*streams.Mapping{
-		streams.Outbox(w.dyn, st, table, behind.Outbox, slog.New(slog.DiscardHandler)),
-		streams.Outbox(w.dyn, st, table, behind.EventsOutbox, slog.New(slog.DiscardHandler)),
+		streams.Outbox(db, st, table, behind.Outbox, slog.New(slog.DiscardHandler)),
+		streams.Outbox(db, st, table, behind.EventsOutbox, slog.New(slog.DiscardHandler)),
 	} {
 		wg.Go(func() { _ = c.Run(ctx) })
 	}
@@ -185,9 +192,14 @@ func startOutbox(table string, chat, crmHook *receiverServer) (*outboxWorld, err
 // a CRM on this machine that answers at once, until the returned stop.
 func runEvents(table string) (func(), error) {
 	hook := newReceiverServer(false)
+	db, err := localstack.DynamoClient(benchCtx, w.dynamoEndpoint) // not counted as the scenarios' requests
+	if err != nil {
+		hook.close()
+		return nil, err
+	}
 	behind, err := app.New(app.Parts{
 		Config:  config.Config{TableName: table, PublicBaseURL: "https://api.acme.example"},
-		Program: w.prog, Store: store.New(w.dyn, table, store.Options{LifecycleEvents: true}), Signer: w.signer,
+		Program: w.prog, Store: store.New(db, table, store.Options{LifecycleEvents: true}), Signer: w.signer,
 		Clock: w.clock, Log: slog.New(slog.DiscardHandler),
 		Events: &crm.Receiver{URL: hook.srv.URL, Secrets: []string{"whsec_bench_0123456789abcdefghij"}},
 	})
@@ -204,7 +216,7 @@ func runEvents(table string) (func(), error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = streams.Outbox(w.dyn, st, table, behind.EventsOutbox, slog.New(slog.DiscardHandler)).Run(ctx)
+		_ = streams.Outbox(db, st, table, behind.EventsOutbox, slog.New(slog.DiscardHandler)).Run(ctx)
 	}()
 	return func() { cancel(); <-done; hook.close() }, nil
 }
