@@ -457,6 +457,21 @@ func TestGivenUpAfterMaxTries_logged(t *testing.T) {
 	}
 }
 
+// Events recorded while a CRM was configured, which no longer is, are
+// dropped rather than left to wait on the lead.
+func TestNoReceiver_dropsTheEventsWaiting(t *testing.T) {
+	r := newReceiver(t, false)
+	w := newWorld(t, r)
+	id := w.capture("ada")
+	w.App.Events.Receiver = nil
+	if err := w.App.Events.Flush(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	if l := w.Lead(id); len(l.PendingEvents) != 0 || l.Outbox() != nil || len(r.requests()) != 0 {
+		t.Errorf("pending %+v, outbox %v, %d requests", l.PendingEvents, l.Outbox(), len(r.requests()))
+	}
+}
+
 // The examples in events/crm are what the schema describes, one per type.
 func TestExamples_matchTheSchema(t *testing.T) {
 	seen := map[string]bool{}
