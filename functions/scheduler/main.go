@@ -1,5 +1,7 @@
 // Command scheduler is the Lambda EventBridge Scheduler runs every few
-// minutes: it sends each due lead the next step of its nurture track.
+// minutes: it sends each due lead the next step of its nurture track, hands
+// the sales alerts and SLA follow-ups that fell due to the alerts function,
+// and sends each sales owner the day's digest of open alerts.
 package main
 
 import (
@@ -30,6 +32,7 @@ func main() {
 }
 
 type handler struct {
+	app   *app.App
 	sched *nurture.Scheduler
 	ses   *ses.Mailer
 	clock clock.Clock
@@ -49,7 +52,7 @@ func build(ctx context.Context) (*handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &handler{clock: a.Clock, ses: mailer, sched: a.Scheduler}, nil
+	return &handler{app: a, clock: a.Clock, ses: mailer, sched: a.Scheduler}, nil
 }
 
 // handle runs one tick. The account's send rate is read every tick: SES
@@ -62,5 +65,8 @@ func (h *handler) handle(ctx context.Context, in Input) (nurture.Report, error) 
 	s := *h.sched
 	s.Rate = rate
 	s.Log = s.Log.With("scheduledTime", in.ScheduledTime)
-	return s.Tick(ctx, h.clock.Now())
+	now := h.clock.Now()
+	rep, err := s.Tick(ctx, now)
+	h.app.SendDigests(ctx, now)
+	return rep, err
 }

@@ -826,6 +826,8 @@ func printCost(out io.Writer) {
 	ticks := float64(TicksPerMonth)
 	alerts := leads * AlertsPerLead
 	events2 := leads * LifecycleEventsPerLead // deliveries to the CRM
+	followUps := alerts * (RemindedShare + EscalatedShare)
+	digests := float64(DigestOwners * BusinessDaysPerMonth)
 	// Units per operation, measured; a link click (answer, unsubscribe) is
 	// costed like an engagement event, its handler time like a capture's.
 	// Refused conditional writes are billed too: at least 1 WCU each.
@@ -835,10 +837,11 @@ func printCost(out io.Writer) {
 	first, later := leads, emails-leads
 	wcu := captures*wcuOf(c) + first*wcuOf(s) + later*wcuOf(s2) + events*wcuOf(e) + clicks*wcuOf(e) + alerts*AlertWRU +
 		leads*ReengagedShare*DormantWRU +
-		events2*EventWRU
+		events2*EventWRU +
+		alerts*OpenIndexWRU + followUps*(1+AlertWRU) + digests
 	rcu := captures*c.perOp(c.rcu) + first*s.perOp(s.rcu) + later*s2.perOp(s2.rcu) + events*e.perOp(e.rcu) + clicks*e.perOp(e.rcu) +
 		ticks*8*0.5 + // every tick queries 8 due shards, 0.5 RCU each when nothing is due
-		alerts*AlertRRU + events2*EventRRU
+		alerts*AlertRRU + events2*EventRRU + followUps*AlertRRU + digests*DigestRRU
 	sendSeconds := func(x *stat) float64 { return x.elapsed.Seconds() / float64(x.ops) } // wall time of the tick per email sent
 	// SES's Send event of every email invokes the engagement function too,
 	// which only logs it: costed like an engagement event's time, an upper bound.
@@ -848,10 +851,10 @@ func printCost(out io.Writer) {
 		(events+sendEvents)*e.handlerMean.Seconds()*EngagementMemoryGB +
 		(first*sendSeconds(s)+later*sendSeconds(s2))*SchedulerMemoryGB +
 		ticks*0.05*SchedulerMemoryGB + // an empty tick: ~50 ms, assumed
-		alerts*AlertInvocations*AlertSeconds*AlertsMemoryGB +
+		(alerts*AlertInvocations+followUps)*AlertSeconds*AlertsMemoryGB +
 		events2*EventSeconds*EventsMemoryGB
-	requests := captures + clicks + events + sendEvents + ticks + alerts*AlertInvocations + events2
-	mails := emails + alerts
+	requests := captures + clicks + events + sendEvents + ticks + alerts*AlertInvocations + followUps + events2
+	mails := emails + alerts + followUps + digests
 	type line struct {
 		what string
 		usd  float64
@@ -861,7 +864,7 @@ func printCost(out io.Writer) {
 		{fmt.Sprintf("DynamoDB reads: %.0f RRU × $%.2f/M", rcu, USDPerMillionRRU), rcu / 1e6 * USDPerMillionRRU},
 		{fmt.Sprintf("Lambda compute: %.1f GB-s × $%.10f", gbs, USDPerLambdaGBSecond), gbs * USDPerLambdaGBSecond},
 		{fmt.Sprintf("Lambda requests: %.0f × $%.2f/M", requests, USDPerMillionLambdaRequests), requests / 1e6 * USDPerMillionLambdaRequests},
-		{fmt.Sprintf("SES: %.0f emails (nurture and alerts) × $%.2f/1000", mails, USDPerThousandEmails), mails / 1000 * USDPerThousandEmails},
+		{fmt.Sprintf("SES: %.0f emails (nurture, alerts, reminders, escalations, digests) × $%.2f/1000", mails, USDPerThousandEmails), mails / 1000 * USDPerThousandEmails},
 		{fmt.Sprintf("events function: %.0f deliveries, %.0f GB-s, %.0f WRU, %.0f RRU (in the lines above)", events2, events2*EventSeconds*EventsMemoryGB, events2*EventWRU, events2*EventRRU), 0},
 		{"DynamoDB Streams: read by the alerts and events functions' triggers, free", 0},
 		{fmt.Sprintf("HTTP API: %.0f requests × $%.2f/M", captures+clicks, USDPerMillionHTTPAPIRequests), (captures + clicks) / 1e6 * USDPerMillionHTTPAPIRequests},
@@ -875,6 +878,8 @@ func printCost(out io.Writer) {
 	fmt.Fprintf(out, "# and a Send event per email, %g link clicks; a tick every 5 minutes; %g sales alerts (the stream invokes\n", LinkClicksPerLead, AlertsPerLead)
 	fmt.Fprintf(out, "# the alerts function %g times each, %g WRU, %g RRU, modelled); %g lifecycle events a lead delivered to a CRM\n", AlertInvocations, AlertWRU, AlertRRU, LifecycleEventsPerLead)
 	fmt.Fprintf(out, "# (one events function invocation each, %g WRU, %g RRU, %.2f s: modelled on the outbox scenario's).\n", EventWRU, EventRRU, EventSeconds)
+	fmt.Fprintf(out, "# Of the alerts, %g get a reminder and %g an escalation (sent like an alert), the open index costs %g WRU an alert,\n", RemindedShare, EscalatedShare, OpenIndexWRU)
+	fmt.Fprintf(out, "# and %d owners get a digest on %d business days (modelled).\n", DigestOwners, BusinessDaysPerMonth)
 	fmt.Fprintln(out, "# Units per operation and handler times as measured above (handler time on DynamoDB Local, not AWS);")
 	fmt.Fprintln(out, "# writes include refused conditional writes at 1 WCU each.")
 	fmt.Fprintln(out, "# SES events reach EventBridge's default bus and the rule invokes the function at no charge.")

@@ -67,6 +67,25 @@ const (
 	EventSeconds           = 0.1
 )
 
+// Sales follow-through (modelled, not measured): of the alerts,
+// RemindedShare wait long enough for a reminder and EscalatedShare for an
+// escalation as well. A follow-up is a tick's write of the lead that
+// queues it (1 WRU), then sent like an alert (one invocation, AlertWRU,
+// AlertRRU) as one email. The open index adds OpenIndexWRU per alert (its
+// entry written when the alert goes out and removed at the decision; the
+// lead writes between change no index key and write nothing there). Each
+// of DigestOwners routing addresses gets a digest on BusinessDaysPerMonth
+// days: the day's claim (1 WRU, once per warm scheduler), the open index's
+// query and the open leads' reads (DigestRRU), one email.
+const (
+	RemindedShare        = 0.5
+	EscalatedShare       = 0.2
+	OpenIndexWRU         = 2.0
+	DigestOwners         = 3
+	BusinessDaysPerMonth = 21
+	DigestRRU            = 5.0
+)
+
 // Lifelong nurture (modelled, not measured): after their tracks leads go
 // on to the evergreen cadence, one email a month, until they unsubscribe
 // or go quiet. Of each month's leads, EvergreenShare keep engaging and

@@ -826,10 +826,11 @@ func TestTemplate_eachFunctionMayDoOnlyWhatItsCodeDoes(t *testing.T) {
 				return true
 			}
 			queryScoped := func(st statement) bool {
-				index := canon(map[string]any{"Fn::Sub": "${Table.Arn}/index/" + store.IndexDue})
+				due := canon(map[string]any{"Fn::Sub": "${Table.Arn}/index/" + store.IndexDue})
+				open := canon(map[string]any{"Fn::Sub": "${Table.Arn}/index/" + store.IndexOpen})
 				table := canon(map[string]any{"Fn::GetAtt": []any{"Table", "Arn"}})
 				for _, r := range st.resources {
-					if c := canon(r); c != index && c != table {
+					if c := canon(r); c != due && c != open && c != table {
 						return false
 					}
 				}
@@ -881,9 +882,10 @@ func TestTemplate_eachFunctionMayDoOnlyWhatItsCodeDoes(t *testing.T) {
 							problem = "shared/store never calls " + op
 						case op == "Query" && !queryScoped(st):
 							// The scheduler queries the due index; the
+							// inbox and the digest the open index; the
 							// activities behind an alert are a query of
 							// the table (one lead's partition).
-							problem = "Query only on the " + store.IndexDue + " index and the table"
+							problem = "Query only on the " + store.IndexDue + " and " + store.IndexOpen + " indexes and the table"
 						case op != "Query" && !resourceIs(st, canon(map[string]any{"Fn::GetAtt": []any{"Table", "Arn"}})):
 							problem = "only on the table"
 						}

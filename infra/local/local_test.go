@@ -624,6 +624,23 @@ func TestLocalStack_sendNextEmail_fromSundayNight(t *testing.T) {
 	}
 }
 
+// crossWithTwoForms has Ada, fit 42 (executive, finance, 501-5000), post
+// two forms: her score goes over 50 on the second post, not the first.
+// Her alert goes to the finance route.
+func (s *stack) crossWithTwoForms(t *testing.T) {
+	t.Helper()
+	for _, post := range []struct{ form, body string }{
+		{"downtime-report", `{"email":"ada@engines.example","name":"Ada Lovelace","company":"Analytical Engines","role":"executive","industry":"finance","consent":true}`},
+		{"cost-of-nines", `{"email":"ada@engines.example","company":"Analytical Engines","industry":"finance","companySize":"501-5000","consent":true}`},
+	} {
+		resp := s.post(t, "/forms/"+post.form, post.body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("capture answered %d\n%s", resp.StatusCode, s.output)
+		}
+	}
+}
+
 // TestLocalStack_formPostThatCrosses_alertArrivesThroughTheStream: with a
 // chat webhook that never answers, a lead's second form post carries the
 // score over the threshold; the post is answered as always, and the alert
@@ -644,22 +661,7 @@ func TestLocalStack_formPostThatCrosses_alertArrivesThroughTheStream(t *testing.
 	s := startStack(t, tuesdayMorning, "WEBHOOK_URL="+chat.URL)
 	defer s.stop(t)
 
-	// Fit 42 (executive, finance, 501-5000) and two downloads: over 50 on
-	// the second post, not the first.
-	for _, body := range []string{
-		`{"email":"ada@engines.example","company":"Analytical Engines","role":"executive","industry":"finance","consent":true}`,
-		`{"email":"ada@engines.example","company":"Analytical Engines","industry":"finance","companySize":"501-5000","consent":true}`,
-	} {
-		form := "downtime-report"
-		if strings.Contains(body, "companySize") {
-			form = "cost-of-nines"
-		}
-		resp := s.post(t, "/forms/"+form, body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("capture answered %d\n%s", resp.StatusCode, s.output)
-		}
-	}
+	s.crossWithTwoForms(t)
 
 	// Delivery is asynchronous: wait for the alert, as a rep would.
 	deadline := time.Now().Add(30 * time.Second)

@@ -32,8 +32,8 @@ import (
 	"github.com/leadnurture/nurture/shared/crm"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/mail/ses"
-	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/sales"
 	"github.com/leadnurture/nurture/shared/sales/slack"
 	"github.com/leadnurture/nurture/shared/store"
 	"github.com/leadnurture/nurture/shared/token"
@@ -212,7 +212,7 @@ func run(ctx context.Context) error {
 	handler := server.New(server.Options{
 		Program:     prog,
 		Clock:       clk,
-		Tick:        a.Scheduler.Tick,
+		Tick:        a.Tick,
 		NextDue:     a.Store.NextDue,
 		SESEvent:    a.HandleSESEvent,
 		Tracking:    tracker.Handler(),
@@ -222,10 +222,17 @@ func run(ctx context.Context) error {
 			{Name: "Sent mail (aws-ses-v2-local)", URL: sesServer.Endpoint()},
 			{Name: "DynamoDB Local endpoint", URL: dynamo.Endpoint()},
 		},
+		Inboxes: func(base string) []server.Link {
+			var links []server.Link
+			for _, o := range prog.Owners() {
+				links = append(links, server.Link{Name: o.Address, URL: sales.InboxURL(signer, base, o.Address, clk.Now())})
+			}
+			return links
+		},
 		Log: log,
 	})
 	if every := tickInterval(); every > 0 {
-		go tickEvery(ctx, every, clk, a.Scheduler, log)
+		go tickEvery(ctx, every, clk, a, log)
 	}
 	httpServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
@@ -237,6 +244,7 @@ func run(ctx context.Context) error {
 		"  DynamoDB Local:             %s  (table %s, data in %s)\n"+
 		"  Local routes:               POST %s/_local/next (send the next email), POST %s/_local/tick, POST %s/_local/clock {\"advance\":\"168h\"}, POST %s/_local/ses-events\n"+
 		"  Clicks and opens in mail:   %s/_local/click, %s/_local/open (tracked as SES would)\n"+
+		"  Sales inboxes:              on the demo page, under Sales (signed links, one per routing address)\n"+
 		"  Hosted form pages:          %s/forms/{formId} (?embed=1 for an iframe); the forms' script %s/forms.js\n"+
 		"  Website origins (CORS):     %s\n"+
 		"  CRM lifecycle events:       %s\n\n",
@@ -289,7 +297,7 @@ func tickInterval() time.Duration {
 	return d
 }
 
-func tickEvery(ctx context.Context, every time.Duration, clk clock.Clock, sched *nurture.Scheduler, log *slog.Logger) {
+func tickEvery(ctx context.Context, every time.Duration, clk clock.Clock, a *app.App, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -297,7 +305,7 @@ func tickEvery(ctx context.Context, every time.Duration, clk clock.Clock, sched 
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := sched.Tick(ctx, clk.Now()); err != nil && ctx.Err() == nil {
+			if _, err := a.Tick(ctx, clk.Now()); err != nil && ctx.Err() == nil {
 				log.Error("scheduled tick failed", "error", err.Error())
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/config"
@@ -81,7 +82,10 @@ type App struct {
 	Events       *crm.Sender
 	EventsOutbox *outbox.Consumer
 	// Scheduler sends the due nurture steps; nil without a Mailer.
-	Scheduler  *nurture.Scheduler
+	Scheduler *nurture.Scheduler
+	// Digest sends each sales owner the day's digest of their open alerts;
+	// the scheduler's tick runs it (Tick). Nil where the Alerter is.
+	Digest     *sales.Digest
 	Engagement *engagement.Service
 	Capturer   *lead.Capturer
 	Desk       *sales.Desk
@@ -121,6 +125,10 @@ func New(p Parts) (*App, error) {
 			BaseURL: cfg.PublicBaseURL, Clock: p.Clock, Log: p.Log, Window: win,
 		}
 		a.Outbox = &outbox.Consumer{Senders: map[string]outbox.Sender{lead.OutboxAlert: a.Alerter}, Log: p.Log}
+		a.Digest = &sales.Digest{
+			Program: p.Program, Store: p.Store, Mailer: p.AlertMailer, Signer: p.Signer,
+			BaseURL: cfg.PublicBaseURL, Window: win, Log: p.Log,
+		}
 	}
 	a.Events = &crm.Sender{Program: p.Program, Store: p.Store, Receiver: p.Events, Signer: p.Signer,
 		BaseURL: cfg.PublicBaseURL, Clock: p.Clock, Log: p.Log}
@@ -151,9 +159,33 @@ func New(p Parts) (*App, error) {
 		a.LinkRoutes = &httpapi.LinkRoutes{
 			Links: &httpapi.Links{Engagement: a.Engagement, Signer: p.Signer, Program: p.Program, Clock: p.Clock, Log: p.Log},
 			Sales: &httpapi.Sales{Desk: a.Desk, Signer: p.Signer, Clock: p.Clock, Log: p.Log},
+			Inbox: &httpapi.Inbox{
+				Inbox:  &sales.Inbox{Program: p.Program, Store: p.Store},
+				Signer: p.Signer, Program: p.Program, Clock: p.Clock, Log: p.Log,
+			},
 		}
 	}
 	return a, nil
+}
+
+// Tick is the scheduler's work at now: the due nurture steps (which also
+// hands held alerts and the SLA's reminders and escalations to the alerts
+// function), then the sales digests due. A digest that failed is logged
+// and fails no tick; one SES refused goes with a later tick that day.
+func (a *App) Tick(ctx context.Context, now time.Time) (nurture.Report, error) {
+	rep, err := a.Scheduler.Tick(ctx, now)
+	a.SendDigests(ctx, now)
+	return rep, err
+}
+
+// SendDigests sends the sales digests due at now, if this app sends them.
+func (a *App) SendDigests(ctx context.Context, now time.Time) {
+	if a.Digest == nil {
+		return
+	}
+	if _, err := a.Digest.Send(ctx, now); err != nil {
+		a.Log.Error("digest failed", "error", err.Error())
+	}
 }
 
 // HandleSESEvent applies one SES event (an EventBridge envelope): the

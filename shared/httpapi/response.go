@@ -63,6 +63,7 @@ var (
 	pageTemplate    = parsePage("page.html.tmpl", "page.css")
 	noticeTemplate  = parsePage("notice.html.tmpl", "page.css")
 	dossierTemplate = parsePage("dossier.html.tmpl", "dossier.css")
+	inboxTemplate   = parsePage("inbox.html.tmpl", "inbox.css")
 )
 
 // parsePage parses a page's template and the templates it calls; the page

@@ -53,17 +53,21 @@ func linkRoutes() []Route {
 }
 
 // LinkRoutes is the links function: it hands each kind of link to its
-// handler, Sales for the sales page and Links for the rest (which answers
-// an unknown path with the invalid-link page).
+// handler, Sales for the sales page, Inbox for the sales inbox and Links
+// for the rest (which answers an unknown path with the invalid-link page).
 type LinkRoutes struct {
 	Links *Links
 	Sales *Sales
+	Inbox *Inbox
 }
 
 // Handle dispatches one request by its path.
 func (h *LinkRoutes) Handle(ctx context.Context, req Request) (Response, error) {
-	if _, kind, _ := linkRoute(req); kind == link.Sales && h.Sales != nil {
+	switch _, kind, _ := linkRoute(req); {
+	case kind == link.Sales && h.Sales != nil:
 		return h.Sales.Handle(ctx, req)
+	case kind == link.Inbox && h.Inbox != nil:
+		return h.Inbox.Handle(ctx, req)
 	}
 	return h.Links.Handle(ctx, req)
 }

@@ -54,6 +54,11 @@ func (h *Sales) site() linkSite {
 func (h *Sales) Handle(ctx context.Context, req Request) (Response, error) {
 	r, resp, ok := h.site().open(req, link.Sales)
 	if !ok {
+		if resp.StatusCode == InvalidLinkStatus {
+			if expired, ok := h.expired(ctx, req); ok {
+				return expired, nil
+			}
+		}
 		return resp, nil
 	}
 	log := r.Log.With("purpose", r.Claims.Purpose, "alertId", safeID(r.Claims.Ref))

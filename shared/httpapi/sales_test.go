@@ -25,7 +25,8 @@ import (
 type salesFixture struct {
 	*linksFixture
 	sales  *httpapi.Sales
-	routes *httpapi.LinkRoutes // the links function: /u, /a and /s
+	inbox  *httpapi.Inbox
+	routes *httpapi.LinkRoutes // the links function: /u, /a, /k, /s and /i
 }
 
 // newSalesFixture adds the sales page to the links fixture; captures are
@@ -35,7 +36,8 @@ func newSalesFixture(t testing.TB) *salesFixture {
 	f := newLinksFixture(t)
 	f.capture.Capturer.Scorer = scoring.New(f.prog)
 	s := f.salesWith(t, f.store)
-	return &salesFixture{linksFixture: f, sales: s, routes: &httpapi.LinkRoutes{Links: f.links, Sales: s}}
+	inbox := &httpapi.Inbox{Inbox: &sales.Inbox{Program: f.prog, Store: f.store}, Signer: f.signer, Program: f.prog, Clock: f.clock, Log: s.Log}
+	return &salesFixture{linksFixture: f, sales: s, inbox: inbox, routes: &httpapi.LinkRoutes{Links: f.links, Sales: s, Inbox: inbox}}
 }
 
 func (f *linksFixture) salesWith(t testing.TB, st *store.Store) *httpapi.Sales {
@@ -340,7 +342,10 @@ func TestSales_badLinks_theLinksInvalidPage(t *testing.T) {
 	ghost := lead.IDFor("nobody@example.com")
 	other := newSigner(t, newKey(t, "k9"))
 	sameID := newSigner(t, newKey(t, "k1"))
-	expired := f.signer.Sign(token.Claims{Purpose: token.PurposeAccept, LeadID: id, Expires: now})
+	// Expired beyond the grace in which an expired link offers a fresh one,
+	// or expired for a lead that is gone.
+	expired := f.signer.Sign(token.Claims{Purpose: token.PurposeAccept, LeadID: id, Expires: now.Add(-sales.ExpiredGrace - time.Second)})
+	expiredGhost := f.signer.Sign(token.Claims{Purpose: token.PurposeDossier, LeadID: lead.IDFor("nobody@example.com"), Expires: now})
 
 	type tc struct{ name, tok string }
 	cases := []tc{
@@ -350,7 +355,9 @@ func TestSales_badLinks_theLinksInvalidPage(t *testing.T) {
 		{"truncated", dossier[:len(dossier)/2]},
 		{"one character more", dossier + "A"},
 		{"padding added", dossier + "="},
-		{"expired", expired},
+		{"expired more than a year ago", expired},
+		{"expired, its lead gone", expiredGhost},
+		{"an inbox token", sales.InboxToken(f.signer, "sales@acme.example", now)},
 		{"unsubscribe token", f.unsubToken(id)},
 		{"answer token", f.answerToken(id, "industry=healthcare")},
 		{"signed with an unknown key", sign(other, token.PurposeDossier, id, "", now)},

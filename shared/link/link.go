@@ -19,10 +19,11 @@ const (
 	Answer      Kind = "a" // in nurture emails: one-click answer to a question
 	Keep        Kind = "k" // in the re-engagement email: "keep them coming"
 	Sales       Kind = "s" // in sales alerts: the lead's dossier, accept or return
+	Inbox       Kind = "i" // in sales mail and on the demo page: an owner's open alerts
 )
 
 // Kinds lists every kind of link.
-var Kinds = []Kind{Unsubscribe, Answer, Keep, Sales}
+var Kinds = []Kind{Unsubscribe, Answer, Keep, Sales, Inbox}
 
 // purposes are the token purposes each kind accepts, in the order tried.
 var purposes = map[Kind][]string{
@@ -32,6 +33,7 @@ var purposes = map[Kind][]string{
 	// An alert's three links lead to the same page; the purpose says which
 	// form it highlights.
 	Sales: {token.PurposeDossier, token.PurposeAccept, token.PurposeReturn},
+	Inbox: {token.PurposeInbox},
 }
 
 // Purposes are the token purposes a link of this kind accepts, in the order

@@ -43,6 +43,7 @@ func TestKind_URL_isTheBaseAndThePath(t *testing.T) {
 			link.Answer:      "https://api.acme.example/a/" + tok,
 			link.Keep:        "https://api.acme.example/k/" + tok,
 			link.Sales:       "https://api.acme.example/s/" + tok,
+			link.Inbox:       "https://api.acme.example/i/" + tok,
 		} {
 			got := k.URL(base, tok)
 			if got != want {
@@ -60,14 +61,14 @@ func TestKind_routes_areThePublicOnes(t *testing.T) {
 	for _, k := range link.Kinds {
 		got = append(got, k.Route())
 	}
-	if strings.Join(got, " ") != "/u/{token} /a/{token} /k/{token} /s/{token}" {
+	if strings.Join(got, " ") != "/u/{token} /a/{token} /k/{token} /s/{token} /i/{token}" {
 		t.Fatalf("routes = %q: these are in every email sent, they must not change", got)
 	}
 }
 
 func TestParse_unknownPaths_noKind(t *testing.T) {
 	for _, path := range []string{
-		"", "/", "u", "u/x", "/u", "/a", "/k", "/s", "//u/x", "/U/x", "/uu/x", "/x/tok", "/forms/f1",
+		"", "/", "u", "u/x", "/u", "/a", "/k", "/s", "/i", "//u/x", "/U/x", "/uu/x", "/x/tok", "/forms/f1",
 		"/prod/u/tok", " /u/tok", "/u\\tok", "/{token}",
 	} {
 		if k, ok := link.Parse(path); ok {

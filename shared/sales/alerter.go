@@ -232,6 +232,12 @@ func (a *Alerter) deliver(ctx context.Context, l *lead.Lead, acts []lead.Activit
 	d.Older = older
 	d.Threshold = p.Threshold
 	links := a.linksFor(l.ID, Ref(about(p), viaOf(p)), now)
+	// The owner's inbox: the alert's recipient, or whom a follow-up is about.
+	owner := to
+	if p.Kind != "" && l.SLA != nil {
+		owner = l.SLA.Owner
+	}
+	links.Inbox = InboxURL(a.Signer, a.BaseURL, owner, now)
 
 	var o outcome
 	if !p.Mailed {

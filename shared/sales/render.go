@@ -19,9 +19,11 @@ import (
 )
 
 // AlertLinks are the signed links an alert carries, as absolute URLs: the
-// dossier page, and the same page offering Accept or Return.
+// dossier page, and the same page offering Accept or Return; and, if set,
+// the owner's sales inbox.
 type AlertLinks struct {
 	Dossier, Accept, Return string
+	Inbox                   string
 }
 
 //go:embed alert.html.tmpl
@@ -87,6 +89,11 @@ func checkAlert(d Dossier, a AlertLinks, sender program.Sender, to string) error
 	need("recipient", to)
 	need("sender address", sender.From)
 	need("lead id", d.LeadID)
+	if a.Inbox != "" {
+		if err := checkURL("inbox URL", a.Inbox); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, l := range []struct{ what, url string }{{"dossier URL", a.Dossier}, {"accept URL", a.Accept}, {"return URL", a.Return}} {
 		if err := checkURL(l.what, l.url); err != nil {
 			errs = append(errs, err)
@@ -429,6 +436,9 @@ func (v AlertView) text() string {
 	line("Open the dossier: ", v.Links.Dossier)
 	line("Accept: ", v.Links.Accept)
 	line("Return to nurture: ", v.Links.Return)
+	if v.Links.Inbox != "" {
+		line("Your sales inbox: ", v.Links.Inbox)
+	}
 
 	heading("Who")
 	for _, f := range v.Profile {

@@ -307,3 +307,26 @@ func TestDecide_aNewAlertAfterADecision_takesADecisionAgain(t *testing.T) {
 		t.Fatalf("decision on the new alert: %+v, %v", d, err)
 	}
 }
+
+func TestRequestLink_sendsAFreshLinkToTheOwner_onceAnHour(t *testing.T) {
+	w := newWorld(t)
+	w.withSLA()
+	id, alertID := w.alerted("ada")
+	owner := "finance-sales@" + w.domain
+	w.clock.Advance(40 * 24 * time.Hour)
+	for range 2 {
+		to, err := w.desk().RequestLink(context.Background(), id, sales.Ref(alertID, sales.ViaReminder), w.clock.Now())
+		if err != nil || to != owner {
+			t.Fatalf("RequestLink = %q, %v", to, err)
+		}
+		w.flush(id)
+	}
+	got := w.mailTo(owner)
+	if len(got) != 2 || !strings.HasPrefix(got[1].Subject, "Fresh link: MQL: ") || !strings.Contains(got[1].Text, "the one opened had expired") {
+		t.Fatalf("mails to the owner: %d, last %q", len(got), got[len(got)-1].Subject)
+	}
+	w.checkFreshLinks(got[1].Text, id, alertID, sales.ViaLink)
+	if _, err := w.desk().RequestLink(context.Background(), "nobody", "", w.clock.Now()); !errors.Is(err, sales.ErrUnknownLead) {
+		t.Fatalf("an unknown lead: %v", err)
+	}
+}

@@ -12,6 +12,14 @@
 // step: partition dueShard=DUE#<n> (write-sharded so no partition gets hot),
 // sort key dueAt, so the scheduler queries what is due and never scans.
 //
+// A second sparse index "open" holds only leads with an alert waiting for
+// sales' decision (lead.Lead.SLA): partition openRoute=ROUTE#<hash of the
+// owner's address>, sort key openSince, so the sales inbox and the daily
+// digest list an owner's open alerts, oldest first, by one query.
+//
+//	pk=ROUTE#<hash>  sk=DIGEST    an owner's digest: the day it last went
+//	                              out (claimed before sending)
+//
 // The table's stream (new images) carries every write of a lead item; a
 // lead holding outbox work ready to go has the attribute outbox (the kinds
 // of work, e.g. "alert"), the one the alerts function's event source
@@ -22,6 +30,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,7 +46,10 @@ const (
 	AttrDueAt     = "dueAt"
 	AttrExpiresAt = "expiresAt"
 	AttrOutbox    = "outbox"
+	AttrOpenRoute = "openRoute"
+	AttrOpenSince = "openSince"
 	IndexDue      = "due"
+	IndexOpen     = "open"
 	// StreamView is what the table's stream records carry: the item as
 	// written, for the outbox filter; the sender reads the lead afresh.
 	StreamView = types.StreamViewTypeNewImage
@@ -55,6 +67,8 @@ func TableDefinition(name string) *dynamodb.CreateTableInput {
 			{AttributeName: aws.String(AttrSK), AttributeType: s},
 			{AttributeName: aws.String(AttrDueShard), AttributeType: s},
 			{AttributeName: aws.String(AttrDueAt), AttributeType: s},
+			{AttributeName: aws.String(AttrOpenRoute), AttributeType: s},
+			{AttributeName: aws.String(AttrOpenSince), AttributeType: s},
 		},
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: aws.String(AttrPK), KeyType: types.KeyTypeHash},
@@ -68,6 +82,15 @@ func TableDefinition(name string) *dynamodb.CreateTableInput {
 			},
 			// Keys only: the scheduler reads the lead anyway when it claims a
 			// step, and a small projection keeps every lead write cheap.
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
+		}, {
+			IndexName: aws.String(IndexOpen),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(AttrOpenRoute), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(AttrOpenSince), KeyType: types.KeyTypeRange},
+			},
+			// Keys only: the index changes only when an alert opens or is
+			// decided, and the inbox reads each open lead anyway.
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
 		}},
 		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: StreamView},
@@ -87,6 +110,9 @@ func EnsureTable(ctx context.Context, client *dynamodb.Client, name string) erro
 		return err
 	}
 	if err := ensureStream(ctx, client, name); err != nil {
+		return err
+	}
+	if err := ensureIndexes(ctx, client, name); err != nil {
 		return err
 	}
 	ttl, err := client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(name)})
@@ -139,4 +165,56 @@ func ensureStream(ctx context.Context, client *dynamodb.Client, name string) err
 		return fmt.Errorf("enable the stream of %s: %w", name, err)
 	}
 	return waitActive(ctx, client, name)
+}
+
+// ensureIndexes adds the indexes a table made by an earlier version lacks
+// (the local stack's data outlives a release), one at a time as DynamoDB
+// wants, and waits until each can be queried.
+func ensureIndexes(ctx context.Context, client *dynamodb.Client, name string) error {
+	def := TableDefinition(name)
+	for _, want := range def.GlobalSecondaryIndexes {
+		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+		if err != nil {
+			return fmt.Errorf("describe table %s: %w", name, err)
+		}
+		if slices.ContainsFunc(out.Table.GlobalSecondaryIndexes, func(g types.GlobalSecondaryIndexDescription) bool {
+			return aws.ToString(g.IndexName) == aws.ToString(want.IndexName)
+		}) {
+			continue
+		}
+		_, err = client.UpdateTable(ctx, &dynamodb.UpdateTableInput{
+			TableName:            aws.String(name),
+			AttributeDefinitions: def.AttributeDefinitions,
+			GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: &types.CreateGlobalSecondaryIndexAction{
+				IndexName: want.IndexName, KeySchema: want.KeySchema, Projection: want.Projection,
+			}}},
+		})
+		if err != nil {
+			return fmt.Errorf("add index %s to %s: %w", aws.ToString(want.IndexName), name, err)
+		}
+		if err := waitIndexActive(ctx, client, name, aws.ToString(want.IndexName)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func waitIndexActive(ctx context.Context, client *dynamodb.Client, table, index string) error {
+	for range 600 {
+		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+		if err != nil {
+			return fmt.Errorf("describe table %s: %w", table, err)
+		}
+		for _, g := range out.Table.GlobalSecondaryIndexes {
+			if aws.ToString(g.IndexName) == index && g.IndexStatus == types.IndexStatusActive {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("index %s of %s did not become active within a minute", index, table)
 }

@@ -130,7 +130,11 @@ type leadItem struct {
 	// Outbox names the kinds of outbox work ready to go (lead.Outbox),
 	// space-separated, for the stream's filter; absent when none.
 	Outbox string `json:"outbox,omitempty"`
-	Body   []byte `json:"body"`
+	// OpenRoute and OpenSince key the open index while an alert waits for
+	// sales' decision (lead.Lead.SLA): the owner's route and since when.
+	OpenRoute string `json:"openRoute,omitempty"`
+	OpenSince string `json:"openSince,omitempty"`
+	Body      []byte `json:"body"`
 	// Applied holds the lead's applied event keys as 8 raw bytes each:
 	// random hex does not deflate, and half the size is half the cost.
 	Applied []byte `json:"applied,omitempty"`
@@ -263,6 +267,9 @@ func (s *Store) putLead(ctx context.Context, l *lead.Lead, prevVersion int64, ex
 		item.DueAt = at.UTC().Format(dueLayout)
 	}
 	item.Outbox = strings.Join(l.Outbox(), " ")
+	if s := l.SLA; s != nil {
+		item.OpenRoute, item.OpenSince = routeKey(s.Owner), s.Since.UTC().Format(dueLayout)
+	}
 	av, err := encoder.Encode(item)
 	if err != nil {
 		return fmt.Errorf("encode lead: %w", err)

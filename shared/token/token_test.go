@@ -368,3 +368,41 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+func TestVerifyExpired_onlyOurExpiredTokens_withinGrace(t *testing.T) {
+	s := signer(t, "k1:"+secret(1))
+	c := typicalClaims()
+	c.Purpose = token.PurposeDossier
+	c.Expires = now
+	tok := s.Sign(c)
+	grace := 365 * 24 * time.Hour
+	got, err := s.VerifyExpired(tok, c.Purpose, now.Add(time.Hour), grace)
+	if err != nil || got != c {
+		t.Fatalf("an expired token of ours: %+v, %v; want its claims", got, err)
+	}
+	for name, check := range map[string]func() error{
+		"still valid": func() error { _, err := s.VerifyExpired(tok, c.Purpose, now.Add(-time.Second), grace); return err },
+		"expired longer ago than grace": func() error {
+			_, err := s.VerifyExpired(tok, c.Purpose, now.Add(grace+time.Second), grace)
+			return err
+		},
+		"another purpose": func() error {
+			_, err := s.VerifyExpired(tok, token.PurposeAccept, now.Add(time.Hour), grace)
+			return err
+		},
+		"another key": func() error {
+			_, err := signer(t, "k1:"+secret(2)).VerifyExpired(tok, c.Purpose, now.Add(time.Hour), grace)
+			return err
+		},
+		"tampered": func() error {
+			b := []byte(tok)
+			b[len(b)-3] ^= 1
+			_, err := s.VerifyExpired(string(b), c.Purpose, now.Add(time.Hour), grace)
+			return err
+		},
+	} {
+		if err := check(); !errors.Is(err, token.ErrInvalid) {
+			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
+		}
+	}
+}

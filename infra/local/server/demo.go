@@ -27,6 +27,7 @@ type demoData struct {
 	CSS     template.CSS
 	Forms   []demoForm
 	Links   []Link
+	Inboxes []Link
 }
 
 // The demo page is a marketing site's page with the forms pasted into it:
@@ -47,6 +48,9 @@ func (s *srv) demo(w http.ResponseWriter, r *http.Request) {
 		Now:     s.o.Clock.Now().Format("Mon 2 Jan 2006 15:04 MST"),
 		CSS:     webform.CSS(),
 		Links:   s.o.Links,
+	}
+	if s.o.Inboxes != nil {
+		data.Inboxes = s.o.Inboxes(base)
 	}
 	for _, f := range p.Forms {
 		snippet, err := webform.Snippet(p, f.ID, base, webform.Options{})

@@ -44,7 +44,11 @@ type Options struct {
 	SiteOrigins config.Origins
 	// Links are shown on the demo page (name to URL), e.g. the mail viewer.
 	Links []Link
-	Log   *slog.Logger
+	// Inboxes are the sales owners' inbox links (Name the owner's address)
+	// under base, the API as the browser reached it, signed afresh for each
+	// view of the demo page.
+	Inboxes func(base string) []Link
+	Log     *slog.Logger
 }
 
 // Link is a named URL shown on the demo page.

@@ -29,6 +29,7 @@ import (
 	"github.com/leadnurture/nurture/shared/engagement"
 	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/link"
 	"github.com/leadnurture/nurture/shared/mail/ses"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/outbox"
@@ -305,4 +306,47 @@ func LinkEvent(t testing.TB, name, tok string) httpapi.Request {
 	req.RawPath = strings.TrimSuffix(req.RawPath, old) + tok
 	req.RequestContext.HTTP.Path = strings.TrimSuffix(req.RequestContext.HTTP.Path, old) + tok
 	return req
+}
+
+// LinkRequest is a browser's request of a link in mail (rawURL, as the
+// email writes it) as API Gateway hands it to the links function; a POST
+// carries form urlencoded.
+func LinkRequest(method, rawURL string, form url.Values, at time.Time) httpapi.Request {
+	u, _ := url.Parse(rawURL)
+	kind, _ := link.Parse(u.Path)
+	tok := strings.TrimPrefix(u.Path, "/"+string(kind)+"/")
+	req := httpapi.Request{
+		RouteKey:       method + " " + kind.Route(),
+		RawPath:        u.Path,
+		PathParameters: map[string]string{"token": tok},
+		Headers:        map[string]string{"accept": "text/html,application/xhtml+xml"},
+	}
+	if form != nil {
+		req.Headers["content-type"] = "application/x-www-form-urlencoded"
+		req.Body, req.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(form.Encode())), true
+	}
+	req.RequestContext.HTTP.Method = method
+	req.RequestContext.HTTP.Path = u.Path
+	req.RequestContext.RequestID = "test"
+	req.RequestContext.TimeEpoch = at.UnixMilli()
+	return req
+}
+
+// Open answers a link in mail as the links function does.
+func (w *World) Open(method, rawURL string, form url.Values) httpapi.Response {
+	w.T.Helper()
+	resp, err := w.App.LinkRoutes.Handle(context.Background(), LinkRequest(method, rawURL, form, w.Clock.Now()))
+	if err != nil {
+		w.T.Fatalf("%s %s: %v (API Gateway would answer 500)", method, rawURL, err)
+	}
+	return resp
+}
+
+// Tick runs the scheduler's tick at the world's clock, as the scheduler
+// function does (nurture steps, wake-ups, the sales digests due).
+func (w *World) Tick() {
+	w.T.Helper()
+	if _, err := w.App.Tick(context.Background(), w.Clock.Now()); err != nil {
+		w.T.Fatal(err)
+	}
 }
