@@ -10,8 +10,9 @@ import (
 	"github.com/leadnurture/nurture/shared/token"
 )
 
-// An expired dossier link (alert links work for sales.LinkTTL) offers to
-// send a fresh one to the owner, the address the lead's alerts go to:
+// An expired sales link (sales.LinkLifetime: the dossier's 30 days, Accept
+// and Return two weeks) offers to send fresh ones to the owner, the address
+// the lead's alerts go to:
 //
 //	GET  /s/{expired}  says the link expired, with a button to send a fresh one
 //	POST /s/{expired}  action=fresh-link: queues the fresh link (at most one
@@ -70,7 +71,7 @@ func (h *Sales) expired(ctx context.Context, req Request) (Response, bool) {
 			log.Info("fresh link asked for")
 			return linkPage(http.StatusOK, Page{
 				Title:   "A fresh link is on its way",
-				Lead:    "We are sending a new link to this lead's dossier to " + to + ", the address its alerts go to. It arrives within a minute or two.",
+				Lead:    "We are sending new links to this lead's dossier to " + to + ", the address its alerts go to. They arrive within a minute or two.",
 				Company: h.site().company(),
 			}), true
 		}
@@ -78,7 +79,7 @@ func (h *Sales) expired(ctx context.Context, req Request) (Response, bool) {
 	}
 	return linkPage(ExpiredLinkStatus, Page{
 		Title: "This link has expired",
-		Lead:  "Links in sales alerts work for 30 days, so nothing was changed. We can send a fresh link to this lead's dossier to " + owner + ", the address its alerts go to.",
+		Lead:  "Links in sales alerts stop working after a while (Accept and Return after two weeks, the dossier after 30 days), so nothing was changed. We can send fresh links to this lead's dossier to " + owner + ", the address its alerts go to.",
 		Form: &PageForm{
 			Action: action,
 			Hidden: []PageField{{Name: salesFieldAction, Value: salesFreshLink}},

@@ -20,8 +20,8 @@ import (
 //
 //	GET /i/{token}  the alerts waiting for the owner's decision, longest
 //	                waiting first: lead, company, score, how long it has
-//	                waited, where its SLA stands, and a fresh link to its
-//	                dossier; changes nothing
+//	                waited, where its SLA stands, and fresh links to its
+//	                dossier, Accept and Return; changes nothing
 //
 // Like the dossier, the page runs no script and is readable on a phone.
 // A bad or expired link gets the links' one invalid page; the next digest
@@ -46,8 +46,9 @@ type inboxPage struct {
 }
 
 type inboxRow struct {
-	Name, Company, Score, Level, Waited, Since, SinceISO, State, Dossier string
-	Overdue                                                              bool
+	Name, Company, Score, Level, Waited, Since, SinceISO, State string
+	Overdue                                                     bool
+	Links                                                       sales.AlertLinks // paths
 }
 
 func (h *Inbox) site() linkSite {
@@ -83,7 +84,7 @@ func (h *Inbox) Handle(ctx context.Context, req Request) (Response, error) {
 	case 1:
 		page.Count = "1 lead waits for your decision"
 	default:
-		page.Count = strconv.Itoa(n) + " leads wait for your decision"
+		page.Count = strconv.Itoa(n) + " leads wait for your decision, the longest waiting first"
 	}
 	if len(open) >= sales.MaxOpen {
 		page.Max = sales.MaxOpen
@@ -93,7 +94,7 @@ func (h *Inbox) Handle(ctx context.Context, req Request) (Response, error) {
 			Name: a.Name, Company: a.Company, Score: number(a.Score), Level: strings.ToUpper(a.Threshold),
 			Waited: sales.Waited(a.SLA.Since, r.Now), Since: a.SLA.Since.In(loc).Format(dateTime), SinceISO: a.SLA.Since.UTC().Format(time.RFC3339),
 			State: sales.SLAState(a.SLA, loc), Overdue: sales.Overdue(a.SLA),
-			Dossier: base + link.Sales.Path(sales.DossierToken(h.Signer, a.LeadID, a.Ref(sales.ViaInbox), r.Now)),
+			Links: sales.SignLinks(h.Signer, base, a.LeadID, a.Ref(sales.ViaInbox), r.Now),
 		})
 	}
 	r.Log.Info("inbox shown", "open", len(open))

@@ -30,7 +30,10 @@ func (f *salesFixture) alerted(t *testing.T, email, owner string, since time.Tim
 	return id
 }
 
-var inboxRowRe = regexp.MustCompile(`<p class="who"><a href="([^"]+)">([^<]+)</a>`)
+var (
+	inboxRowRe    = regexp.MustCompile(`<p class="who"><a href="([^"]+)">([^<]+)</a>`)
+	inboxAcceptRe = regexp.MustCompile(`<a href="([^"]+)" class="accept">Accept</a>`)
+)
 
 func TestInbox_listsTheOwnersOpenAlerts_oldestFirst_notTheDecidedOne(t *testing.T) {
 	f := newSalesFixture(t)
@@ -72,7 +75,7 @@ func TestInbox_listsTheOwnersOpenAlerts_oldestFirst_notTheDecidedOne(t *testing.
 	for _, want := range []string{
 		`<p id="count" class="count">2 leads wait for your decision, the longest waiting first.</p>`,
 		"sales@acme.example", "waiting <time", ">30 hours</time>", ">2 hours</time>",
-		`<li class="overdue">`, "reminded ", "escalates ", "reminder due ", "Compilers &amp; Co", "score <strong>",
+		`<li class="overdue">`, "reminded on ", "escalates on ", "reminder due ", "Compilers &amp; Co", "score <strong>",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the inbox lacks %q", want)
@@ -91,7 +94,14 @@ func TestInbox_listsTheOwnersOpenAlerts_oldestFirst_notTheDecidedOne(t *testing.
 			t.Errorf("row %d: claims %+v, %v", i, c, err)
 		}
 	}
-	d := f.do(t, withBody(linkEvent(t, "sales-accept.json", strings.TrimPrefix(rows[0][1], "/s/")), url.Values{"action": {"accept"}}))
+	accepts := inboxAcceptRe.FindAllStringSubmatch(body, -1)
+	if len(accepts) != 2 {
+		t.Fatalf("accept links %q", accepts)
+	}
+	if c, err := f.signer.Verify(strings.TrimPrefix(accepts[0][1], "/s/"), token.PurposeAccept, now); err != nil || c.LeadID != older {
+		t.Fatalf("the first row's Accept link: %+v, %v", c, err)
+	}
+	d := f.do(t, withBody(linkEvent(t, "sales-accept.json", strings.TrimPrefix(accepts[0][1], "/s/")), url.Values{"action": {"accept"}}))
 	if d.StatusCode != http.StatusOK || f.mustLead(t, older).Sales.By != owner {
 		t.Fatalf("accept from the inbox: %d %+v", d.StatusCode, f.mustLead(t, older).Sales)
 	}

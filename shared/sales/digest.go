@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/leadnurture/nurture/shared/link"
 	"github.com/leadnurture/nurture/shared/mail"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
@@ -155,15 +154,16 @@ type digestView struct {
 }
 
 type digestRow struct {
-	Name, Company, Score, Level, Waited, State, Dossier string
-	Overdue                                             bool
+	Name, Company, Score, Level, Waited, State string
+	Overdue                                    bool
+	Links                                      AlertLinks
 }
 
 func (g *Digest) render(o program.Owner, open []OpenAlert, loc *time.Location, now time.Time) (mail.Message, error) {
 	n := len(open)
 	v := digestView{
 		Inbox:  InboxURL(g.Signer, g.BaseURL, o.Address, now),
-		Footer: "Sent to " + o.Address + " at the start of each business day while sales-ready leads wait for a decision. Accept a lead or return it to nurture on its dossier page; decided leads leave this list.",
+		Footer: "Sent to " + o.Address + " at the start of each business day while sales-ready leads wait for a decision. Accept or return a lead with its links; decided leads leave this list.",
 	}
 	oldest := Waited(open[0].SLA.Since, now)
 	if n == 1 {
@@ -181,10 +181,12 @@ func (g *Digest) render(o program.Owner, open []OpenAlert, loc *time.Location, n
 		row := digestRow{
 			Name: a.Name, Company: a.Company, Score: formatScore(a.Score), Level: strings.ToUpper(a.Threshold),
 			Waited: Waited(a.SLA.Since, now), State: SLAState(a.SLA, loc), Overdue: Overdue(a.SLA),
-			Dossier: link.Sales.URL(g.BaseURL, DossierToken(g.Signer, a.LeadID, a.Ref(ViaDigest), now)),
+			Links: SignLinks(g.Signer, g.BaseURL, a.LeadID, a.Ref(ViaDigest), now),
 		}
-		if err := checkURL("dossier URL", row.Dossier); err != nil {
-			return mail.Message{}, err
+		for _, u := range []string{row.Links.Dossier, row.Links.Accept, row.Links.Return} {
+			if err := checkURL("link", u); err != nil {
+				return mail.Message{}, err
+			}
 		}
 		v.Rows = append(v.Rows, row)
 		names = append(names, a.Name)
@@ -214,7 +216,8 @@ func (v digestView) text() string {
 		if r.Company != "" {
 			who += ", " + r.Company
 		}
-		fmt.Fprintf(&b, "\n%d. %s\n   %s, score %s, waiting %s; %s\n   Dossier: %s\n", i+1, who, r.Level, r.Score, r.Waited, r.State, r.Dossier)
+		fmt.Fprintf(&b, "\n%d. %s\n   %s, score %s, waiting %s; %s\n   Dossier: %s\n   Accept: %s\n   Return to nurture: %s\n",
+			i+1, who, r.Level, r.Score, r.Waited, r.State, r.Links.Dossier, r.Links.Accept, r.Links.Return)
 	}
 	b.WriteString("\n-- \n" + v.Footer + "\n")
 	return b.String()

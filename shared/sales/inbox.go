@@ -91,12 +91,6 @@ func InboxToken(signer *token.Signer, owner string, now time.Time) string {
 	return signer.Sign(token.Claims{Purpose: token.PurposeInbox, Ref: program.Mailbox(owner), Expires: now.Add(InboxTTL)})
 }
 
-// DossierToken signs a link to a lead's dossier with ref (see Ref), for
-// LinkTTL from now.
-func DossierToken(signer *token.Signer, leadID, ref string, now time.Time) string {
-	return signer.Sign(token.Claims{Purpose: token.PurposeDossier, LeadID: leadID, Ref: ref, Expires: now.Add(LinkTTL)})
-}
-
 // Waited says how long an alert has waited, in round words: "45 minutes",
 // "5 hours", "2 days".
 func Waited(since, now time.Time) string {
@@ -118,21 +112,21 @@ func Waited(since, now time.Time) string {
 }
 
 // SLAState says where an alert's SLA stands, in the owner's zone loc:
-// "escalated to … Wed 3 Dec 10:00", "reminded Tue 2 Dec 14:00",
+// "escalated to … on Wed 3 Dec 10:00", "reminded on Tue 2 Dec 14:00",
 // "reminder due Tue 2 Dec 14:00", or "waiting".
 func SLAState(s lead.SLA, loc *time.Location) string {
 	at := func(t time.Time) string { return t.In(loc).Format("Mon 2 Jan 15:04") }
 	switch {
 	case !s.Escalated.IsZero():
-		return "escalated to " + s.EscalateTo + " " + at(s.Escalated)
+		return "escalated to " + s.EscalateTo + " on " + at(s.Escalated)
 	case !s.Reminded.IsZero() && !s.EscalateAt.IsZero():
-		return "reminded " + at(s.Reminded) + ", escalates " + at(s.EscalateAt)
+		return "reminded on " + at(s.Reminded) + ", escalates on " + at(s.EscalateAt)
 	case !s.Reminded.IsZero():
-		return "reminded " + at(s.Reminded)
+		return "reminded on " + at(s.Reminded)
 	case !s.RemindAt.IsZero():
 		return "reminder due " + at(s.RemindAt)
 	case !s.EscalateAt.IsZero():
-		return "escalates " + at(s.EscalateAt)
+		return "escalates on " + at(s.EscalateAt)
 	}
 	return "waiting"
 }
