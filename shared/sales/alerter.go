@@ -237,7 +237,7 @@ func (a *Alerter) deliver(ctx context.Context, l *lead.Lead, acts []lead.Activit
 	if p.Kind != "" && l.SLA != nil {
 		owner = l.SLA.Owner
 	}
-	links.Inbox = InboxURL(a.Signer, a.BaseURL, owner, now)
+	links.Inbox, links.InboxOf = InboxURL(a.Signer, a.BaseURL, owner, now), program.Mailbox(owner)
 
 	var o outcome
 	if !p.Mailed {

@@ -20,10 +20,10 @@ import (
 
 // AlertLinks are the signed links an alert carries, as absolute URLs: the
 // dossier page, and the same page offering Accept or Return; and, if set,
-// the owner's sales inbox.
+// the sales inbox of InboxOf, the alert's owner.
 type AlertLinks struct {
 	Dossier, Accept, Return string
-	Inbox                   string
+	Inbox, InboxOf          string
 }
 
 //go:embed alert.html.tmpl
@@ -437,7 +437,7 @@ func (v AlertView) text() string {
 	line("Accept: ", v.Links.Accept)
 	line("Return to nurture: ", v.Links.Return)
 	if v.Links.Inbox != "" {
-		line("Your sales inbox: ", v.Links.Inbox)
+		line("Sales inbox of ", v.Links.InboxOf, ": ", v.Links.Inbox)
 	}
 
 	heading("Who")

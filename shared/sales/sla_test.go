@@ -143,7 +143,7 @@ func TestSLA_noDecision_remindsTheOwner_thenEscalates_eachOnce_withFreshLinks(t 
 	esc := w.mailTo(manager)
 	if len(esc) != 1 || !strings.HasPrefix(esc[0].Subject, "Escalation: MQL: ") ||
 		!strings.Contains(esc[0].Text, "Nobody has decided about this lead since its alert went to "+owner) ||
-		!strings.Contains(esc[0].Text, "(reminded ") {
+		!strings.Contains(esc[0].Text, "(reminded ") || !strings.Contains(esc[0].Text, "Sales inbox of "+owner+": https://api.acme.example/i/") {
 		t.Fatalf("escalations: %+v", esc)
 	}
 	if n := len(w.mailTo(owner)); n != 2 {
