@@ -207,7 +207,8 @@ func countFailedConditions(s *middleware.Stack) error {
 			out, md, err := next.HandleInitialize(ctx, in)
 			countCall(middleware.GetOperationName(ctx))
 			var failed *types.ConditionalCheckFailedException
-			if errors.As(err, &failed) {
+			var canceled *types.TransactionCanceledException
+			if errors.As(err, &failed) || errors.As(err, &canceled) {
 				failedConditions.Add(1)
 			}
 			return out, md, err

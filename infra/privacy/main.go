@@ -79,6 +79,8 @@ type ExportReport struct {
 	Suppressed bool            `json:"suppressed"`
 	Lead       *lead.Lead      `json:"lead"`
 	Activities []lead.Activity `json:"activities"`
+	// Events counts the records of applied events; they hold only a key.
+	Events int `json:"events"`
 }
 
 // EraseReport is what erase prints: counts only.
@@ -87,8 +89,10 @@ type EraseReport struct {
 	Found      bool   `json:"found"`
 	Profile    int    `json:"profile"`
 	Activities int    `json:"activities"`
-	Deleted    int    `json:"deleted"`
-	Suppressed bool   `json:"suppressed"`
+	// Events are the records of applied events, which hold only a key.
+	Events     int  `json:"events"`
+	Deleted    int  `json:"deleted"`
+	Suppressed bool `json:"suppressed"`
 }
 
 func run(ctx context.Context, st *store.Store, cmd, rawEmail string, now time.Time, out io.Writer) error {
@@ -110,7 +114,7 @@ func run(ctx context.Context, st *store.Store, cmd, rawEmail string, now time.Ti
 		}
 		report = ExportReport{
 			Email: email, LeadID: id, Found: ex.Lead != nil, Suppressed: suppressed,
-			Lead: ex.Lead, Activities: ex.Activities,
+			Lead: ex.Lead, Activities: ex.Activities, Events: ex.Events,
 		}
 	case "erase":
 		// The marker first, even for an address with no lead stored: the
@@ -126,7 +130,7 @@ func run(ctx context.Context, st *store.Store, cmd, rawEmail string, now time.Ti
 		if err != nil {
 			return err
 		}
-		r := EraseReport{LeadID: id, Found: ex.Lead != nil, Activities: len(ex.Activities), Deleted: n, Suppressed: suppressed}
+		r := EraseReport{LeadID: id, Found: ex.Lead != nil, Activities: len(ex.Activities), Events: ex.Events, Deleted: n, Suppressed: suppressed}
 		if r.Found {
 			r.Profile = 1
 		}

@@ -199,7 +199,7 @@ func TestPrivacy_exportThenErase_forgetsThePersonAndNeverStoresThemAgain(t *test
 
 	var er EraseReport
 	printed := w.run("erase", email, &er)
-	if !er.Found || er.Profile != 1 || er.Activities != len(ex.Activities) || er.Deleted != 1+len(ex.Activities) || !er.Suppressed {
+	if !er.Found || er.Profile != 1 || er.Activities != len(ex.Activities) || er.Events != ex.Events || ex.Events == 0 || er.Deleted != 1+len(ex.Activities)+ex.Events || !er.Suppressed {
 		t.Errorf("erase = %+v; want every item counted and the address suppressed", er)
 	}
 	for _, s := range []string{"zebulon", "quintrell"} {

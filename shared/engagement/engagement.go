@@ -20,6 +20,7 @@ import (
 type Store interface {
 	UpdateLead(ctx context.Context, id string, fn func(l *lead.Lead, isNew bool) error) (*lead.Lead, error)
 	AddActivity(ctx context.Context, leadID string, a lead.Activity) (bool, error)
+	ApplyEvent(ctx context.Context, id string, act *lead.Activity, fn func(l *lead.Lead, isNew bool) error) (*lead.Lead, error)
 	MarkMachine(ctx context.Context, leadID, key string, at time.Time, reason string) error
 }
 
@@ -105,14 +106,14 @@ func (s *Service) engaged(l *lead.Lead, at time.Time, assetID string) {
 }
 
 // applyOnce changes the lead and records the activity, once per key: the
-// lead remembers applied keys, so a retry or a double-click changes nothing.
-// The activity is written after the lead, keyed the same way, and written
-// again on a retry, so a crash between the two writes loses nothing.
-// act is read after change ran, so change may fill it in.
+// lead, the activity and the event's record are one write (Store.ApplyEvent),
+// so a retry, a double-click or a redelivery after any number of newer
+// events changes nothing. act is written after change ran, so change may
+// fill it in.
 // It reports whether this call applied the change (false for a repeat).
 func (s *Service) applyOnce(ctx context.Context, leadID, key string, act *lead.Activity, change func(l *lead.Lead) error) (bool, error) {
 	act.Key = key
-	l, err := s.Store.UpdateLead(ctx, leadID, func(l *lead.Lead, isNew bool) error {
+	_, err := s.Store.ApplyEvent(ctx, leadID, act, func(l *lead.Lead, isNew bool) error {
 		if isNew {
 			return ErrUnknownLead
 		}
@@ -141,10 +142,6 @@ func (s *Service) applyOnce(ctx context.Context, leadID, key string, act *lead.A
 	repeat := errors.Is(err, lead.ErrNoChange)
 	if err != nil && !repeat {
 		return false, err
-	}
-	l.Recall(act)
-	if _, err := s.Store.AddActivity(ctx, leadID, *act); err != nil {
-		return false, fmt.Errorf("record %s: %w", act.Kind, err)
 	}
 	return !repeat, nil
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -979,4 +980,31 @@ func sampleFile(t testing.TB, name string) []byte {
 		t.Fatal(err)
 	}
 	return raw
+}
+
+func TestHandleEvent_sesRedeliveryAfter40NewerEvents_changesNothing(t *testing.T) {
+	w := newWorld(t)
+	l := w.Nurtured("replay", nil)
+	first := w.sample("click.json", l)
+	if res := w.handle(first); len(res) != 1 || !res[0].Applied {
+		t.Fatalf("the first delivery: %+v, want applied", res)
+	}
+	// More newer events than the lead itself remembers keys of.
+	for i := 0; i < 40; i++ {
+		w.handle(w.humanClick(l, 0, 2*time.Hour+time.Duration(i)*7*time.Minute))
+	}
+	before, beforeActs := w.Lead(l.ID), w.Activities(l.ID)
+
+	res := w.handle(first)
+
+	after, afterActs := w.Lead(l.ID), w.Activities(l.ID)
+	if len(res) != 1 || res[0].Applied {
+		t.Errorf("the redelivery: %+v, want not applied", res)
+	}
+	if after.Version != before.Version || !reflect.DeepEqual(after.Score, before.Score) {
+		t.Errorf("the redelivery changed the lead: version %d -> %d, score %+v -> %+v", before.Version, after.Version, before.Score, after.Score)
+	}
+	if len(afterActs) != len(beforeActs) {
+		t.Errorf("the redelivery changed the timeline: %d activities -> %d", len(beforeActs), len(afterActs))
+	}
 }

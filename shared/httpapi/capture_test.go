@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -580,5 +581,31 @@ func TestCapture_badAttribution_cutOrDropped_leadStored(t *testing.T) {
 				t.Errorf("consent source page %q, first touch %q", l.Consent.SourcePage, l.FirstTouch.SourcePage)
 			}
 		})
+	}
+}
+
+func TestCapture_replayAfter40NewerPosts_changesNothing(t *testing.T) {
+	f := newFixture(t)
+	form := f.prog.Forms[0]
+	now := f.clock.Now()
+	first := validValues(f, form, "ada@example.com")
+	first.Set("submission", "nonce-first")
+	f.handle(t, formPost(form.ID, first, now))
+	// More newer posts than the lead itself remembers keys of.
+	for i := 0; i < 40; i++ {
+		v := validValues(f, form, "ada@example.com")
+		v.Set("submission", fmt.Sprintf("nonce-%d", i))
+		f.handle(t, formPost(form.ID, v, now.Add(time.Duration(i+1)*time.Minute)))
+	}
+	before, beforeActs := f.lead(t, "ada@example.com")
+
+	f.handle(t, formPost(form.ID, first, now.Add(2*time.Hour)))
+
+	after, afterActs := f.lead(t, "ada@example.com")
+	if after.Version != before.Version || !reflect.DeepEqual(after.Score, before.Score) {
+		t.Errorf("the replay changed the lead: version %d -> %d, score %+v -> %+v", before.Version, after.Version, before.Score, after.Score)
+	}
+	if len(afterActs) != len(beforeActs) {
+		t.Errorf("the replay changed the timeline: %d activities -> %d", len(beforeActs), len(afterActs))
 	}
 }

@@ -89,7 +89,13 @@ var ErrNoChange = errors.New("no change")
 // Store keeps leads and their activities. UpdateLead loads the lead (a new
 // Lead with only ID set when there is none), lets fn change it, and saves it
 // only if nobody else wrote in between, retrying fn otherwise.
+//
+// ApplyEvent is UpdateLead for an event: the lead as fn changed it and the
+// activity act as fn left it are written together with the event's record,
+// keyed by act.Key, once: an event already recorded returns ErrNoChange and
+// writes nothing, however many newer events came in between.
 type Store interface {
 	AddActivity(ctx context.Context, leadID string, a Activity) (added bool, err error)
 	UpdateLead(ctx context.Context, id string, fn func(l *Lead, isNew bool) error) (*Lead, error)
+	ApplyEvent(ctx context.Context, id string, act *Activity, fn func(l *Lead, isNew bool) error) (*Lead, error)
 }

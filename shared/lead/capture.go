@@ -163,11 +163,10 @@ func (c *Capturer) Capture(ctx context.Context, s Submission) (Outcome, error) {
 	out.LeadID = id
 	key := submissionKey(form.ID, email, s)
 
-	// The lead first, then its activity: the lead remembers the submission
-	// and what it changed, so a retry after a crash between the two writes
-	// changes nothing twice and still writes the activity.
+	// The lead, its activity and the submission's record in one write: a
+	// retry, however late, changes nothing and writes nothing.
 	act := Activity{Key: "dl-" + key, Kind: KindDownload, At: s.ReceivedAt, FormID: form.ID, AssetID: asset.ID}
-	l, err := c.Store.UpdateLead(ctx, id, func(l *Lead, isNew bool) error {
+	_, err = c.Store.ApplyEvent(ctx, id, &act, func(l *Lead, isNew bool) error {
 		if l.HasApplied(key) {
 			return ErrNoChange
 		}
@@ -185,10 +184,6 @@ func (c *Capturer) Capture(ctx context.Context, s Submission) (Outcome, error) {
 	out.Duplicate = errors.Is(err, ErrNoChange)
 	if err != nil && !out.Duplicate {
 		return out, fmt.Errorf("update lead: %w", err)
-	}
-	l.Recall(&act)
-	if _, err := c.Store.AddActivity(ctx, id, act); err != nil {
-		return out, fmt.Errorf("record download: %w", err)
 	}
 	return out, nil
 }

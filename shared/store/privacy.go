@@ -40,6 +40,9 @@ type Export struct {
 	// Lead is nil when no lead with that id is stored.
 	Lead       *lead.Lead      `json:"lead"`
 	Activities []lead.Activity `json:"activities"`
+	// Events counts the records of applied events (Store.ApplyEvent): they
+	// hold nothing but a key, and are erased with the rest.
+	Events int `json:"events"`
 }
 
 // suppressionItem is the marker an erasure leaves.
@@ -66,6 +69,9 @@ func (s *Store) Export(ctx context.Context, leadID string) (Export, error) {
 	}
 	for _, raw := range items {
 		sk, _ := raw[AttrSK].(*types.AttributeValueMemberS)
+		if sk != nil && strings.HasPrefix(sk.Value, prefixEvent) {
+			ex.Events++
+		}
 		if sk == nil || !strings.HasPrefix(sk.Value, prefixActivity) {
 			continue
 		}

@@ -32,6 +32,7 @@ const (
 	prefixLead     = "LEAD#"
 	prefixActivity = "ACT#"
 	prefixDue      = "DUE#"
+	prefixEvent    = "EVENT#"
 	// dueLayout sorts lexically in time order.
 	dueLayout = "2006-01-02T15:04:05Z"
 	// maxAttempts bounds optimistic-locking retries. Contention on one lead
@@ -223,6 +224,26 @@ func (s *Store) getLead(ctx context.Context, id string) (*lead.Lead, int64, bool
 // also records the lifecycle events of what fn changed, so an event is
 // stored exactly when its change is.
 func (s *Store) UpdateLead(ctx context.Context, id string, fn func(l *lead.Lead, isNew bool) error) (*lead.Lead, error) {
+	return s.update(ctx, id, nil, fn)
+}
+
+// ApplyEvent is UpdateLead for an event: it writes the lead as fn changed
+// it, the activity act as fn left it, and the event's record in one
+// transaction. The record is keyed by the activity's key alone and written
+// only if absent, so the event changes the lead once however late it is
+// delivered again (the lead's own memory of applied keys is short); a
+// repeat returns lead.ErrNoChange and writes nothing. The activity cannot
+// be that record itself: its sort key starts with its time, and a replay's
+// time is not the first one. A transaction costs twice the write units of
+// its items.
+func (s *Store) ApplyEvent(ctx context.Context, id string, act *lead.Activity, fn func(l *lead.Lead, isNew bool) error) (*lead.Lead, error) {
+	return s.update(ctx, id, act, fn)
+}
+
+// errRetry says the lead changed under a write: read it again.
+var errRetry = errors.New("lead changed under the write")
+
+func (s *Store) update(ctx context.Context, id string, act *lead.Activity, fn func(l *lead.Lead, isNew bool) error) (*lead.Lead, error) {
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		l, version, found, err := s.getLead(ctx, id)
 		if err != nil {
@@ -240,13 +261,23 @@ func (s *Store) UpdateLead(ctx context.Context, id string, fn func(l *lead.Lead,
 		}
 		l.ID = id
 		l.Version = version + 1
-		if err := s.putLead(ctx, l, version, found); err != nil {
+		if act == nil {
+			err = s.putLead(ctx, l, version, found)
 			if conditionFailed(err) {
-				if err := backoff(ctx, attempt); err != nil {
-					return nil, err
-				}
-				continue
+				err = errRetry
 			}
+		} else {
+			err = s.applyEvent(ctx, l, version, found, *act)
+		}
+		switch {
+		case errors.Is(err, errRetry):
+			if err := backoff(ctx, attempt); err != nil {
+				return nil, err
+			}
+			continue
+		case errors.Is(err, lead.ErrNoChange):
+			return l, err
+		case err != nil:
 			return nil, err
 		}
 		return l, nil
@@ -254,10 +285,74 @@ func (s *Store) UpdateLead(ctx context.Context, id string, fn func(l *lead.Lead,
 	return nil, fmt.Errorf("update lead %s: %w", id, ErrConflict)
 }
 
+// applyEvent writes the lead, the activity and the event's record in one
+// transaction: lead.ErrNoChange when the event is recorded already,
+// errRetry when the lead changed in between.
+func (s *Store) applyEvent(ctx context.Context, l *lead.Lead, prevVersion int64, existed bool, act lead.Activity) error {
+	put, err := s.leadPut(l, prevVersion, existed)
+	if err != nil {
+		return err
+	}
+	actPut, err := s.activityPut(l.ID, act)
+	if err != nil {
+		return err
+	}
+	rec, err := encoder.Encode(eventItem{PK: prefixLead + l.ID, SK: prefixEvent + act.Key, ExpiresAt: actPut.expiresAt})
+	if err != nil {
+		return fmt.Errorf("encode event record: %w", err)
+	}
+	out, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: []types.TransactWriteItem{
+			{Put: &types.Put{TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression, ExpressionAttributeValues: put.ExpressionAttributeValues}},
+			{Put: &types.Put{TableName: actPut.in.TableName, Item: actPut.in.Item, ConditionExpression: actPut.in.ConditionExpression}},
+			{Put: &types.Put{TableName: aws.String(s.table), Item: rec.(*types.AttributeValueMemberM).Value, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+		},
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	var canceled *types.TransactionCanceledException
+	switch {
+	case errors.As(err, &canceled):
+		if r := canceled.CancellationReasons; len(r) == 3 && aws.ToString(r[2].Code) == "ConditionalCheckFailed" {
+			return lead.ErrNoChange
+		}
+		// The lead's condition failed, or a concurrent transaction held it.
+		return errRetry
+	case err != nil:
+		return fmt.Errorf("apply event to lead %s: %w", l.ID, err)
+	}
+	for i := range out.ConsumedCapacity {
+		s.usage.addWrite(&out.ConsumedCapacity[i])
+	}
+	return nil
+}
+
+// eventItem records that an event was applied to its lead; it holds
+// nothing else, and goes with the lead's activities (same retention).
+type eventItem struct {
+	PK        string `json:"pk"`
+	SK        string `json:"sk"`
+	ExpiresAt int64  `json:"expiresAt,omitempty"`
+}
+
 func (s *Store) putLead(ctx context.Context, l *lead.Lead, prevVersion int64, existed bool) error {
+	in, err := s.leadPut(l, prevVersion, existed)
+	if err != nil {
+		return err
+	}
+	out, err := s.client.PutItem(ctx, in)
+	if err != nil {
+		return fmt.Errorf("put lead: %w", err)
+	}
+	s.usage.addWrite(out.ConsumedCapacity)
+	return nil
+}
+
+// leadPut is the conditional write of a lead: on its version, or on its
+// absence for a new one.
+func (s *Store) leadPut(l *lead.Lead, prevVersion int64, existed bool) (*dynamodb.PutItemInput, error) {
 	body, applied, err := encodeLead(l)
 	if err != nil {
-		return fmt.Errorf("encode lead %s: %w", l.ID, err)
+		return nil, fmt.Errorf("encode lead %s: %w", l.ID, err)
 	}
 	item := leadItem{PK: prefixLead + l.ID, SK: skProfile, Version: l.Version, Body: body, Applied: applied}
 	// The due index holds the leads the scheduler's tick has something to
@@ -272,7 +367,7 @@ func (s *Store) putLead(ctx context.Context, l *lead.Lead, prevVersion int64, ex
 	}
 	av, err := encoder.Encode(item)
 	if err != nil {
-		return fmt.Errorf("encode lead: %w", err)
+		return nil, fmt.Errorf("encode lead: %w", err)
 	}
 	in := &dynamodb.PutItemInput{
 		TableName:              aws.String(s.table),
@@ -287,12 +382,7 @@ func (s *Store) putLead(ctx context.Context, l *lead.Lead, prevVersion int64, ex
 	} else {
 		in.ConditionExpression = aws.String("attribute_not_exists(pk)")
 	}
-	out, err := s.client.PutItem(ctx, in)
-	if err != nil {
-		return fmt.Errorf("put lead: %w", err)
-	}
-	s.usage.addWrite(out.ConsumedCapacity)
-	return nil
+	return in, nil
 }
 
 // backoff waits a little longer after each conflict, so writers
@@ -322,20 +412,11 @@ func conditionFailed(err error) bool {
 
 // AddActivity stores an activity unless one with the same key exists.
 func (s *Store) AddActivity(ctx context.Context, leadID string, a lead.Activity) (bool, error) {
-	item := activityItem{PK: prefixLead + leadID, SK: activitySK(a), Activity: a}
-	if s.opts.ActivityRetention > 0 {
-		item.ExpiresAt = a.At.Add(s.opts.ActivityRetention).Unix()
-	}
-	av, err := encoder.Encode(item)
+	p, err := s.activityPut(leadID, a)
 	if err != nil {
-		return false, fmt.Errorf("encode activity: %w", err)
+		return false, err
 	}
-	out, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:              aws.String(s.table),
-		Item:                   av.(*types.AttributeValueMemberM).Value,
-		ConditionExpression:    aws.String("attribute_not_exists(pk)"),
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	})
+	out, err := s.client.PutItem(ctx, p.in)
 	if conditionFailed(err) {
 		return false, nil
 	}
@@ -344,6 +425,29 @@ func (s *Store) AddActivity(ctx context.Context, leadID string, a lead.Activity)
 	}
 	s.usage.addWrite(out.ConsumedCapacity)
 	return true, nil
+}
+
+type activityWrite struct {
+	in        *dynamodb.PutItemInput
+	expiresAt int64
+}
+
+// activityPut is the write of an activity, only if absent.
+func (s *Store) activityPut(leadID string, a lead.Activity) (activityWrite, error) {
+	item := activityItem{PK: prefixLead + leadID, SK: activitySK(a), Activity: a}
+	if s.opts.ActivityRetention > 0 {
+		item.ExpiresAt = a.At.Add(s.opts.ActivityRetention).Unix()
+	}
+	av, err := encoder.Encode(item)
+	if err != nil {
+		return activityWrite{}, fmt.Errorf("encode activity: %w", err)
+	}
+	return activityWrite{expiresAt: item.ExpiresAt, in: &dynamodb.PutItemInput{
+		TableName:              aws.String(s.table),
+		Item:                   av.(*types.AttributeValueMemberM).Value,
+		ConditionExpression:    aws.String("attribute_not_exists(pk)"),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	}}, nil
 }
 
 // Activities returns all of the lead's activities in time order, leaving
