@@ -28,6 +28,8 @@ type Store interface {
 var (
 	ErrUnknownLead     = errors.New("unknown lead")
 	ErrUnknownQuestion = errors.New("unknown question")
+	ErrUnknownAsset    = errors.New("unknown asset")
+	ErrUnknownTopic    = errors.New("unknown topic")
 )
 
 // Service applies engagement to leads.

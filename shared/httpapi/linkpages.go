@@ -35,6 +35,7 @@ type linkRequest struct {
 	Claims token.Claims
 	Form   map[string]string // a POST's fields; nil for a GET or a body that could not be read
 	Action string            // where the page's forms post: the link itself
+	Token  string            // the link's token, verified
 	Now    time.Time
 	Log    *slog.Logger // with the request id, the route and the lead id
 }
@@ -77,8 +78,8 @@ func (s linkSite) open(req Request, kinds ...link.Kind) (r linkRequest, resp Res
 	}
 	return linkRequest{
 		Method: method, Kind: kind, Claims: claims, Form: form, Now: now,
-		Action: formAction(req, kind, tok),
-		Log:    log.With("leadId", claims.LeadID),
+		Action: formAction(req, kind, tok), Token: tok,
+		Log: log.With("leadId", claims.LeadID),
 	}, Response{}, true
 }
 
@@ -99,6 +100,12 @@ func (s linkSite) verify(kind link.Kind, tok string, now time.Time) (token.Claim
 		}
 	}
 	return token.Claims{}, false
+}
+
+// linkPath is the path of another link for a page of r to point at:
+// under the same prefix (a stage, a custom domain's base path) as r's own.
+func (r linkRequest) linkPath(kind link.Kind, tok string) string {
+	return strings.TrimSuffix(r.Action, r.Kind.Path(r.Token)) + kind.Path(tok)
 }
 
 // formAction is where a page's forms post: the link's own path. The

@@ -26,6 +26,12 @@ import (
 //	POST /a/{token}  stores the answer
 //	GET  /k/{token}  asks "Keep getting our emails?" with a button; changes nothing
 //	POST /k/{token}  keeps them coming: the answer to the re-engagement email
+//	GET  /r/{token}  "Was this useful?": shows the answer chosen with a button; changes nothing
+//	POST /r/{token}  records the rating (the first for an email stands)
+//	GET  /h/{token}  "What would help you most next?": the topic chosen and a box for a few words
+//	POST /h/{token}  records the answer and the words (the first for an email stands)
+//	GET  /p/{token}  the lead's preferences (topics, cadence) as a form; changes nothing
+//	POST /p/{token}  saves them
 //
 // A GET never changes state: security scanners and mail clients fetch every
 // link of a message. Every bad link (tampered, truncated, expired, signed
@@ -53,7 +59,7 @@ func (h *Links) site() linkSite {
 
 // Handle answers one link request.
 func (h *Links) Handle(ctx context.Context, req Request) (Response, error) {
-	r, resp, ok := h.site().open(req, link.Unsubscribe, link.Answer, link.Keep)
+	r, resp, ok := h.site().open(req, link.Unsubscribe, link.Answer, link.Keep, link.Rate, link.Help, link.Preferences)
 	if !ok {
 		return resp, nil
 	}
@@ -86,6 +92,13 @@ func (h *Links) Handle(ctx context.Context, req Request) (Response, error) {
 			log.Info("kept")
 		}
 		return h.outcome(log, err, h.keptPage()), nil
+
+	case link.Rate:
+		return h.rate(ctx, r, log), nil
+	case link.Help:
+		return h.help(ctx, r, log), nil
+	case link.Preferences:
+		return h.preferences(ctx, r, log), nil
 
 	default: // link.Answer
 		q, opt, ok := h.answerOf(r.Claims)
@@ -126,19 +139,9 @@ func (h *Links) answerOf(c token.Claims) (program.Question, program.Option, bool
 
 // ifLeadExists answers a GET with page when the lead exists, and with the
 // invalid-link page otherwise, so a link of an erased lead fails on its
-// page already and every bad link looks the same whatever the method. It
-// reads through the engagement store: UpdateLead writes nothing when the
-// change returns lead.ErrNoChange.
+// page already and every bad link looks the same whatever the method.
 func (h *Links) ifLeadExists(ctx context.Context, log *slog.Logger, leadID string, page Response) (Response, error) {
-	_, err := h.Engagement.Store.UpdateLead(ctx, leadID, func(_ *lead.Lead, isNew bool) error {
-		if isNew {
-			return engagement.ErrUnknownLead
-		}
-		return lead.ErrNoChange
-	})
-	if errors.Is(err, lead.ErrNoChange) {
-		err = nil
-	}
+	_, err := h.readLead(ctx, leadID)
 	return h.outcome(log, err, page), nil
 }
 
@@ -154,6 +157,9 @@ func (h *Links) outcome(log *slog.Logger, err error, ok Response) Response {
 		return h.site().invalid()
 	case errors.Is(err, engagement.ErrUnknownQuestion), errors.Is(err, lead.ErrUnknownAnswer):
 		log.Info("link rejected", "reason", "unknown question or answer")
+		return h.site().invalid()
+	case errors.Is(err, engagement.ErrUnknownAsset), errors.Is(err, engagement.ErrUnknownTopic):
+		log.Info("link rejected", "reason", "unknown asset or topic")
 		return h.site().invalid()
 	default:
 		return h.site().unavailable(log, err, "We could not complete this just now. Please open the link again in a minute.")

@@ -36,9 +36,11 @@ func redirect(location string) Response {
 type Page struct {
 	Title   string
 	Lead    string   // first paragraph
+	Quote   string   // the person's own words, shown back to them
 	Items   []string // a list under it, e.g. what to correct
 	Back    bool     // tell the person to go back and correct the form
 	Form    *PageForm
+	Links   []PageLink // under the form: where else to go
 	Company string
 }
 
@@ -47,11 +49,37 @@ type Page struct {
 type PageForm struct {
 	Action string // a same-origin path; the CSP's form-action 'self' allows it
 	Hidden []PageField
+	// Groups of checkboxes or radio buttons, and a text box, above the
+	// button; all optional.
+	Groups []PageGroup
+	Text   *PageText
 	Button string
 }
 
 // PageField is a hidden form field.
 type PageField struct{ Name, Value string }
+
+// PageGroup is a set of choices under one legend.
+type PageGroup struct {
+	Legend  string
+	Radio   bool // one of them (radio buttons), else any (checkboxes)
+	Choices []PageChoice
+}
+
+// PageChoice is one checkbox or radio button.
+type PageChoice struct {
+	Name, Value, Label string
+	Checked            bool
+}
+
+// PageText is a text box.
+type PageText struct {
+	Name, Label string
+	Max         int // characters
+}
+
+// PageLink is a link on a page, to a same-origin path.
+type PageLink struct{ URL, Label string }
 
 // The pages' templates and styles. The CSP loads no stylesheet, so a page
 // inlines its style: the .css file is parsed with it, as a template named

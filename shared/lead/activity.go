@@ -36,6 +36,13 @@ type Activity struct {
 	MachineReason string `json:",omitempty"`
 	// Detail is a short human-readable note (bounce type, answer ...).
 	Detail string `json:",omitempty"`
+	// Format and Stage are the asset's as they were when it was rated
+	// (KindRating), so ratings stay countable by them whatever the
+	// program says later.
+	Format string `json:",omitempty"`
+	Stage  string `json:",omitempty"`
+	// Words are what the person wrote (KindWish), cleaned (CleanWords).
+	Words string `json:",omitempty"`
 	// Points is what this activity changed the score by (fit changes
 	// included), and ScoreAfter the score right after: together the
 	// activities are the score's ledger.

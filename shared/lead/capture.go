@@ -383,12 +383,12 @@ func (c *Capturer) enrol(l *Lead, asset program.Asset, now time.Time) string {
 	}
 	for _, topic := range asset.Topics {
 		track, ok := c.Program.TrackForTopic(topic)
-		if !ok || len(track.Steps) == 0 || n.HasDone(track.ID) {
+		if !ok || len(track.Steps) == 0 || n.HasDone(track.ID) || l.Muted(topic) {
 			continue
 		}
 		// A track left half-way (dormant) is not done: it may come again,
 		// and what the lead had of it is not sent twice.
-		n.Enrol(track.ID, now.Add(track.Steps[0].Wait.Duration))
+		n.Enrol(track.ID, now.Add(l.Paced(track.Steps[0].Wait.Duration)))
 		return track.ID
 	}
 	l.WakeDormant(c.Program, now)

@@ -43,6 +43,9 @@ type Lead struct {
 	EngagedAt time.Time `json:",omitzero"`
 
 	Nurture Nurture
+	// Voice is what the lead told us about the mail itself: what was not
+	// useful, the topics it wants, how often.
+	Voice Voice `json:",omitzero"`
 
 	// Suppression, once set, stops all mail to the lead.
 	Suppression *Suppression `json:",omitempty"`

@@ -338,7 +338,9 @@ func (l *Lead) LastEngaged() time.Time {
 // when no track is left.
 func (l *Lead) NextTrack(p *program.Program) (program.Track, bool) {
 	n := l.Nurture
-	open := func(t program.Track) bool { return t.ID != n.Track && !n.HasDone(t.ID) && len(t.Steps) > 0 }
+	open := func(t program.Track) bool {
+		return t.ID != n.Track && !n.HasDone(t.ID) && len(t.Steps) > 0 && !l.Muted(t.Topic)
+	}
 	if cur, ok := p.Track(n.Track); ok && cur.Then != "" {
 		if t, ok := p.Track(cur.Then); ok && open(t) {
 			return t, true
@@ -383,19 +385,20 @@ func (l *Lead) NextPlace(p *program.Program) (string, bool) {
 
 // NextWait is how long the lead's next email waits after the previous
 // one: its track's next step's wait, the evergreen cadence, or, at the end
-// of a track, the first wait of the place it moves on to.
+// of a track, the first wait of the place it moves on to; twice that for a
+// lead who chose less often.
 func (l *Lead) NextWait(p *program.Program) time.Duration {
 	n := l.Nurture
 	if n.Track == program.EvergreenTrack {
-		return p.Evergreen.Every.Duration
+		return l.Paced(p.Evergreen.Every.Duration)
 	}
 	if t, ok := p.Track(n.Track); ok && n.NextStep < len(t.Steps) {
-		return t.Steps[n.NextStep].Wait.Duration
+		return l.Paced(t.Steps[n.NextStep].Wait.Duration)
 	}
 	if t, ok := l.NextTrack(p); ok {
-		return t.Steps[0].Wait.Duration
+		return l.Paced(t.Steps[0].Wait.Duration)
 	}
-	return p.Evergreen.Every.Duration
+	return l.Paced(p.Evergreen.Every.Duration)
 }
 
 // WakeDormant brings a dormant lead back into nurture when it engages again: its

@@ -16,7 +16,7 @@ type Preferences struct {
 
 // Preferences gathers the lead's preferences: the stages, formats and
 // topics of every answer it gave (program.Option), profile fields filled
-// by a form included.
+// by a form included, and what it said about the mail (voicePreferences).
 func (l *Lead) Preferences(p *program.Program) Preferences {
 	var pr Preferences
 	for _, q := range p.Questions {
@@ -28,6 +28,7 @@ func (l *Lead) Preferences(p *program.Program) Preferences {
 			pr.Prefer(o.Stages, o.Formats, o.Topics)
 		}
 	}
+	l.voicePreferences(p, &pr)
 	return pr
 }
 

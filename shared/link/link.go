@@ -20,10 +20,13 @@ const (
 	Keep        Kind = "k" // in the re-engagement email: "keep them coming"
 	Sales       Kind = "s" // in sales alerts: the lead's dossier, accept or return
 	Inbox       Kind = "i" // in sales mail and on the demo page: an owner's open alerts
+	Rate        Kind = "r" // in nurture emails: "Was this useful?" Yes or Not really
+	Help        Kind = "h" // in nurture emails: "What would help you most next?"
+	Preferences Kind = "p" // in nurture emails: the lead's topics and cadence
 )
 
 // Kinds lists every kind of link.
-var Kinds = []Kind{Unsubscribe, Answer, Keep, Sales, Inbox}
+var Kinds = []Kind{Unsubscribe, Answer, Keep, Sales, Inbox, Rate, Help, Preferences}
 
 // purposes are the token purposes each kind accepts, in the order tried.
 var purposes = map[Kind][]string{
@@ -34,6 +37,10 @@ var purposes = map[Kind][]string{
 	// form it highlights.
 	Sales: {token.PurposeDossier, token.PurposeAccept, token.PurposeReturn},
 	Inbox: {token.PurposeInbox},
+	// The answer a rating link records is its purpose.
+	Rate:        {token.PurposeUseful, token.PurposeNotUseful},
+	Help:        {token.PurposeHelp},
+	Preferences: {token.PurposePrefs},
 }
 
 // Purposes are the token purposes a link of this kind accepts, in the order

@@ -33,23 +33,36 @@ type NurtureEmail struct {
 	// FinOps field guide”". May be empty.
 	Reason   string
 	Question *QuestionBlock // optional: at most one question per email
+	// Help asks "What would help you most next?" with a link per topic
+	// (and one for something else), in place of a question.
+	Help *QuestionBlock
+	// Rating ends an email with an asset: "Was this useful?" and its two
+	// one-click answers.
+	Rating *RatingBlock
 	// Keep, in the re-engagement email, takes the asset's place: one
 	// button that keeps the emails coming.
 	Keep *KeepBlock
 	// UnsubscribeURL is the one-click unsubscribe link; required, http(s).
 	UnsubscribeURL string
+	// PreferencesURL is the lead's preference page (topics, cadence),
+	// linked next to Unsubscribe; optional.
+	PreferencesURL string
 	// Downloaded names what the lead first asked for, for the footer's "you
 	// receive this because you downloaded …". May be empty.
 	Downloaded string
-	// PreferencesNote is an optional extra footer line, e.g. how to change
-	// what one hears about.
-	PreferencesNote string
 }
 
 // QuestionBlock is a progressive-profiling question answered with one click.
 type QuestionBlock struct {
 	Text    string
 	Answers []AnswerLink
+}
+
+// RatingBlock is "Was this useful?" and the signed links of its two
+// answers.
+type RatingBlock struct {
+	Text    string
+	Yes, No AnswerLink
 }
 
 // KeepBlock is the re-engagement email's one button and the signed link
@@ -66,28 +79,42 @@ type AnswerLink struct {
 //go:embed nurture.html.tmpl
 var nurtureHTML string
 
-var nurtureTemplate = template.Must(template.New("nurture").Parse(nurtureHTML))
+var nurtureTemplate = template.Must(template.New("nurture").Funcs(template.FuncMap{
+	// questions lists the question blocks an email has, in order.
+	"questions": func(qs ...*QuestionBlock) []*QuestionBlock {
+		var out []*QuestionBlock
+		for _, q := range qs {
+			if q != nil {
+				out = append(out, q)
+			}
+		}
+		return out
+	},
+	"preferencesLabel": func() string { return PreferencesLabel },
+}).Parse(nurtureHTML))
 
 // view is what both parts of the email show, worked out once.
 type view struct {
-	Subject         string
-	Greeting        string
-	Intro           []string
-	Asset           program.Asset
-	FormatLabel     string
-	ButtonLabel     string
-	AssetURL        string
-	AssetLinkTags   string // ses:tags of the asset link
-	HoneypotTags    string // ses:tags of the hidden link
-	Reason          string
-	Question        *QuestionBlock
-	Keep            *KeepBlock
-	Because         string
-	PreferencesNote string
-	UnsubscribeURL  string
-	Company         string
-	PostalAddress   string
-	Address         string // the footer line: company and postal address
+	Subject        string
+	Greeting       string
+	Intro          []string
+	Asset          program.Asset
+	FormatLabel    string
+	ButtonLabel    string
+	AssetURL       string
+	AssetLinkTags  string // ses:tags of the asset link
+	HoneypotTags   string // ses:tags of the hidden link
+	Reason         string
+	Question       *QuestionBlock
+	Help           *QuestionBlock
+	Rating         *RatingBlock
+	Keep           *KeepBlock
+	Because        string
+	PreferencesURL string
+	UnsubscribeURL string
+	Company        string
+	PostalAddress  string
+	Address        string // the footer line: company and postal address
 }
 
 // RenderNurture builds the nurture email: an HTML part (everything escaped,
@@ -152,16 +179,37 @@ func (e NurtureEmail) check() error {
 	if err := checkLink("unsubscribe URL", e.UnsubscribeURL); err != nil {
 		errs = append(errs, err)
 	}
-	if q := e.Question; q != nil {
-		need("question text", q.Text)
+	for _, b := range []struct {
+		what string
+		q    *QuestionBlock
+	}{{"question", e.Question}, {"help question", e.Help}} {
+		what, q := b.what, b.q
+		if q == nil {
+			continue
+		}
+		need(what+" text", q.Text)
 		if len(q.Answers) == 0 {
-			errs = append(errs, errors.New("question without answers"))
+			errs = append(errs, fmt.Errorf("%s without answers", what))
 		}
 		for i, a := range q.Answers {
-			need(fmt.Sprintf("label for answer %d", i+1), a.Label)
-			if err := checkLink(fmt.Sprintf("answer %d URL", i+1), a.URL); err != nil {
+			need(fmt.Sprintf("label for %s answer %d", what, i+1), a.Label)
+			if err := checkLink(fmt.Sprintf("%s answer %d URL", what, i+1), a.URL); err != nil {
 				errs = append(errs, err)
 			}
+		}
+	}
+	if r := e.Rating; r != nil {
+		need("rating text", r.Text)
+		for _, a := range []AnswerLink{r.Yes, r.No} {
+			need("rating answer label", a.Label)
+			if err := checkLink("rating answer URL", a.URL); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if e.PreferencesURL != "" {
+		if err := checkLink("preferences URL", e.PreferencesURL); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
@@ -192,22 +240,24 @@ func (e NurtureEmail) assetURL() string {
 
 func (e NurtureEmail) view() view {
 	v := view{
-		Subject:         e.Subject,
-		Greeting:        "Hello,",
-		Intro:           paragraphs(e.Intro),
-		Asset:           e.Asset,
-		FormatLabel:     FormatLabel(e.Asset.Format),
-		ButtonLabel:     buttonLabel(e.Asset.Format),
-		AssetURL:        e.assetURL(),
-		AssetLinkTags:   linkTags(TagLink, LinkAsset, TagAsset, Tag(e.Asset.ID)),
-		HoneypotTags:    linkTags(TagLink, LinkHoneypot),
-		Reason:          oneLine(e.Reason),
-		Question:        e.Question,
-		Keep:            e.Keep,
-		PreferencesNote: oneLine(e.PreferencesNote),
-		UnsubscribeURL:  e.UnsubscribeURL,
-		Company:         oneLine(e.Sender.Company),
-		PostalAddress:   oneLine(e.Sender.PostalAddress),
+		Subject:        e.Subject,
+		Greeting:       "Hello,",
+		Intro:          paragraphs(e.Intro),
+		Asset:          e.Asset,
+		FormatLabel:    FormatLabel(e.Asset.Format),
+		ButtonLabel:    buttonLabel(e.Asset.Format),
+		AssetURL:       e.assetURL(),
+		AssetLinkTags:  linkTags(TagLink, LinkAsset, TagAsset, Tag(e.Asset.ID)),
+		HoneypotTags:   linkTags(TagLink, LinkHoneypot),
+		Reason:         oneLine(e.Reason),
+		Question:       e.Question,
+		Help:           e.Help,
+		Rating:         e.Rating,
+		Keep:           e.Keep,
+		PreferencesURL: e.PreferencesURL,
+		UnsubscribeURL: e.UnsubscribeURL,
+		Company:        oneLine(e.Sender.Company),
+		PostalAddress:  oneLine(e.Sender.PostalAddress),
 	}
 	if name, ok := display.Name(e.FirstName); ok {
 		v.Greeting = "Hi " + name + ","
@@ -261,23 +311,35 @@ func (v view) text() string {
 		line(v.Reason)
 		line()
 	}
-	if q := v.Question; q != nil {
+	for _, q := range []*QuestionBlock{v.Question, v.Help} {
+		if q == nil {
+			continue
+		}
 		line(oneLine(q.Text))
 		for _, a := range q.Answers {
 			line("- ", oneLine(a.Label), ": ", a.URL)
 		}
 		line()
 	}
+	if r := v.Rating; r != nil {
+		line(oneLine(r.Text))
+		line("- ", oneLine(r.Yes.Label), ": ", r.Yes.URL)
+		line("- ", oneLine(r.No.Label), ": ", r.No.URL)
+		line()
+	}
 	line("-- ")
 	line(v.Because)
-	if v.PreferencesNote != "" {
-		line(v.PreferencesNote)
+	if v.PreferencesURL != "" {
+		line(PreferencesLabel, ": ", v.PreferencesURL)
 	}
 	line("Unsubscribe: ", v.UnsubscribeURL)
 	line()
 	line(v.Address)
 	return b.String()
 }
+
+// PreferencesLabel is the footer link to the lead's preference page.
+const PreferencesLabel = "Choose topics and how often"
 
 // footerAddress names the company once: postal addresses usually start
 // with it already.

@@ -80,8 +80,8 @@ func TestRenderNurture_unsubscribeLink_notClickTracked(t *testing.T) {
 	if e.Question != nil {
 		answers = len(e.Question.Answers)
 	}
-	if n := strings.Count(m.HTML, "ses:no-track"); n != 1+answers {
-		t.Errorf("ses:no-track appears %d times, want on the unsubscribe and %d answer links", n, answers)
+	if n := strings.Count(m.HTML, "ses:no-track"); n != 4+answers {
+		t.Errorf("ses:no-track appears %d times, want on the unsubscribe, preferences, two rating and %d answer links", n, answers)
 	}
 	if !strings.Contains(m.HTML, `ses:tags="link:asset;asset:`+e.Asset.ID+`;"`) {
 		t.Errorf("the asset link should carry its SES link tags:\n%s", m.HTML)
@@ -169,15 +169,50 @@ func TestRenderNurture_optionalPartsLeftOut(t *testing.T) {
 	}
 }
 
-func TestRenderNurture_preferencesNote_inFooter(t *testing.T) {
-	e := mailtest.NurtureEmail()
-	e.PreferencesNote = "Reply to tell us which topics you want."
-	m := mailtest.Render(t, e)
-	if !strings.Contains(m.Text, "Reply to tell us which topics you want.\nUnsubscribe: "+mailtest.UnsubscribeURL) {
-		t.Errorf("text footer:\n%s", m.Text)
+// Every email ends with "Was this useful?" and links the reader's
+// preference page next to Unsubscribe: a reader can say what helps, or
+// change what and how often, instead of leaving altogether.
+func TestRenderNurture_ratingAndPreferences_atTheFootOfBothParts(t *testing.T) {
+	m := mailtest.Render(t, mailtest.NurtureEmail())
+	want := "Was this useful?\n- Yes: " + mailtest.UsefulURL + "\n- Not really: " + mailtest.NotUsefulURL + "\n"
+	if !strings.Contains(m.Text, want) {
+		t.Errorf("text part lacks the rating:\n%s", m.Text)
 	}
-	if !strings.Contains(m.HTML, "Reply to tell us which topics you want.") {
-		t.Error("HTML footer lacks the note")
+	if !strings.Contains(m.Text, "Choose topics and how often: "+mailtest.PreferencesURL+"\nUnsubscribe: "+mailtest.UnsubscribeURL) {
+		t.Errorf("text footer lacks the preferences link before Unsubscribe:\n%s", m.Text)
+	}
+	for _, link := range []string{mailtest.UsefulURL, mailtest.NotUsefulURL, mailtest.PreferencesURL} {
+		if !strings.Contains(m.HTML, `<a ses:no-track href="`+link+`"`) {
+			t.Errorf("HTML lacks the untracked link %s:\n%s", link, m.HTML)
+		}
+	}
+	rating, footer := strings.Index(m.HTML, "Was this useful?"), strings.Index(m.HTML, "You receive this email")
+	if rating < 0 || rating > footer || rating < strings.Index(m.HTML, "How large is your company?") {
+		t.Errorf("the rating should come after the question, before the footer:\n%s", m.HTML)
+	}
+}
+
+// "What would help you most next?" is a question block of its own, with
+// a link per topic.
+func TestRenderNurture_helpQuestion_linksEachTopic(t *testing.T) {
+	e := mailtest.NurtureEmail()
+	e.Question = nil
+	e.Help = &mail.QuestionBlock{Text: "What would help you most next?", Answers: []mail.AnswerLink{
+		{Label: "Cloud costs", URL: "https://api.acme.example/h/tokCost"},
+		{Label: "Something else", URL: "https://api.acme.example/h/tokElse"},
+	}}
+	m := mailtest.Render(t, e)
+	if !strings.Contains(m.Text, "What would help you most next?\n- Cloud costs: https://api.acme.example/h/tokCost\n- Something else: https://api.acme.example/h/tokElse\n") {
+		t.Errorf("text part:\n%s", m.Text)
+	}
+	for _, link := range []string{"https://api.acme.example/h/tokCost", "https://api.acme.example/h/tokElse"} {
+		if !strings.Contains(m.HTML, `<a ses:no-track href="`+link+`"`) {
+			t.Errorf("HTML lacks %s", link)
+		}
+	}
+	e.Help.Answers[0].URL = "javascript:alert(1)"
+	if _, err := mail.RenderNurture(e); err == nil || !strings.Contains(err.Error(), "help question answer 1 URL") {
+		t.Errorf("a help link that is not http(s): err = %v", err)
 	}
 }
 

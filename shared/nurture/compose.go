@@ -19,6 +19,9 @@ import (
 func (s *Scheduler) compose(l *lead.Lead, m mailing, now time.Time) (mail.Message, error) {
 	claim := m.claim
 	unsub := s.Signer.Sign(token.Claims{Purpose: token.PurposeUnsubscribe, LeadID: l.ID, Track: claim.Track, Step: claim.Step, Expires: now.Add(unsubscribeTTL)})
+	// The preference page is the other way out of what the lead gets, as
+	// long-lived as unsubscribing.
+	prefs := s.Signer.Sign(token.Claims{Purpose: token.PurposePrefs, LeadID: l.ID, Track: claim.Track, Step: claim.Step, Expires: now.Add(unsubscribeTTL)})
 	e := mail.NurtureEmail{
 		To:             l.Email,
 		FirstName:      display.FirstName(l.Name),
@@ -27,6 +30,7 @@ func (s *Scheduler) compose(l *lead.Lead, m mailing, now time.Time) (mail.Messag
 		Intro:          m.intro,
 		Reason:         m.choice.Reason,
 		UnsubscribeURL: link.Unsubscribe.URL(s.BaseURL, unsub),
+		PreferencesURL: link.Preferences.URL(s.BaseURL, prefs),
 	}
 	if m.keep {
 		// The link names the re-engagement email by when it was claimed,
@@ -39,6 +43,10 @@ func (s *Scheduler) compose(l *lead.Lead, m mailing, now time.Time) (mail.Messag
 	} else {
 		e.Asset = m.choice.Asset
 		e.AssetURL = assetURL(m.choice.Asset, claim.Track, claim.Step)
+		e.Rating = s.rating(l, m, now)
+	}
+	if m.help {
+		e.Help = s.helpQuestion(l, m, now)
 	}
 	if len(l.Downloaded) > 0 {
 		if first, ok := s.Program.Asset(l.Downloaded[0]); ok {
@@ -68,6 +76,45 @@ func (s *Scheduler) compose(l *lead.Lead, m mailing, now time.Time) (mail.Messag
 		msg.Tags[mail.TagAsset] = mail.Tag(claim.AssetID)
 	}
 	return msg, nil
+}
+
+// rating is "Was this useful?" for the email's asset. The links name the
+// asset: a lead never gets one twice, so it names the email too.
+func (s *Scheduler) rating(l *lead.Lead, m mailing, now time.Time) *mail.RatingBlock {
+	answer := func(purpose, label string) mail.AnswerLink {
+		tok := s.Signer.Sign(token.Claims{Purpose: purpose, LeadID: l.ID, Track: m.claim.Track, Step: m.claim.Step, Ref: m.claim.AssetID, Expires: now.Add(answerTTL)})
+		return mail.AnswerLink{Label: label, URL: link.Rate.URL(s.BaseURL, tok)}
+	}
+	return &mail.RatingBlock{
+		Text: RatingText,
+		Yes:  answer(token.PurposeUseful, "Yes"),
+		No:   answer(token.PurposeNotUseful, "Not really"),
+	}
+}
+
+// RatingText asks about every email's asset.
+const RatingText = "Was this useful?"
+
+// SomethingElse is the "what would help" answer that names no topic: its
+// page asks for the reader's own words.
+const SomethingElse = "Something else"
+
+// helpQuestion asks what would help most next: a link per topic the lead
+// has not muted, and one for something else. Each names the email's asset
+// and the topic ("asset=topic"; "asset=" for something else).
+func (s *Scheduler) helpQuestion(l *lead.Lead, m mailing, now time.Time) *mail.QuestionBlock {
+	q := &mail.QuestionBlock{Text: s.Program.AskText()}
+	answer := func(topic, label string) {
+		tok := s.Signer.Sign(token.Claims{Purpose: token.PurposeHelp, LeadID: l.ID, Track: m.claim.Track, Step: m.claim.Step, Ref: m.claim.AssetID + "=" + topic, Expires: now.Add(answerTTL)})
+		q.Answers = append(q.Answers, mail.AnswerLink{Label: label, URL: link.Help.URL(s.BaseURL, tok)})
+	}
+	for _, t := range s.Program.ChoosableTopics() {
+		if !l.Muted(t.Topic) {
+			answer(t.Topic, t.Label)
+		}
+	}
+	answer("", SomethingElse)
+	return q
 }
 
 // defaultKeepLabel is the re-engagement email's button when the program

@@ -182,6 +182,15 @@ func TestScheduler_lifelongSends_costThreeWriteUnits(t *testing.T) {
 		{"an evergreen email", func(l *lead.Lead, now time.Time) {
 			l.Nurture.MoveOn(program.EvergreenTrack, now)
 		}, 3, sent},
+		{"an email asking what would help", func(l *lead.Lead, now time.Time) {
+			l.Nurture.Emails = w.prog.Voice.AskEvery
+			l.Nurture.NextStep = 3
+		}, 3, sent},
+		{"a wish: the wanted track's first email", func(l *lead.Lead, now time.Time) {
+			l.Nurture.NextStep = 3
+			l.Want(w.prog, "reliability", now)
+			l.Rate("cloud-bill-explained", false)
+		}, 3, sent},
 		{"the re-engagement email", func(l *lead.Lead, now time.Time) {
 			l.EngagedAt, l.CreatedAt = now.Add(-w.prog.Reengage.After.Duration), now.Add(-w.prog.Reengage.After.Duration)
 		}, 3, sent},

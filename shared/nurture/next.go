@@ -22,6 +22,8 @@ type mailing struct {
 	// keep marks the re-engagement email: a "keep them coming" link takes
 	// the asset's place.
 	keep bool
+	// help asks "What would help you most next?" (Lead.AskWhatHelps).
+	help bool
 }
 
 // next decides what the due lead gets at now and changes it to match: an
@@ -58,6 +60,7 @@ func (s *Scheduler) next(l *lead.Lead, now time.Time, claimID string) (outcome, 
 		return outSent, mailing{claim: claim, subject: p.Reengage.Subject, intro: p.Reengage.Intro, keep: true}
 	}
 	l.Nurture.Claim(m.claim)
+	m.help = l.AskWhatHelps(p.Voice.AskEvery, m.choice.Question != nil)
 	s.scheduleNext(l, now)
 	return outSent, m
 }
@@ -69,6 +72,8 @@ func (s *Scheduler) next(l *lead.Lead, now time.Time, claimID string) (outcome, 
 // in the library for it yet) or finishes (outFinished).
 func (s *Scheduler) content(l *lead.Lead, now time.Time, claimID string) (outcome, mailing) {
 	p, n := s.Program, &l.Nurture
+	// A topic the lead said would help most next starts its track now.
+	l.TakeWish(p)
 	// Each turn moves on to a place the lead has not been through, so the
 	// places run out; evergreen ends the search.
 	for range len(p.Tracks) + 2 {
@@ -89,13 +94,14 @@ func (s *Scheduler) content(l *lead.Lead, now time.Time, claimID string) (outcom
 				choice: choice, subject: choice.Asset.Title, intro: p.Evergreen.Intro,
 			}
 		}
-		if track, ok := p.Track(n.Track); ok {
+		// A track of a topic the lead muted is through for it.
+		if track, ok := p.Track(n.Track); ok && !l.Muted(track.Topic) {
 			if m, ok := s.stepOf(l, track, now, claimID); ok {
 				return outSent, m
 			}
 		}
-		// The track is through, left early (an exit), or left the
-		// program: on to the next place.
+		// The track is through, left early (an exit), left the program or
+		// was muted: on to the next place.
 		next, ok := l.NextPlace(p)
 		if !ok {
 			n.Finish()

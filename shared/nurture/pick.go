@@ -61,7 +61,8 @@ func Pick(p *program.Program, l *lead.Lead, track program.Track, i int, now time
 
 // PickEvergreen chooses the evergreen email's asset at now, among those
 // of the lead's topics (those it showed interest in or said it wants; any
-// topic if it has none) it has not had in any format: the best fit first
+// topic if it has none; never one only of topics it muted) it has not had
+// in any format: the best fit first
 // (made for its industry, then for everyone, then for an industry it may
 // be in when its own is unknown; never one for another industry), then
 // what the lead said it wants most (lead.Preferences), the newest of
@@ -82,7 +83,7 @@ func PickEvergreen(p *program.Program, l *lead.Lead, now time.Time) (Choice, boo
 		}
 	}
 	for _, a := range p.Assets {
-		if !available(p, l, a, now) || !fitsIndustry(a, l) || p.Pinned(a.ID) {
+		if !available(p, l, a, now) || !fitsIndustry(a, l) || p.Pinned(a.ID) || mutedOnly(l, a) {
 			continue
 		}
 		topic, interest := strongestTopic(l, topics, a)

@@ -213,12 +213,12 @@ func TestParse_mistakeInDefault_pointsAtLineColumnAndPath(t *testing.T) {
 		},
 		{
 			name: "track topic no asset has",
-			edit: edit{"topic: reliability", "topic: reliabilty"},
+			edit: edit{"    topic: reliability\n", "    topic: reliabilty\n"},
 			at:   "reliabilty", path: "tracks[1].topic", msg: `no asset has topic "reliabilty"`,
 		},
 		{
 			name: "two tracks for one topic",
-			edit: edit{"topic: reliability", "topic: cloud-cost"},
+			edit: edit{"    topic: reliability\n", "    topic: cloud-cost\n"},
 			at:   "cloud-cost", path: "tracks[1].topic", msg: `topic "cloud-cost" already has a track (cloud-cost-track, line`,
 		},
 		{
@@ -405,6 +405,21 @@ func TestParse_mistakeInDefault_pointsAtLineColumnAndPath(t *testing.T) {
 			name: "evergreen more often than the cap",
 			edit: edit{"every: 30d", "every: 3d"},
 			at:   "3d", path: "evergreen.every", msg: "evergreen mail every 3d is more often than schedule.frequencyCap allows (one email every 5d)",
+		},
+		{
+			name: "voice topic without a track",
+			edit: edit{"- { topic: reliability, label:", "- { topic: reliabilty, label:"},
+			at:   "reliabilty", path: "voice.topics[1].topic", msg: `no track has the topic "reliabilty", so a reader who chooses it would get nothing new; use one of cloud-cost, reliability, or add a track for it (did you mean "reliability"?)`,
+		},
+		{
+			name: "voice topic without a label",
+			edit: edit{`label: "Fewer and shorter outages"`, `label: ""`},
+			at:   `""`, path: "voice.topics[1].label", msg: `add the words readers see for the topic, e.g. label: "Reliability"`,
+		},
+		{
+			name: "voice asking every negative email",
+			edit: edit{"askEvery: 3", "askEvery: -3"},
+			at:   "-3", path: "voice.askEvery", msg: "askEvery cannot be negative",
 		},
 		{
 			name: "return reason that does not exist",

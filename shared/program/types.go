@@ -26,6 +26,9 @@ type Program struct {
 	Returns   map[string]string `yaml:"returns"` // return reason code -> one of ReturnActions
 	// Suppression says when mail stops by itself; optional, with defaults.
 	Suppression Suppression `yaml:"suppression"`
+	// Voice is what leads may tell us about the mail itself: its topics
+	// as they choose them, and how often to ask what would help.
+	Voice Voice `yaml:"voice"`
 
 	// lookups is built once by Parse so the hot paths (every form post,
 	// every scheduler tick) find ids without scanning; a Program built by

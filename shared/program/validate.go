@@ -65,6 +65,7 @@ func validate(p *Program, d *decoder) []Problem {
 	v.trackList()
 	v.answersUsed()
 	v.lifelong()
+	v.voice()
 	v.scoring()
 	v.thresholds()
 	v.routing()

@@ -24,10 +24,12 @@ import (
 // old ones. Format 2 adds what lifelong nurture and answers brought (the
 // lead's interests, tracks done, the program's own questions' answers):
 // a lead that answered every question through a year of nurture stays
-// under 1 KB with it.
+// under 1 KB with it. Format 3 adds what the lead tells us about the mail
+// (lead.Voice).
 const (
 	formatV1 byte = 1
 	formatV2 byte = 2
+	formatV3 byte = 3
 )
 
 const dictionaryV1 = `{"Email":"","Name":"","Company":"","Role":"","Industry":"","CompanySize":"","Country":"","Timeline":"","TimeZone":"Europe/","CreatedAt":"2026-","UpdatedAt":"2026-","Consent":{"Version":"","At":"2026-","FormID":"","SourcePage":"https://www.","IP":""},"FirstTouch":{"SourcePage":"https://www.","Referrer":"https://www.google.com/","UTMSource":"google","UTMMedium":"cpc","UTMCampaign":""},"Downloaded":[""],"Topics":[""],"Nurture":{"Track":"","NextStep":1,"DueAt":"2026-","Status":"active","Sent":[{"Track":"","Step":0,"AssetID":"","MessageID":"010001","At":"2026-","DeliveredAt":"2026-","Opened":true}]},"RecentClicks":[{"Message":"","Link":"","At":"2026-","Machine":true,"Key":"","Points":1}],"Score":{"Activity":1.5,"Fit":10,"At":"2026-"},"PendingAlerts":[{"ID":"","Threshold":"mql","Score":1,"At":"2026-"}],"Alerts":[{"ID":"","Threshold":"mql","Score":1,"At":"2026-","To":"","MessageID":"010001"}],"Ledger":[{"Key":"","Points":1.5,"ScoreAfter":1.5,"Earned":5,"Why":["clicked ","fit: "]}]}`
@@ -37,8 +39,11 @@ const dictionaryV1 = `{"Email":"","Name":"","Company":"","Role":"","Industry":""
 // as before).
 const dictionaryV2 = dictionaryV1 + `"Interest":{"cloud-cost":1,"reliability":1},"EngagedAt":"2026-","Nurture":{"Track":"evergreen","Done":["cloud-cost-track","reliability-track"],"Sent":[{"Track":"reengage","Claim":""}],"Had":"","Emails":1,"AskedAt":"2026-"},"Answers":{"company-size":"","industry":"","role":"","timeline":"","research-or-purchase":"purchase"}`
 
+// dictionaryV3 is dictionaryV2 followed by the lead's voice.
+const dictionaryV3 = dictionaryV2 + `"Voice":{"Said":"","Wants":"","Muted":[""],"LessOften":true,"Asked":1}`
+
 // dictionaries are the dictionaries of the formats a body may be in.
-var dictionaries = map[byte][]byte{formatV1: []byte(dictionaryV1), formatV2: []byte(dictionaryV2)}
+var dictionaries = map[byte][]byte{formatV1: []byte(dictionaryV1), formatV2: []byte(dictionaryV2), formatV3: []byte(dictionaryV3)}
 
 // maxLeadJSON bounds what a stored body may inflate to: a lead is a few
 // KB, so anything much larger is not one of ours.
@@ -50,13 +55,14 @@ const appliedKeyBytes = 8
 
 // Writers and readers are pooled: a flate.Writer allocates about 1 MB of
 // tables, a reader 40 KB, and every lead update reads and writes one.
+// Writers write format 2; a reader is reset with its body's dictionary.
 var (
 	writers = sync.Pool{New: func() any {
-		w, _ := flate.NewWriterDict(nil, flate.BestCompression, []byte(dictionaryV2))
+		w, _ := flate.NewWriterDict(nil, flate.BestCompression, []byte(dictionaryV3))
 		return w
 	}}
 	readers = sync.Pool{New: func() any {
-		return flate.NewReaderDict(bytes.NewReader(nil), []byte(dictionaryV2))
+		return flate.NewReaderDict(bytes.NewReader(nil), []byte(dictionaryV3))
 	}}
 )
 
@@ -77,7 +83,7 @@ func encodeLead(l *lead.Lead) (body, applied []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	buf := bytes.NewBuffer([]byte{formatV2})
+	buf := bytes.NewBuffer([]byte{formatV3})
 	w := writers.Get().(*flate.Writer)
 	defer writers.Put(w)
 	w.Reset(buf) // keeps the dictionary

@@ -57,8 +57,30 @@ func TestDecodeLead_formatV2ReadsBack(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("decoded\n%+v\nwant\n%+v", got, want)
 	}
-	if again, _, _ := encodeLead(got); again[0] != formatV2 {
-		t.Errorf("a lead is written in format %d, want the newest (2)", again[0])
+	if again, _, _ := encodeLead(got); again[0] != formatV3 {
+		t.Errorf("a lead is written in format %d, want the newest (3)", again[0])
+	}
+}
+
+// A lead is written in format 3 and reads back whole, its voice included.
+func TestEncodeLead_formatV3RoundTrips(t *testing.T) {
+	at := time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
+	l := &lead.Lead{Email: "ada@analytical-engines.example", Topics: []string{"cloud-cost"}, Interest: map[string]int{"cloud-cost": 2}, EngagedAt: at,
+		Nurture: lead.Nurture{Track: "evergreen", Status: lead.NurtureActive, Done: []string{"cloud-cost-track"}, Had: []byte{1, 2}, Emails: 7},
+		Voice:   lead.Voice{Said: []byte{3, 4}, Muted: []string{"reliability"}, LessOften: true, Asked: 6}}
+	body, _, err := encodeLead(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body[0] != formatV3 {
+		t.Errorf("written in format %d, want %d", body[0], formatV3)
+	}
+	got, err := decodeLead(body, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, l) {
+		t.Errorf("decoded\n%+v\nwant\n%+v", got, l)
 	}
 }
 

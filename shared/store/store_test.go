@@ -618,8 +618,9 @@ func TestLeadItem_engagedLeadWriteCostsOneUnit(t *testing.T) {
 // changes the lead goes through: the profile and two downloads (interests
 // in both topics), then each email with its delivery, open and click: two
 // tracks (six and five emails, nine days apart, every question answered),
-// a re-engagement email answered, and nine evergreen months, the last
-// with a sales alert.
+// a re-engagement email answered, and nine evergreen months (rating some
+// emails not useful, asked what would help, muting a topic and choosing
+// less often), the last with a sales alert.
 func lifelong(id string) []func(l *lead.Lead) {
 	at := t0
 	changes := []func(l *lead.Lead){func(l *lead.Lead) {
@@ -685,6 +686,17 @@ func lifelong(id string) []func(l *lead.Lead) {
 	})
 	for i := range 9 {
 		send(program.EvergreenTrack, i, fmt.Sprintf("evergreen-asset-number-%d", i), 30*24*time.Hour, func(l *lead.Lead, at time.Time) {
+			// What the lead said: a few emails not useful, every third
+			// asking what would help, and half as often from the fourth
+			// evergreen email on.
+			if i%2 == 1 {
+				l.Rate(fmt.Sprintf("evergreen-asset-number-%d", i-1), false)
+			}
+			l.Voice.Asked = l.Nurture.Emails - l.Nurture.Emails%3
+			if i == 3 {
+				l.Voice.LessOften = true
+				l.Voice.Muted = []string{"reliability"}
+			}
 			if i == 8 {
 				l.Alerts = []lead.SentAlert{{ID: "a1b2c3d4e5f6", Threshold: "mql", Score: 52.5, At: at, To: "financial-services-sales@acme.example", MessageID: "0100018c0000-alert-000000"}}
 			}

@@ -48,6 +48,12 @@ const (
 	// PurposeInbox opens an owner's sales inbox; its Ref is the owner's
 	// address and it names no lead.
 	PurposeInbox = "inbox"
+	// "Was this useful?": one purpose per answer, so a link for one cannot
+	// record the other.
+	PurposeUseful    = "useful"
+	PurposeNotUseful = "not-useful"
+	PurposeHelp      = "help"  // "What would help you most next?"
+	PurposePrefs     = "prefs" // the lead's preference page
 )
 
 // ErrInvalid is the only error Verify returns: tampered, truncated, expired,

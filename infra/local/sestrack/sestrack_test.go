@@ -82,17 +82,6 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-func (w *world) activities(id string, kind string) []lead.Activity {
-	w.T.Helper()
-	var out []lead.Activity
-	for _, a := range w.Activities(id) {
-		if a.Kind == kind {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
 // mailTo is the one email SES local holds for l.
 func (w *world) mailTo(l *lead.Lead) localstack.SentEmail {
 	w.T.Helper()
@@ -170,20 +159,24 @@ func TestTracker_nurtureEmail_tracksLinksAndPublishesSendAndDelivery(t *testing.
 			t.Errorf("a tracked link names the lead: %s", c)
 		}
 	}
-	var unsub, answers int
+	var unsub, answers, ratings, prefs int
 	for _, h := range hrefs(m.HTML) {
 		switch {
 		case strings.HasPrefix(h, "https://api.acme.example/u/"):
 			unsub++
 		case strings.HasPrefix(h, "https://api.acme.example/a/"):
 			answers++
+		case strings.HasPrefix(h, "https://api.acme.example/r/"):
+			ratings++
+		case strings.HasPrefix(h, "https://api.acme.example/p/"):
+			prefs++
 		case strings.HasPrefix(h, w.api.URL+sestrack.ClickPath+"?"):
 		default:
-			t.Errorf("an untracked link that is neither unsubscribe nor answer: %s", h)
+			t.Errorf("an untracked link that is none of ours: %s", h)
 		}
 	}
-	if unsub != 1 || answers == 0 {
-		t.Errorf("the unsubscribe link (%d) and the answer links (%d) must stay as they are", unsub, answers)
+	if unsub != 1 || answers == 0 || ratings != 2 || prefs != 1 {
+		t.Errorf("the unsubscribe (%d), answer (%d), rating (%d) and preferences (%d) links must stay as they are", unsub, answers, ratings, prefs)
 	}
 	if strings.Contains(m.HTML, "ses:tags") || strings.Contains(m.HTML, `href="`+asset.URL) {
 		t.Errorf("SES removes ses:tags and no asset link stays untracked:\n%s", m.HTML)
@@ -218,7 +211,7 @@ func TestTracker_nurtureEmail_tracksLinksAndPublishesSendAndDelivery(t *testing.
 		t.Errorf("delivery = %+v", d)
 	}
 	got := w.Lead(l.ID)
-	if !got.Nurture.Sent[0].DeliveredAt.Equal(w.Clock.Now()) || len(w.activities(l.ID, lead.KindDelivered)) != 1 {
+	if !got.Nurture.Sent[0].DeliveredAt.Equal(w.Clock.Now()) || len(w.ActivitiesOf(l.ID, lead.KindDelivered)) != 1 {
 		t.Errorf("the delivery is not on the lead: %+v", got.Nurture.Sent[0])
 	}
 }
@@ -244,7 +237,7 @@ func TestTracker_clicks_recordedAndRedirected_honeypotIsAMachine(t *testing.T) {
 	if u, _ := url.Parse(loc); u.Query().Get("utm_source") != "nurture" || u.Query().Get("utm_content") != "step-1" {
 		t.Errorf("the redirect lost the campaign parameters: %s", loc)
 	}
-	cs := w.activities(l.ID, lead.KindClick)
+	cs := w.ActivitiesOf(l.ID, lead.KindClick)
 	if len(cs) != 1 || cs[0].Machine || cs[0].AssetID != sent.AssetID || cs[0].Link != loc || cs[0].MessageID != sent.MessageID || !cs[0].At.Equal(w.Clock.Now()) {
 		t.Fatalf("a reader's click on the asset: %+v", cs)
 	}
@@ -260,7 +253,7 @@ func TestTracker_clicks_recordedAndRedirected_honeypotIsAMachine(t *testing.T) {
 	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != loc {
 		t.Fatalf("honeypot click: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	cs = w.activities(l.ID, lead.KindClick)
+	cs = w.ActivitiesOf(l.ID, lead.KindClick)
 	var machine []lead.Activity
 	for _, c := range cs {
 		if c.Machine {
@@ -283,7 +276,7 @@ func TestTracker_clicks_recordedAndRedirected_honeypotIsAMachine(t *testing.T) {
 			t.Errorf("GET %s: %d, want 404", u, resp.StatusCode)
 		}
 	}
-	if n := len(w.activities(l.ID, lead.KindClick)); n != 2 {
+	if n := len(w.ActivitiesOf(l.ID, lead.KindClick)); n != 2 {
 		t.Errorf("unknown links recorded clicks: %d", n)
 	}
 }
@@ -313,7 +306,7 @@ func TestTracker_pixel_recordsOpen(t *testing.T) {
 	if _, _, _, a := img.At(0, 0).RGBA(); a != 0 {
 		t.Errorf("the pixel is not transparent")
 	}
-	opens := w.activities(l.ID, lead.KindOpen)
+	opens := w.ActivitiesOf(l.ID, lead.KindOpen)
 	if len(opens) != 1 || opens[0].Machine || opens[0].MessageID != l.Nurture.Sent[0].MessageID || !opens[0].At.Equal(w.Clock.Now()) {
 		t.Fatalf("a reader's open: %+v", opens)
 	}

@@ -251,6 +251,18 @@ func (w *World) Activities(id string) []lead.Activity {
 	return acts
 }
 
+// ActivitiesOf reads a lead's activities of one kind.
+func (w *World) ActivitiesOf(id, kind string) []lead.Activity {
+	w.T.Helper()
+	var out []lead.Activity
+	for _, a := range w.Activities(id) {
+		if a.Kind == kind {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // MailTo returns what SES local holds for one address.
 func (w *World) MailTo(addr string) []localstack.SentEmail {
 	w.T.Helper()

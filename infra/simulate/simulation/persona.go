@@ -134,14 +134,16 @@ func (p *persona) receive(ctx context.Context, m received) error {
 
 	// What a reader can do with it: click the asset, and answer what it
 	// asks: its question, or what another link of ours asks (the
-	// re-engagement email's "keep them coming").
+	// re-engagement email's "keep them coming"). The links that ask for
+	// the reader's opinion of the mail (was this useful, what would help,
+	// the preference page) are left alone: personas do not rate.
 	var asset, answer, other *mailLink
 	for i, l := range m.Links {
 		kind, ours := productLink(l.URL)
 		switch {
 		case l.Tracked && l.Kind == mail.LinkAsset && asset == nil:
 			asset = &m.Links[i]
-		case l.Tracked || !ours || kind == link.Unsubscribe:
+		case l.Tracked || !ours:
 		case kind == link.Answer:
 			if q, v, ok := p.answerOf(l.URL, m.At); ok {
 				e.Question = q.ID
@@ -150,7 +152,7 @@ func (p *persona) receive(ctx context.Context, m received) error {
 					answer = &m.Links[i]
 				}
 			}
-		case other == nil:
+		case kind == link.Keep && other == nil:
 			other = &m.Links[i]
 		}
 	}

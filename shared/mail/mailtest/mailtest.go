@@ -12,6 +12,9 @@ import (
 // The links of NurtureEmail.
 const (
 	UnsubscribeURL = "https://api.acme.example/u/AQJrMdW3x_Qe-9"
+	PreferencesURL = "https://api.acme.example/p/AQJrPrefs_Qe-9"
+	UsefulURL      = "https://api.acme.example/r/AQJrYes"
+	NotUsefulURL   = "https://api.acme.example/r/AQJrNo"
 	AssetURL       = "https://acme.example/guides/finops?utm_source=nurture&utm_medium=email"
 )
 
@@ -45,7 +48,13 @@ func NurtureEmail() mail.NurtureEmail {
 				{Label: "500+", URL: "https://api.acme.example/a/tokLarge"},
 			},
 		},
+		Rating: &mail.RatingBlock{
+			Text: "Was this useful?",
+			Yes:  mail.AnswerLink{Label: "Yes", URL: UsefulURL},
+			No:   mail.AnswerLink{Label: "Not really", URL: NotUsefulURL},
+		},
 		UnsubscribeURL: UnsubscribeURL,
+		PreferencesURL: PreferencesURL,
 		Downloaded:     "The FinOps field guide",
 	}
 }
