@@ -219,3 +219,43 @@ func TestVoice_preferences_lessOftenHalvesTheCadence(t *testing.T) {
 		t.Errorf("the page shows what was saved:\n%s", page.Body)
 	}
 }
+
+// What a reader writes reaches sales as written: in the alert (escaped in
+// its HTML, verbatim in its text part) and on the dossier page (escaped),
+// under "In their own words".
+func TestVoice_wordsReachTheAlertAndTheDossier_escaped(t *testing.T) {
+	w := newWorld(t)
+	l := w.untilAsked("words")
+	words := `Our CFO asks: <script>alert("x")</script> & can we cut 20%?`
+	w.confirm(l.ID, w.linkIn(l.Email, "- "+w.Program.TopicLabel("cloud-cost")), url.Values{"words": {"\u202e" + words}})
+
+	w.atThresholdMinusOne(l)
+	if err := w.Engagement.Answer(context.Background(), l.ID, l.Nurture.Track, l.Nurture.NextStep-1, "timeline", "now", w.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	w.Drain()
+	alerts := w.alertsFor(l)
+	if len(alerts) != 1 {
+		t.Fatalf("%d alerts, want 1", len(alerts))
+	}
+	a := alerts[0]
+	escaped := `Our CFO asks: &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; can we cut 20%?`
+	if !strings.Contains(a.HTML, "In their own words") || !strings.Contains(a.HTML, escaped) || strings.Contains(a.HTML, "<script>") {
+		t.Errorf("the alert's HTML should quote the words, escaped:\n%s", a.HTML)
+	}
+	if !strings.Contains(a.Text, "IN THEIR OWN WORDS\n“"+words+"”") || strings.Contains(a.Text, "\u202e") {
+		t.Errorf("the alert's text part should quote the words as written:\n%s", a.Text)
+	}
+	if !strings.Contains(a.Text, "Told us what would help next: "+w.Program.TopicLabel("cloud-cost")) {
+		t.Errorf("the alert's timeline should name the wish:\n%s", a.Text)
+	}
+
+	dossier := regexp.MustCompile(`Open the dossier: (\S+)`).FindStringSubmatch(a.Text)
+	if dossier == nil {
+		t.Fatalf("no dossier link in the alert:\n%s", a.Text)
+	}
+	page := w.Open(http.MethodGet, dossier[1], nil)
+	if page.StatusCode != http.StatusOK || !strings.Contains(page.Body, "In their own words") || !strings.Contains(page.Body, escaped) || strings.Contains(page.Body, "<script>") {
+		t.Errorf("the dossier page should quote the words, escaped (%d):\n%s", page.StatusCode, page.Body)
+	}
+}

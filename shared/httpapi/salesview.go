@@ -35,6 +35,7 @@ type dossierPage struct {
 	Score    string
 	Points   []pointRow
 	Events   []eventRow // newest first
+	Words    []wordsRow // the lead's own words, newest first
 	Chart    chart.Chart
 	Zone     string
 	Limit    int // sales.TimelineLimit, for the note on older activity
@@ -42,6 +43,8 @@ type dossierPage struct {
 }
 
 type pointRow struct{ Why, Points string }
+
+type wordsRow struct{ When, ISO, About, Text string }
 
 type eventRow struct {
 	When, ISO, What, Title, Detail, Points string
@@ -109,6 +112,9 @@ func newDossierPage(prog *program.Program, d sales.Dossier, l *lead.Lead, c toke
 		}
 		v.Events = append(v.Events, row)
 	}
+	for _, w := range d.Words {
+		v.Words = append(v.Words, wordsRow{When: w.At.In(loc).Format("2 Jan 2006"), ISO: w.At.UTC().Format(time.RFC3339), About: w.About, Text: w.Text})
+	}
 	series := chart.Series(d.Series, l.CreatedAt, prog.ActivityRetention(), d.Score, now)
 	v.Chart = chart.New(series, prog.Thresholds, loc)
 	return v
@@ -162,6 +168,9 @@ var eventNames = map[string]string{
 	lead.KindRenderingFailed: "Email could not be rendered",
 	lead.KindUnsubscribe:     "Unsubscribed",
 	lead.KindKeep:            "Asked to keep getting emails",
+	lead.KindRating:          "Rated an email",
+	lead.KindWish:            "Told us what would help next",
+	lead.KindPreferences:     "Chose what they get",
 	sales.KindDecision:       "Sales decision",
 }
 

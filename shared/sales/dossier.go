@@ -37,6 +37,10 @@ type Dossier struct {
 	// TalkingPoints come from the assets they engaged with.
 	TalkingPoints []string
 	Answers       []Answer
+	// Words are what the lead wrote when asked what would help, newest
+	// first, verbatim (cleaned of what hides or reorders text, never
+	// rewritten): sales hears the lead's own words.
+	Words []Words
 	// Series is the score over time, for the chart.
 	Series []Point
 
@@ -69,6 +73,14 @@ type Event struct {
 
 // Answer is one profiling answer.
 type Answer struct{ Question, Answer string }
+
+// Words are a lead's own words: when, the topic it chose with them (empty
+// for something else), and the text.
+type Words struct {
+	At    time.Time
+	About string
+	Text  string
+}
 
 // Point is the score at a moment.
 type Point struct {
@@ -118,6 +130,9 @@ func Build(p *program.Program, l *lead.Lead, acts []lead.Activity, now time.Time
 		}
 		if (a.Kind == lead.KindDownload || (a.Kind == lead.KindClick && !a.Machine)) && a.AssetID != "" {
 			engaged[a.AssetID] = true
+		}
+		if a.Kind == lead.KindWish && a.Words != "" {
+			d.Words = append([]Words{{At: a.At, About: e.Title, Text: a.Words}}, d.Words...)
 		}
 	}
 	// The lead keeps its latest emails; older ones are told by their
@@ -188,6 +203,16 @@ func event(p *program.Program, a lead.Activity) Event {
 	case lead.KindClick, lead.KindOpen:
 		if a.Machine {
 			e.Detail = a.MachineReason
+		}
+	case lead.KindRating:
+		e.Detail = "useful"
+		if a.Detail == lead.RatedNotUseful {
+			e.Detail = "not really useful"
+		}
+	case lead.KindWish:
+		e.Title, e.Detail = "", a.Words
+		if a.Detail != "" {
+			e.Title = p.TopicLabel(a.Detail)
 		}
 	}
 	return e

@@ -31,9 +31,12 @@ var alertHTML string
 
 var alertTemplate = template.Must(template.New("alert").Parse(alertHTML))
 
-// maxAlertEvents bounds the timeline an alert shows; the dossier page has
-// the whole story.
-const maxAlertEvents = 25
+// maxAlertEvents bounds the timeline an alert shows, and maxAlertWords
+// the lead's own words; the dossier page has the whole story.
+const (
+	maxAlertEvents = 25
+	maxAlertWords  = 5
+)
 
 // RenderAlert builds the email that hands a lead to sales: the subject
 // ("MQL: Ada Lovelace, Analytical Engines — score 54"), an HTML part
@@ -136,15 +139,18 @@ type AlertView struct {
 	Summary   string // what the person did, machines left out
 	Reasons   []ReasonLine
 	Answers   []Field
-	Events    []EventLine // newest maxAlertEvents, oldest first
-	Earlier   int         // events left out
-	Older     bool        // older activity was not read (Dossier.Older)
-	Topics    string
-	Talking   []string
-	Status    []string
-	Links     AlertLinks
-	Footer    string // the email's only
-	Notice    string // a follow-up's: why it comes (a reminder, an escalation)
+	// Words are the lead's own words, newest first: Label says when and
+	// about what, Value is the text.
+	Words   []Field
+	Events  []EventLine // newest maxAlertEvents, oldest first
+	Earlier int         // events left out
+	Older   bool        // older activity was not read (Dossier.Older)
+	Topics  string
+	Talking []string
+	Status  []string
+	Links   AlertLinks
+	Footer  string // the email's only
+	Notice  string // a follow-up's: why it comes (a reminder, an escalation)
 }
 
 // Field is a label and its value: a line of the profile or an answer.
@@ -220,6 +226,18 @@ func NewAlertView(d Dossier, a AlertLinks) AlertView {
 	}
 	for _, ans := range d.Answers {
 		v.Answers = append(v.Answers, Field{display.Text(ans.Question), display.Text(ans.Answer)})
+	}
+	for _, w := range d.Words {
+		if len(v.Words) == maxAlertWords {
+			break
+		}
+		label := formatDay(w.At)
+		if about := display.Text(w.About); about != "" {
+			label += ", choosing " + about
+		}
+		if text := display.Text(w.Text); text != "" {
+			v.Words = append(v.Words, Field{Label: label, Value: text})
+		}
 	}
 	var events []EventLine
 	for _, e := range d.Events {
@@ -331,6 +349,18 @@ func describeEvent(e Event) (EventLine, bool) {
 		l.What = "Unsubscribed from nurture email"
 	case lead.KindKeep:
 		l.What = "Asked to keep getting nurture email"
+	case lead.KindRating:
+		l.What = "Found" + quoted + " " + detail
+		if title == "" {
+			l.What = "Found a nurture email " + detail
+		}
+	case lead.KindWish:
+		l.What = "Told us what would help next"
+		if title != "" {
+			l.What += ": " + title
+		}
+	case lead.KindPreferences:
+		l.What = "Chose what they get: " + detail
 	case lead.KindRejected:
 		l.What = "A nurture email was rejected before sending"
 	case lead.KindRenderingFailed:
@@ -454,6 +484,12 @@ func (v AlertView) text() string {
 		heading("Answers")
 		for _, a := range v.Answers {
 			line("- ", a.Label, " ", a.Value)
+		}
+	}
+	if len(v.Words) > 0 {
+		heading("In their own words")
+		for _, w := range v.Words {
+			line("“", w.Value, "” (", w.Label, ")")
 		}
 	}
 	if len(v.Events) > 0 {

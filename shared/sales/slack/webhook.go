@@ -238,6 +238,14 @@ func slackMessage(d sales.Dossier, links sales.AlertLinks) slackPayload {
 		}
 		blocks = append(blocks, slackBlock{Type: "section", Text: mrkdwn(b.String())})
 	}
+	if len(v.Words) > 0 {
+		var b strings.Builder
+		b.WriteString("*In their own words*")
+		for _, w := range v.Words {
+			b.WriteString("\n> " + e(w.Value, 600) + "\n_" + e(w.Label, 200) + "_")
+		}
+		blocks = append(blocks, slackBlock{Type: "section", Text: mrkdwn(truncate(b.String(), slackTextMax))})
+	}
 	if len(v.Events) > 0 {
 		events := v.Events
 		earlier := v.Earlier
