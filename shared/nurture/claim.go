@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/leadnurture/nurture/shared/lead"
@@ -82,4 +83,22 @@ func newClaimID() string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// heldClaim reads the lead again, a few times over transient failures, and
+// returns it if it lists the claim: the claim's write went through though
+// its answer was lost.
+func (s *Scheduler) heldClaim(ctx context.Context, id, claimID string) (*lead.Lead, bool) {
+	wait := 50 * time.Millisecond
+	for attempt := 0; attempt < 3; attempt++ {
+		l, found, err := s.Store.GetLead(ctx, id)
+		if err == nil {
+			return l, found && slices.ContainsFunc(l.Nurture.Sent, func(st lead.SentStep) bool { return st.Claim == claimID })
+		}
+		if sleep(ctx, wait) != nil {
+			return nil, false
+		}
+		wait *= 2
+	}
+	return nil, false
 }

@@ -19,6 +19,7 @@ import (
 type Store interface {
 	DueLeads(ctx context.Context, now time.Time, limit int) ([]string, error)
 	UpdateLead(ctx context.Context, id string, fn func(l *lead.Lead, isNew bool) error) (*lead.Lead, error)
+	GetLead(ctx context.Context, id string) (*lead.Lead, bool, error)
 }
 
 // Token lifetimes: an unsubscribe link must keep working as long as anyone
@@ -233,9 +234,18 @@ func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace
 		err = nil
 	case errors.Is(err, lead.ErrNoChange):
 		return outSkipped, nil
+	case err != nil && result == outSent:
+		// The claim write may have gone through with its answer lost, and
+		// the store gave up before it could tell (its read after the
+		// refused retry failed too). If the lead holds this attempt's
+		// claim, the step is ours to send; if it cannot be told, the step
+		// stays listed and unsent, as after a crash, never sent twice.
+		got, ok := s.heldClaim(ctx, id, claimID)
+		if !ok {
+			return outSkipped, fmt.Errorf("claim step: %w", err)
+		}
+		l = got
 	case err != nil:
-		// The write may still have gone through: then the step stays
-		// listed and unsent, as after a crash, and is never sent twice.
 		return outSkipped, fmt.Errorf("claim step: %w", err)
 	}
 	if result != outSent {
