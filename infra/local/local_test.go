@@ -484,20 +484,7 @@ func TestLocalStack_dossierPage_inChromium(t *testing.T) {
 	id := lead.IDFor("grace.hopper@example.com")
 
 	// Sign the alert's dossier link with the stack's own key.
-	var dataDir string
-	for _, kv := range s.cmd.Env {
-		if v, ok := strings.CutPrefix(kv, "LOCAL_DATA_DIR="); ok {
-			dataDir = v
-		}
-	}
-	key, err := os.ReadFile(filepath.Join(dataDir, "token-key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := token.ParseKeys(strings.TrimSpace(string(key)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := s.signer(t)
 	link := func(purpose string) string {
 		return s.api + "/s/" + signer.Sign(token.Claims{Purpose: purpose, LeadID: id, Expires: tuesdayMorning.Add(14 * 24 * time.Hour)})
 	}
@@ -585,6 +572,26 @@ func TestLocalStack_dossierPage_inChromium(t *testing.T) {
 	if l.Nurture.Status != lead.NurtureStopped || l.Nurture.Due() {
 		t.Fatalf("accepting should stop nurture: %+v", l.Nurture)
 	}
+}
+
+// signer signs links with the stack's own key, as its alerts do.
+func (s *stack) signer(t *testing.T) *token.Signer {
+	t.Helper()
+	var dataDir string
+	for _, kv := range s.cmd.Env {
+		if v, ok := strings.CutPrefix(kv, "LOCAL_DATA_DIR="); ok {
+			dataDir = v
+		}
+	}
+	key, err := os.ReadFile(filepath.Join(dataDir, "token-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := token.ParseKeys(strings.TrimSpace(string(key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer
 }
 
 // TestLocalStack_sendNextEmail_fromSundayNight: make test and the README
