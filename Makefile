@@ -45,11 +45,13 @@ DYNAMODB_DIR := $(CACHE_DIR)/dynamodb
 DYNAMODB_STAMP := $(DYNAMODB_DIR)/.installed-$(DYNAMODB_SIMULATOR_VERSION)
 
 # aws-ses-v2-local and any other node tool: pinned in infra/local/node, whose
-# lock file npm ci installs exactly. A changed package.json or lock file makes
-# the stamp stale and reinstalls.
+# lock file npm ci installs exactly. The stamp is named for the content of
+# package.json and the lock file, not their dates: a changed file reinstalls,
+# while a fresh checkout or a second worktree sharing the cache does not.
 NODE_SRC := infra/local/node
 NODE_DIR := $(CACHE_DIR)/node
-NODE_STAMP := $(NODE_DIR)/.installed
+content_hash = $(shell cat $(1) | sha256sum | cut -c1-16)
+NODE_STAMP := $(NODE_DIR)/.installed-$(call content_hash,$(NODE_SRC)/package.json $(NODE_SRC)/package-lock.json)
 
 # Chromium for the browser tests comes from Debian, and only when missing:
 # it is a system package, so the file itself is the stamp.
@@ -76,7 +78,7 @@ $(DYNAMODB_STAMP):
 	rm -rf "$(DYNAMODB_DIR).tmp"
 	touch "$@"
 
-$(NODE_STAMP): $(NODE_SRC)/package.json $(NODE_SRC)/package-lock.json
+$(NODE_STAMP):
 	@echo "==> node tools ($(NODE_SRC)) -> $(NODE_DIR)"
 	rm -rf "$(NODE_DIR).tmp"
 	mkdir -p "$(NODE_DIR).tmp"
@@ -199,24 +201,24 @@ SAM_VENV := $(VENV_DIR)/sam
 CHECKOV_VENV := $(VENV_DIR)/checkov
 SAM_REQUIREMENTS := infra/deploy/requirements-sam.txt
 CHECKOV_REQUIREMENTS := infra/deploy/requirements-checkov.txt
-SAM_STAMP := $(SAM_VENV)/.installed
-CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+SAM_STAMP := $(SAM_VENV)/.installed-$(call content_hash,$(SAM_REQUIREMENTS))
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(call content_hash,$(CHECKOV_REQUIREMENTS))
 SAM := $(SAM_VENV)/bin/sam
 TEMPLATE := infra/template.yaml
 SAM_BUILD_DIR := $(CACHE_DIR)/sam-build
 # No usage data leaves the machine: sam build works offline.
 SAM_ENV := SAM_CLI_TELEMETRY=0
 
-# A changed requirements file makes the stamp stale and reinstalls from
+# A changed requirements file changes the stamp's name and reinstalls from
 # scratch; the stamp is written last, so an interrupted install is redone.
-$(SAM_STAMP): $(SAM_REQUIREMENTS)
+$(SAM_STAMP):
 	@echo "==> SAM CLI and cfn-lint (PyPI) -> $(SAM_VENV)"
 	rm -rf "$(SAM_VENV)"
 	$(PYTHON) -m venv "$(SAM_VENV)"
 	"$(SAM_VENV)/bin/pip" install --quiet --disable-pip-version-check --no-input -r $(SAM_REQUIREMENTS)
 	touch "$@"
 
-$(CHECKOV_STAMP): $(CHECKOV_REQUIREMENTS)
+$(CHECKOV_STAMP):
 	@echo "==> checkov (PyPI) -> $(CHECKOV_VENV)"
 	rm -rf "$(CHECKOV_VENV)"
 	$(PYTHON) -m venv "$(CHECKOV_VENV)"
