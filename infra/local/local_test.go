@@ -188,6 +188,21 @@ func (s *stack) now(t *testing.T) time.Time {
 	return now
 }
 
+// metrics reads GET /_local/metrics: the business metrics so far.
+func (s *stack) metrics(t *testing.T) map[string]int {
+	t.Helper()
+	resp, err := http.Get(s.api + "/_local/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]int
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /_local/metrics: %d %v", resp.StatusCode, err)
+	}
+	return m
+}
+
 func (s *stack) post(t *testing.T, path, body string) *http.Response {
 	t.Helper()
 	resp, err := http.Post(s.api+path, "application/json", strings.NewReader(body))
@@ -694,4 +709,20 @@ func TestLocalStack_formPostThatCrosses_alertArrivesThroughTheStream(t *testing.
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// The business metrics, as CloudWatch would count the EMF lines: a
+	// new lead, a returning one, and one lead handed to sales (recorded
+	// once the alert's email is listed on the lead, which waits here for
+	// the hanging webhook's two timeouts).
+	want := map[string]int{"LeadsCaptured": 2, "LeadsCaptured/new": 1, "LeadsCaptured/returning": 1, "SalesReady": 1}
+	var got map[string]int
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		got = s.metrics(t)
+		if fmt.Sprint(got) == fmt.Sprint(want) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("GET /_local/metrics: %v, want %v", got, want)
+	}
+
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/leadnurture/nurture/shared/crm"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/mail/ses"
+	"github.com/leadnurture/nurture/shared/metrics"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/sales"
 	"github.com/leadnurture/nurture/shared/sales/slack"
@@ -165,6 +166,9 @@ func run(ctx context.Context) error {
 	// What the configuration set does in AWS: tracked links and the open
 	// pixel, and Send, Delivery, Click and Open events for the engagement
 	// handler (Publish, set once the product is built).
+	// The business metrics' EMF lines go to standard output with the log,
+	// as in Lambda; GET /_local/metrics sums them up.
+	rec := metrics.New(os.Stdout)
 	tracker := &sestrack.Tracker{Mailer: mailer, BaseURL: apiURL, ConfigurationSet: cfg.ConfigurationSet, Clock: clk, Log: log}
 	parts := app.Parts{
 		Config:  cfg,
@@ -181,6 +185,7 @@ func run(ctx context.Context) error {
 		Rate:        rate,
 		Clock:       clk,
 		Log:         log,
+		Metrics:     rec,
 	}
 	if u := os.Getenv("WEBHOOK_URL"); u != "" {
 		parts.Webhook = slack.Outbox(u)
@@ -221,7 +226,9 @@ func run(ctx context.Context) error {
 		Links: []server.Link{
 			{Name: "Sent mail (aws-ses-v2-local)", URL: sesServer.Endpoint()},
 			{Name: "DynamoDB Local endpoint", URL: dynamo.Endpoint()},
+			{Name: "Business metrics (the CloudWatch EMF lines in the log, summed up)", URL: apiURL + "/_local/metrics"},
 		},
+		Metrics: rec.Totals,
 		Inboxes: func(base string) []server.Link {
 			var links []server.Link
 			for _, o := range prog.Owners() {
@@ -245,11 +252,12 @@ func run(ctx context.Context) error {
 		"  Local routes:               POST %s/_local/next (send the next email), POST %s/_local/tick, POST %s/_local/clock {\"advance\":\"168h\"}, POST %s/_local/ses-events\n"+
 		"  Clicks and opens in mail:   %s/_local/click, %s/_local/open (tracked as SES would)\n"+
 		"  Sales inboxes:              on the demo page, under Sales (signed links, one per routing address)\n"+
+		"  Business metrics:           %s/_local/metrics (from the EMF lines with \"_aws\" in the log below)\n"+
 		"  Hosted form pages:          %s/forms/{formId} (?embed=1 for an iframe); the forms' script %s/forms.js\n"+
 		"  Website origins (CORS):     %s\n"+
 		"  CRM lifecycle events:       %s\n\n",
 		apiURL, sesServer.Endpoint(), dynamo.Endpoint(), cfg.TableName, dataDir, apiURL, apiURL, apiURL, apiURL, apiURL, apiURL,
-		apiURL, apiURL, siteOrigins(origins), crmEvents(eventsURL))
+		apiURL, apiURL, apiURL, siteOrigins(origins), crmEvents(eventsURL))
 
 	select {
 	case <-ctx.Done():

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/leadnurture/nurture/shared/clock"
@@ -21,6 +22,7 @@ import (
 	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/mail"
+	"github.com/leadnurture/nurture/shared/metrics"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/outbox"
 	"github.com/leadnurture/nurture/shared/program"
@@ -61,6 +63,9 @@ type Parts struct {
 	Rate  float64
 	Clock clock.Clock
 	Log   *slog.Logger
+	// Metrics writes the business metrics (CloudWatch EMF lines): the
+	// functions' standard output; nil records none.
+	Metrics *metrics.Recorder
 }
 
 // App is the product, wired.
@@ -122,7 +127,7 @@ func New(p Parts) (*App, error) {
 	if p.AlertMailer != nil && p.Signer != nil && cfg.PublicBaseURL != "" {
 		a.Alerter = &sales.Alerter{
 			Program: p.Program, Store: p.Store, Mailer: p.AlertMailer, Webhook: p.Webhook, Signer: p.Signer,
-			BaseURL: cfg.PublicBaseURL, Clock: p.Clock, Log: p.Log, Window: win,
+			BaseURL: cfg.PublicBaseURL, Clock: p.Clock, Log: p.Log, Window: win, Metrics: p.Metrics,
 		}
 		a.Outbox = &outbox.Consumer{Senders: map[string]outbox.Sender{lead.OutboxAlert: a.Alerter}, Log: p.Log}
 		a.Digest = &sales.Digest{
@@ -140,6 +145,7 @@ func New(p Parts) (*App, error) {
 		a.Scheduler = &nurture.Scheduler{
 			Program: p.Program, Store: p.Store, Mailer: p.Mailer, Signer: p.Signer, Window: win,
 			BaseURL: cfg.PublicBaseURL, ConfigurationSet: cfg.ConfigurationSet, Rate: p.Rate, Log: p.Log,
+			Metrics: p.Metrics,
 		}
 	}
 	a.Engagement = &engagement.Service{
@@ -147,9 +153,9 @@ func New(p Parts) (*App, error) {
 	}
 	a.Capturer = &lead.Capturer{
 		Program: p.Program, Store: p.Store, Clock: p.Clock, MinFillTime: cfg.MinFillTime,
-		Scorer: a.Scorer, Suppressions: p.Store,
+		Scorer: a.Scorer, Suppressions: p.Store, Metrics: p.Metrics,
 	}
-	a.Desk = &sales.Desk{Program: p.Program, Store: p.Store, Window: win}
+	a.Desk = &sales.Desk{Program: p.Program, Store: p.Store, Window: win, Metrics: p.Metrics}
 	a.Capture = &httpapi.Capture{Capturer: a.Capturer, Log: p.Log}
 	a.Forms = &httpapi.FormRoutes{
 		Capture: a.Capture,
@@ -240,6 +246,9 @@ func Load(ctx context.Context, cfg config.Config, with With, required ...string)
 		Events:  with.Events,
 		Clock:   clock.System{},
 		Log:     cfg.Logger(),
+		// Beside the log lines, on the same stream: CloudWatch Logs
+		// extracts the metrics from the lines that carry _aws.
+		Metrics: metrics.New(os.Stdout),
 	}
 	if cfg.TokenKeys != "" {
 		if p.Signer, err = token.ParseKeys(cfg.TokenKeys); err != nil {

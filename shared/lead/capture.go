@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/leadnurture/nurture/shared/clock"
+	"github.com/leadnurture/nurture/shared/metrics"
 	"github.com/leadnurture/nurture/shared/program"
 )
 
@@ -121,6 +122,8 @@ type Capturer struct {
 	// asked us to forget them, and storing the address again would put
 	// them back into nurture and mail them.
 	Suppressions Suppressions
+	// Metrics counts the captures that stored a download (nil: none).
+	Metrics *metrics.Recorder
 }
 
 // Suppressions tells whether an address was erased.
@@ -184,6 +187,11 @@ func (c *Capturer) Capture(ctx context.Context, s Submission) (Outcome, error) {
 	out.Duplicate = errors.Is(err, ErrNoChange)
 	if err != nil && !out.Duplicate {
 		return out, fmt.Errorf("update lead: %w", err)
+	}
+	if !out.Duplicate {
+		// Only the post whose write went through counts: a retry that
+		// finds its submission applied counts nothing.
+		c.Metrics.Captured(s.ReceivedAt, id, out.NewLead)
 	}
 	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/mail"
+	"github.com/leadnurture/nurture/shared/metrics"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/token"
 )
@@ -65,6 +66,8 @@ type Scheduler struct {
 	// Workers send in parallel to hide SES's latency; zero derives it from Rate.
 	Workers int
 	Log     *slog.Logger
+	// Metrics counts the emails SES accepted (nil: none).
+	Metrics *metrics.Recorder
 
 	// beforeSend runs between the claim and the call to SES; tests use it
 	// to crash there.
@@ -265,6 +268,8 @@ func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace
 	err = s.send(ctx, msg, pace)
 	switch {
 	case err == nil:
+		// Once per claim: a step is claimed by one write and sent once.
+		s.Metrics.Sent(now, id, claim.Track)
 		return outSent, nil
 	case errors.Is(err, mail.ErrUncertain):
 		// SES may have accepted it: sending again could mail it twice.

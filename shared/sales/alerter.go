@@ -13,6 +13,7 @@ import (
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/link"
 	"github.com/leadnurture/nurture/shared/mail"
+	"github.com/leadnurture/nurture/shared/metrics"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/token"
@@ -65,6 +66,8 @@ type Alerter struct {
 	// bounce or complaint, to the lead. Use a set without that destination
 	// (or have engagement ignore kind=alert).
 	ConfigurationSet string
+	// Metrics counts the leads handed to sales (nil: none).
+	Metrics *metrics.Recorder
 }
 
 // Alert defaults.
@@ -325,10 +328,10 @@ func sentAlert(acts []lead.Activity, id string) (lead.Activity, bool) {
 // up). The alert activity already says the email went out: if the lead is
 // too busy to take this write now, the next Flush finds the activity.
 func (a *Alerter) record(ctx context.Context, leadID string, p lead.PendingAlert, o outcome, now time.Time, log *slog.Logger) error {
-	var twice, abandoned bool
+	var twice, abandoned, handed bool
 	var tries int
 	_, err := a.Store.UpdateLead(ctx, leadID, func(l *lead.Lead, isNew bool) error {
-		twice, abandoned, tries = false, false, 0
+		twice, abandoned, handed, tries = false, false, false, 0
 		if isNew {
 			return lead.ErrNoChange // erased meanwhile: nothing to record on
 		}
@@ -340,7 +343,7 @@ func (a *Alerter) record(ctx context.Context, leadID string, p lead.PendingAlert
 				l.Alerts = append(l.Alerts, *o.mailed)
 				// The SLA runs from the email on.
 				a.openSLA(l, *o.mailed)
-				changed = true
+				changed, handed = true, true
 			}
 		}
 		i := slices.IndexFunc(l.PendingAlerts, func(q lead.PendingAlert) bool { return q.ID == p.ID })
@@ -381,6 +384,11 @@ func (a *Alerter) record(ctx context.Context, leadID string, p lead.PendingAlert
 		}
 		log.Warn("alert's failed try not recorded; its claim lapses", "error", err.Error())
 		return nil
+	}
+	if handed && err == nil {
+		// The one write that lists the alert on the lead: a later flush
+		// finds it listed and counts nothing.
+		a.Metrics.SalesReady(o.mailed.At, leadID, p.Threshold)
 	}
 	if twice {
 		log.Warn("alert recorded twice: the claim lapsed while recording", "lease", a.lease().String())

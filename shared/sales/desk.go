@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/metrics"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
 )
@@ -59,6 +60,8 @@ type Desk struct {
 	Store   DeskStore
 	// Window places the next step of a returned lead inside the send window.
 	Window nurture.Window
+	// Metrics counts the decisions (nil: none).
+	Metrics *metrics.Recorder
 }
 
 // Accept hands the lead to sales: nurture stops at once, whatever step was
@@ -201,6 +204,11 @@ func (s *Desk) apply(ctx context.Context, leadID string, change func(l *lead.Lea
 		return nil
 	}
 	d := *l.Sales
+	if err == nil {
+		// The write that changed the decision; a repeat changes nothing
+		// and counts nothing.
+		s.Metrics.Decided(d.At, leadID, d.Status == lead.SalesAccepted, d.Reason)
+	}
 	detail := d.Status
 	if d.Status == lead.SalesReturned {
 		detail += ": " + d.Reason

@@ -48,6 +48,9 @@ type Options struct {
 	// under base, the API as the browser reached it, signed afresh for each
 	// view of the demo page.
 	Inboxes func(base string) []Link
+	// Metrics are the business metrics recorded so far (metrics.Recorder's
+	// Totals): GET /_local/metrics shows them.
+	Metrics func() map[string]int
 	Log     *slog.Logger
 }
 
@@ -69,6 +72,7 @@ func New(o Options) http.Handler {
 	mux.HandleFunc("POST /_local/ses-events", s.sesEvent)
 	mux.HandleFunc("GET /_local/click", s.tracking)
 	mux.HandleFunc("GET /_local/open", s.tracking)
+	mux.HandleFunc("GET /_local/metrics", s.metrics)
 	mux.HandleFunc("/", s.api)
 	return mux
 }
@@ -115,6 +119,16 @@ func (s *srv) api(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("content-type", "application/json")
 	w.WriteHeader(http.StatusNotFound)
 	_, _ = io.WriteString(w, `{"message":"Not Found"}`)
+}
+
+// metrics shows what CloudWatch would have counted from the EMF lines so
+// far, by metric and by dimension value ("LeadsCaptured/new").
+func (s *srv) metrics(w http.ResponseWriter, r *http.Request) {
+	if s.o.Metrics == nil {
+		writeJSON(w, http.StatusNotImplemented, map[string]string{"error": "no metrics recorder"})
+		return
+	}
+	writeJSON(w, http.StatusOK, s.o.Metrics())
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

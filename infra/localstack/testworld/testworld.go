@@ -31,6 +31,7 @@ import (
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/link"
 	"github.com/leadnurture/nurture/shared/mail/ses"
+	"github.com/leadnurture/nurture/shared/metrics"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/outbox"
 	"github.com/leadnurture/nurture/shared/program"
@@ -81,6 +82,9 @@ type Options struct {
 	// does: with it the store records them (store.Options.LifecycleEvents)
 	// and Drain delivers them.
 	Events *crm.Receiver
+	// Metrics receives the business metrics' EMF lines, as a function's
+	// standard output does; none are written when nil.
+	Metrics io.Writer
 }
 
 // New builds a world through app.New, as the functions are built. The
@@ -114,11 +118,15 @@ func New(t *testing.T, o Options) *World {
 	st := store.New(db, table, o.StoreOptions)
 	mailer := ses.New(testenv.SES(t), "nurture-test")
 	clk := clock.NewFixed(testenv.Tuesday)
+	var rec *metrics.Recorder
+	if o.Metrics != nil {
+		rec = metrics.New(o.Metrics)
+	}
 	// The product as the functions build it, on the test servers.
 	a, err := app.New(app.Parts{
 		Config:  config.Config{TableName: table, PublicBaseURL: BaseURL, ConfigurationSet: "nurture-test"},
 		Program: prog, Store: st, Mailer: mailer, Signer: signer, Rate: 1000, Clock: clk, Log: log,
-		Webhook: o.Webhook, Events: o.Events,
+		Webhook: o.Webhook, Events: o.Events, Metrics: rec,
 	})
 	if err != nil {
 		t.Fatal(err)
