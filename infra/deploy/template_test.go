@@ -21,6 +21,7 @@ import (
 
 	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/metrics"
 	"github.com/leadnurture/nurture/shared/outbox"
 	"github.com/leadnurture/nurture/shared/sesevent"
 	"github.com/leadnurture/nurture/shared/store"
@@ -1026,6 +1027,146 @@ func TestTemplate_alarms(t *testing.T) {
 		if th, _ := a["Threshold"].(float64); th <= 0 || th > max {
 			t.Errorf("%s alarm threshold %v, want above 0 and at most SES's review threshold %v", name, a["Threshold"], max)
 		}
+	}
+}
+
+// The dashboard shows every business metric the code writes (each value of
+// a dimension), in the namespace the code writes it to, every alarm of the
+// template, every function's errors and every dead-letter queue; its body
+// is valid JSON once CloudFormation substitutes it, and every name it
+// substitutes exists. A metric renamed in shared/metrics, or one added,
+// fails here until the dashboard shows it.
+func TestTemplate_dashboardShowsEveryBusinessMetricAndAlarm(t *testing.T) {
+	tpl := loadTemplate(t)
+	var bodies []string
+	for id, r := range tpl.Resources {
+		if r.Type != "AWS::CloudWatch::Dashboard" {
+			continue
+		}
+		body, ok := sub(r.Properties["DashboardBody"])
+		if !ok {
+			t.Fatalf("%s: DashboardBody = %s, want !Sub of the JSON body", id, canon(r.Properties["DashboardBody"]))
+		}
+		bodies = append(bodies, body)
+	}
+	if len(bodies) != 1 {
+		t.Fatalf("%d AWS::CloudWatch::Dashboard resources, want 1", len(bodies))
+	}
+	// What !Sub would put in: each name a pseudo parameter, a parameter or
+	// a resource (with an attribute).
+	subs := map[string]bool{}
+	body := regexp.MustCompile(`\$\{([^}!]+)\}`).ReplaceAllStringFunc(bodies[0], func(m string) string {
+		name := m[2 : len(m)-1]
+		subs[name] = true
+		res, _, _ := strings.Cut(name, ".")
+		_, isParam := tpl.Parameters[name]
+		_, isRes := tpl.Resources[res]
+		if !strings.HasPrefix(name, "AWS::") && !isParam && !isRes {
+			t.Errorf("the dashboard substitutes ${%s}, which the template does not define", name)
+		}
+		return "sub-" + strings.ReplaceAll(name, ":", "-")
+	})
+	var dash struct {
+		Widgets []struct {
+			Type                string
+			X, Y, Width, Height int
+			Properties          struct {
+				Title   string
+				Region  string
+				Metrics [][]any
+				Alarms  []string
+			}
+		}
+	}
+	dec := json.NewDecoder(strings.NewReader(body))
+	if err := dec.Decode(&dash); err != nil {
+		t.Fatalf("the dashboard body is no JSON: %v\n%s", err, body)
+	}
+	if dec.More() {
+		t.Fatal("data after the dashboard body's JSON")
+	}
+	shown := map[string]bool{} // namespace/name[/dimension=value]
+	for i, w := range dash.Widgets {
+		if w.Width < 1 || w.Height < 1 || w.X < 0 || w.X+w.Width > 24 {
+			t.Errorf("widget %d (%s) lies outside the 24-column grid: x %d width %d", i, w.Properties.Title, w.X, w.Width)
+		}
+		if w.Type == "metric" && w.Properties.Region != "sub-AWS--Region" {
+			t.Errorf("widget %q: region %q, want ${AWS::Region}", w.Properties.Title, w.Properties.Region)
+		}
+		for _, m := range w.Properties.Metrics {
+			var parts []string
+			for _, p := range m {
+				if s, ok := p.(string); ok {
+					parts = append(parts, s)
+				}
+			}
+			if len(parts) < 2 || len(parts)%2 != 0 {
+				t.Errorf("widget %q: metric %v is not [namespace, name, (dimension, value)...]", w.Properties.Title, m)
+				continue
+			}
+			key := parts[0] + "/" + parts[1]
+			for j := 2; j+1 < len(parts); j += 2 {
+				key += "/" + parts[j] + "=" + parts[j+1]
+			}
+			shown[key] = true
+		}
+	}
+	for _, m := range metrics.All {
+		keys := []string{metrics.Namespace + "/" + m.Name}
+		if m.Dimension != "" {
+			keys = nil
+			for _, v := range m.Values {
+				keys = append(keys, metrics.Namespace+"/"+m.Name+"/"+m.Dimension+"="+v)
+			}
+		}
+		for _, k := range keys {
+			if !shown[k] {
+				t.Errorf("the dashboard does not show %s (%s)", k, m.Means)
+			}
+		}
+	}
+	// Nothing in the namespace the code does not write, or a log metric
+	// filter of the template does not make.
+	made := map[string]bool{}
+	for _, m := range metrics.All {
+		made[m.Name] = true
+	}
+	for id, r := range tpl.Resources {
+		if r.Type != "AWS::Logs::MetricFilter" {
+			continue
+		}
+		for _, tr := range listOf(r.Properties["MetricTransformations"]) {
+			mt, _ := tr.(map[string]any)
+			if ns := str(mt["MetricNamespace"]); ns != metrics.Namespace {
+				t.Errorf("%s writes to namespace %q, the code to %q", id, ns, metrics.Namespace)
+			}
+			made[str(mt["MetricName"])] = true
+		}
+	}
+	for k := range shown {
+		parts := strings.Split(k, "/")
+		if parts[0] == metrics.Namespace && !made[parts[1]] {
+			t.Errorf("the dashboard shows %s, which neither the code (shared/metrics) nor a metric filter makes", k)
+		}
+	}
+	for id, r := range tpl.Resources {
+		switch r.Type {
+		case "AWS::CloudWatch::Alarm":
+			if !subs[id+".Arn"] {
+				t.Errorf("the dashboard's alarm widget does not list %s", id)
+			}
+		case "AWS::Serverless::Function":
+			if !shown["AWS/Lambda/Errors/FunctionName=sub-"+id] {
+				t.Errorf("the dashboard does not show %s's errors", id)
+			}
+		case "AWS::SQS::Queue":
+			if !shown["AWS/SQS/ApproximateNumberOfMessagesVisible/QueueName=sub-"+id+".QueueName"] {
+				t.Errorf("the dashboard does not show the depth of %s", id)
+			}
+		}
+	}
+	if o := tpl.Outputs["DashboardUrl"]; o == nil {
+		t.Error("no DashboardUrl output: where is the dashboard?")
 	}
 }
 
