@@ -28,7 +28,7 @@ type SESOptions struct {
 	Log io.Writer
 }
 
-const sesStartTimeout = 30 * time.Second
+const sesStartTimeout = 90 * time.Second
 
 // StartSES starts aws-ses-v2-local from the cache and returns once its
 // health check answers. Its page at Endpoint() shows the mail sent.
