@@ -29,11 +29,9 @@ type DynamoOptions struct {
 	Log io.Writer
 }
 
-// dynamoStartTimeout is generous: a cold JVM on a busy 2-core CI machine
-// running several test packages at once can take a while.
-// Generous: on a loaded 2-core machine (several test binaries starting JVMs
-// at once) DynamoDB Local has taken over a minute to answer; a start that
-// fails for being slow fails every test behind it.
+// dynamoStartTimeout is generous: a cold JVM on a busy 2-core machine
+// running several test packages at once has taken over a minute to answer,
+// and a start that fails for being slow fails every test behind it.
 const dynamoStartTimeout = 3 * time.Minute
 
 // StartDynamoDB starts DynamoDB Local from the cache and returns once it
