@@ -41,6 +41,7 @@ import (
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/mail"
 	"github.com/leadnurture/nurture/shared/mail/ses"
+	"github.com/leadnurture/nurture/shared/metrics"
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/sales"
@@ -178,6 +179,8 @@ func setup() (func(), error) {
 		Config:  config.Config{TableName: table, PublicBaseURL: "https://api.acme.example", ConfigurationSet: "nurture-bench"},
 		Program: prog, Store: st, Mailer: w.mailer, AlertMailer: sesMailer, Signer: signer, Rate: rate,
 		Clock: w.clock, Log: slog.New(slog.DiscardHandler),
+		// The business metrics' lines are written, as in Lambda, and dropped.
+		Metrics: metrics.New(io.Discard),
 	})
 	if err != nil {
 		stop()
@@ -871,6 +874,19 @@ func printCost(out io.Writer) {
 		{fmt.Sprintf("HTTP API: %.0f requests × $%.2f/M", captures+clicks, USDPerMillionHTTPAPIRequests), (captures + clicks) / 1e6 * USDPerMillionHTTPAPIRequests},
 		{fmt.Sprintf("EventBridge Scheduler: %.0f ticks × $%.2f/M", ticks, USDPerMillionSchedulerInvocations), ticks / 1e6 * USDPerMillionSchedulerInvocations},
 	}
+	// Monitoring (the business metrics, the dashboard, the alarms) and
+	// keeping the table, with point-in-time recovery, for the activities'
+	// retention: modelled (cost.go).
+	decisions := alerts * DecisionsPerAlert
+	months := w.prog.ActivityRetention().Hours() / 24 / 30.4
+	tableGB, storage := Storage(captures+events+clicks+alerts+followUps+decisions, captures+events+clicks, leads, months)
+	var fixed float64
+	for _, c := range append(Monitoring(captures+emails+alerts+decisions), storage...) {
+		lines = append(lines, line{c.What, c.USD})
+		if c.Fixed {
+			fixed += c.USD
+		}
+	}
 	fmt.Fprintf(out, "\n# Cost model: %d nurtured leads per month (prices %s, %s, no free tier)\n", ModelLeads, PricesRegion, PricesDate)
 	fmt.Fprintf(out, "# Each lead: %g capture, %g nurture emails (the first at step 1's cost, the rest at step 2's), %g engagement events\n",
 		CapturesPerLead, EmailsPerLead, EngagementEventsPerEmail)
@@ -891,6 +907,10 @@ func printCost(out io.Writer) {
 		total += l.usd
 	}
 	fmt.Fprintf(tw, "total per month\t$%.2f\t\n", total)
+	fmt.Fprintf(tw, "  of which the stack's own, at any volume (custom metrics, dashboard, alarms)\t$%.2f\t\n", fixed)
 	fmt.Fprintf(tw, "per nurtured lead\t$%.5f\t\n", total/leads)
+	fmt.Fprintf(tw, "per nurtured lead, without the stack's own\t$%.5f\t\n", (total-fixed)/leads)
 	tw.Flush()
+	fmt.Fprintf(out, "# The table: %.2f GB in steady state. A full export to S3 for Athena (docs/athena.md) costs $%.2f/GB: $%.2f each.\n",
+		tableGB, USDPerGBExported, tableGB*USDPerGBExported)
 }

@@ -1,5 +1,11 @@
 package bench
 
+import (
+	"fmt"
+
+	"github.com/leadnurture/nurture/shared/metrics"
+)
+
 // Public prices, us-east-1, as of 2026-11-25 (the figures the issue gives;
 // no free tier counted).
 const (
@@ -102,3 +108,78 @@ const (
 	ReengagedShare  = 1 - EvergreenShare
 	DormantWRU      = 2.0
 )
+
+// Monitoring and keeping the data (modelled, prices us-east-1 as of
+// PricesDate, no free tier: it would cover 10 custom metrics, 10 alarms,
+// 3 dashboards and 5 GB of logs a month). DynamoDB bills storage by the
+// GB-month, and point-in-time recovery (which the export to S3 for Athena
+// needs, docs/athena.md) by the GB-month of the table too.
+const (
+	USDPerGBLogsIngested    = 0.50
+	USDPerCustomMetricMonth = 0.30
+	USDPerDashboardMonth    = 3.00
+	USDPerAlarmMonth        = 0.10
+	USDPerGBMonthStored     = 0.25
+	USDPerGBMonthPITR       = 0.20
+	USDPerGBExported        = 0.10
+)
+
+// The business metrics (shared/metrics): one EMF line in a function's log
+// per captured lead, nurture email, alert and sales decision. A line is
+// about 250 bytes (measured), and CloudWatch Logs bills 26 bytes more per
+// event. Each alert is assumed to get one decision.
+const (
+	MetricLineBytes   = 250 + 26
+	DecisionsPerAlert = 1.0
+	Dashboards        = 1
+	// Alarms is how many AWS::CloudWatch::Alarm the template holds (a test
+	// keeps the two equal).
+	Alarms = 16
+)
+
+// Table size, from items written through the real handlers on DynamoDB
+// Local (an activity 0.21-0.43 KB, an event's record 0.08 KB, a lead with
+// an alert 0.9 KB), each with the 100 bytes DynamoDB bills per item. TTL
+// removes activities and event records after the program's
+// retention.activityDays; leads stay, and the model counts them for as
+// long.
+const (
+	ActivityItemKB = 0.4
+	EventRecordKB  = 0.18
+	LeadItemKB     = 1.0
+)
+
+// Cost is one line of the cost model.
+type Cost struct {
+	What string
+	USD  float64
+	// Fixed costs are the stack's, the same at any volume.
+	Fixed bool
+}
+
+// Monitoring is a month of the business metrics (metricLines EMF lines
+// ingested by CloudWatch Logs; a custom metric per metric and dimension
+// value, metrics.Series), the dashboard and the alarms.
+func Monitoring(metricLines float64) []Cost {
+	gb := metricLines * MetricLineBytes / 1e9
+	series := metrics.Series()
+	return []Cost{
+		{fmt.Sprintf("CloudWatch Logs: %.0f business-metric lines (EMF), %.3f GB × $%.2f/GB", metricLines, gb, USDPerGBLogsIngested), gb * USDPerGBLogsIngested, false},
+		{fmt.Sprintf("CloudWatch custom metrics: %d × $%.2f", series, USDPerCustomMetricMonth), float64(series) * USDPerCustomMetricMonth, true},
+		{fmt.Sprintf("CloudWatch dashboard: %d × $%.2f", Dashboards, USDPerDashboardMonth), Dashboards * USDPerDashboardMonth, true},
+		{fmt.Sprintf("CloudWatch alarms: %d × $%.2f", Alarms, USDPerAlarmMonth), Alarms * USDPerAlarmMonth, true},
+	}
+}
+
+// Storage is a month of keeping the table in steady state: months of
+// activities and event records (each month's as written), and as many
+// months of leads; and point-in-time recovery on all of it. It returns
+// the table's size too.
+func Storage(activitiesPerMonth, eventRecordsPerMonth, leadsPerMonth, months float64) (float64, []Cost) {
+	kb := months * (activitiesPerMonth*ActivityItemKB + eventRecordsPerMonth*EventRecordKB + leadsPerMonth*LeadItemKB)
+	gb := kb / (1024 * 1024)
+	return gb, []Cost{
+		{fmt.Sprintf("DynamoDB storage: %.2f GB (%.0f months kept) × $%.2f/GB-month", gb, months, USDPerGBMonthStored), gb * USDPerGBMonthStored, false},
+		{fmt.Sprintf("DynamoDB point-in-time recovery: %.2f GB × $%.2f/GB-month", gb, USDPerGBMonthPITR), gb * USDPerGBMonthPITR, false},
+	}
+}
