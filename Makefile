@@ -5,6 +5,7 @@
 #   make deps    only install the local servers (idempotent)
 #   make bench   benchmarks and the monthly cost model on the local stack
 #   make simulate  the personas' months through the nurture program (docs/simulate.md)
+#   make drill   the load and abuse drill of the public routes on the local stack
 #
 # Needs Node.js/npm, Python 3, Go and make; Java 17 and chromium are
 # installed from Debian when missing. Everything downloaded goes to
@@ -159,6 +160,15 @@ bench: java $(DYNAMODB_STAMP) $(NODE_STAMP) ## benchmarks and cost model on the 
 	@if [ -f "$(BENCH_DIR)/results.txt" ]; then mv "$(BENCH_DIR)/results.txt" "$(BENCH_DIR)/results.old.txt"; fi
 	$(GO) test -tags bench -count=1 -timeout 30m -run '^$$' -bench . -benchtime 1x ./infra/bench | tee "$(BENCH_DIR)/results.txt"
 	@echo "==> results in $(BENCH_DIR)/results.txt"
+
+# The load and abuse drill (infra/drill, build tag drill, so `go test ./...`
+# never runs it): make run's own binary on free ports, 10,000 form posts from
+# 50 clients on their own loopback addresses (a tenth garbage or hostile),
+# then a junk flood on /u/ during 100 real one-click unsubscribes. Fails when
+# a target is missed; prints the numbers (docs/security.md).
+.PHONY: drill
+drill: java $(DYNAMODB_STAMP) $(NODE_STAMP) ## load and abuse drill against the local stack: limits, no 5xx, no lost lead, unsubscribes under a junk flood
+	$(GO) test -tags drill -count=1 -timeout 20m -v -run '^TestDrill$$' ./infra/drill
 
 # ---------------------------------------------------------------------------
 # Infrastructure: build for Lambda, lint the SAM template, deploy to AWS

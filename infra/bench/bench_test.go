@@ -417,6 +417,9 @@ func captureRequests(count int) ([]httpapi.Request, []string) {
 		}
 		v.Set("submission", fmt.Sprintf("bench-%06d", i))
 		reqs[i] = formPost(form.ID, v, w.clock.Now())
+		// Each lead a person of their own, as on a real site: the per-IP
+		// limit counts each post (its counter's write is in the units).
+		reqs[i].RequestContext.HTTP.SourceIP = fmt.Sprintf("10.%d.%d.%d", i>>16&0xff, i>>8&0xff, i&0xff)
 		ids[i] = lead.IDFor(email)
 	}
 	return reqs, ids
@@ -839,7 +842,7 @@ func printCost(out io.Writer) {
 	// what step 2 (to leads with their engagement) measured.
 	wcuOf := func(x *stat) float64 { return x.perOp(x.wcu + float64(x.failedConds)) }
 	first, later := leads, emails-leads
-	wcu := captures*wcuOf(c) + first*wcuOf(s) + later*wcuOf(s2) + events*wcuOf(e) + clicks*wcuOf(e) + alerts*AlertWRU +
+	wcu := captures*wcuOf(c) + first*wcuOf(s) + later*wcuOf(s2) + events*wcuOf(e) + clicks*(wcuOf(e)+LinkLimitWRU) + alerts*AlertWRU +
 		leads*ReengagedShare*DormantWRU +
 		events2*EventWRU +
 		alerts*OpenIndexWRU + followUps*(1+AlertWRU) + digests

@@ -42,6 +42,12 @@ const (
 	EmailsPerLead            = 4.0
 	EngagementEventsPerEmail = 3.0
 	LinkClicksPerLead        = 0.2
+	// Per-client limits (shared/limit): a form post's two counters (its
+	// IP's and its address's) are in the capture's measured units; a
+	// link's post writes two as well (its IP's and its lead's, 1 WRU each,
+	// modelled), counted for every click though an unsubscribe writes
+	// none: an upper bound. A junk link writes nothing.
+	LinkLimitWRU = 2.0
 	// The scheduler runs every 5 minutes, whether or not anything is due.
 	TicksPerMonth = 30 * 24 * 12
 	// Sales alerts: about the top 15% of leads cross a threshold in a month.

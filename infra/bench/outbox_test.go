@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -244,9 +245,15 @@ func waitDelivered(ids []string) error {
 	return nil
 }
 
+// posts numbers the posts, for each its own source IP: a person each.
+var posts atomic.Int64
+
 // post sends a browser's form post through the capture handler.
 func (ow *outboxWorld) post(formID string, v url.Values) error {
-	res, err := ow.app.Capture.Handle(benchCtx, testworld.FormPost(formID, v, time.Now()))
+	req := testworld.FormPost(formID, v, time.Now())
+	i := posts.Add(1)
+	req.RequestContext.HTTP.SourceIP = fmt.Sprintf("10.200.%d.%d", i>>8&0xff, i&0xff)
+	res, err := ow.app.Capture.Handle(benchCtx, req)
 	if err == nil && res.StatusCode >= 400 {
 		err = fmt.Errorf("status %d", res.StatusCode)
 	}

@@ -1349,3 +1349,52 @@ func TestTemplate_lifecycleEventsOnlyWithACRM(t *testing.T) {
 		}
 	}
 }
+
+// A route's throttle is shared by all its clients: the one-click
+// unsubscribe (POST /u/{token}) has a throttle of its own, well above the
+// API's default and every other route's, so junk on other routes never
+// touches it and junk on it must be ten times the default's rate first.
+func TestTemplate_unsubscribePostHasItsOwnHigherThrottle(t *testing.T) {
+	tpl := loadTemplate(t)
+	def := mapAt(tpl.Resources["HttpApi"].Properties, "DefaultRouteSettings")
+	num := func(v any) float64 {
+		switch n := v.(type) {
+		case int:
+			return float64(n)
+		case float64:
+			return n
+		}
+		t.Fatalf("throttle %v is not a number", v)
+		return 0
+	}
+	rate := func(m map[string]any) float64 { return num(m["ThrottlingRateLimit"]) }
+	burst := func(m map[string]any) float64 { return num(m["ThrottlingBurstLimit"]) }
+	var unsub map[string]any
+	others := map[string]map[string]any{}
+	for name, res := range tpl.Resources {
+		if res.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		for ev, e := range events(res, "HttpApi") {
+			key := str(e["Method"]) + " " + str(e["Path"])
+			if key == "POST /u/{token}" {
+				unsub = mapAt(e, "RouteSettings")
+				continue
+			}
+			if rs := mapAt(e, "RouteSettings"); rs != nil {
+				others[name+"."+ev] = rs
+			}
+		}
+	}
+	if unsub == nil {
+		t.Fatalf("POST /u/{token} has no RouteSettings of its own: it shares DefaultRouteSettings %s", canon(def))
+	}
+	if rate(unsub) < 10*rate(def) || burst(unsub) < 10*burst(def) {
+		t.Errorf("POST /u/{token} throttle %s, want at least ten times the default %s", canon(unsub), canon(def))
+	}
+	for name, rs := range others {
+		if rate(rs) >= rate(unsub) {
+			t.Errorf("%s throttle %s is not below the unsubscribe's %s", name, canon(rs), canon(unsub))
+		}
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/leadnurture/nurture/shared/engagement"
 	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/limit"
 	"github.com/leadnurture/nurture/shared/mail"
 	"github.com/leadnurture/nurture/shared/metrics"
 	"github.com/leadnurture/nurture/shared/nurture"
@@ -60,9 +61,12 @@ type Parts struct {
 	Signer *token.Signer
 	// Rate is the scheduler's send rate in emails a second; the scheduler
 	// function sets it from SES before every tick.
-	Rate  float64
-	Clock clock.Clock
-	Log   *slog.Logger
+	Rate float64
+	// Limits are the per-client limits of the public routes, counted in
+	// the table; nil is limit.Default(), &limit.Policy{} turns them off.
+	Limits *limit.Policy
+	Clock  clock.Clock
+	Log    *slog.Logger
 	// Metrics writes the business metrics (CloudWatch EMF lines): the
 	// functions' standard output; nil records none.
 	Metrics *metrics.Recorder
@@ -94,6 +98,8 @@ type App struct {
 	Engagement *engagement.Service
 	Capturer   *lead.Capturer
 	Desk       *sales.Desk
+	// Limiter counts the public routes' requests per client (Parts.Limits).
+	Limiter *limit.Limiter
 
 	// The HTTP API's handlers: the capture function's (Forms: the form
 	// posts, which Capture takes, the forms' script and hosted pages), and
@@ -123,6 +129,11 @@ func New(p Parts) (*App, error) {
 	}
 	a := &App{Parts: p, Window: win, Scorer: scoring.New(p.Program)}
 	cfg := p.Config
+	policy := limit.Default()
+	if p.Limits != nil {
+		policy = *p.Limits
+	}
+	a.Limiter = &limit.Limiter{Policy: policy, Counter: p.Store, Clock: p.Clock, Log: p.Log}
 
 	if p.AlertMailer != nil && p.Signer != nil && cfg.PublicBaseURL != "" {
 		a.Alerter = &sales.Alerter{
@@ -153,18 +164,18 @@ func New(p Parts) (*App, error) {
 	}
 	a.Capturer = &lead.Capturer{
 		Program: p.Program, Store: p.Store, Clock: p.Clock, MinFillTime: cfg.MinFillTime,
-		Scorer: a.Scorer, Suppressions: p.Store, Metrics: p.Metrics,
+		Scorer: a.Scorer, Suppressions: p.Store, Metrics: p.Metrics, Limits: a.Limiter,
 	}
 	a.Desk = &sales.Desk{Program: p.Program, Store: p.Store, Window: win, Metrics: p.Metrics}
-	a.Capture = &httpapi.Capture{Capturer: a.Capturer, Log: p.Log}
+	a.Capture = &httpapi.Capture{Capturer: a.Capturer, Limits: a.Limiter, Log: p.Log}
 	a.Forms = &httpapi.FormRoutes{
 		Capture: a.Capture,
 		Pages:   &httpapi.FormPages{Program: p.Program, BaseURL: cfg.PublicBaseURL, SiteOrigins: cfg.SiteOrigins, Log: p.Log},
 	}
 	if p.Signer != nil {
 		a.LinkRoutes = &httpapi.LinkRoutes{
-			Links: &httpapi.Links{Engagement: a.Engagement, Signer: p.Signer, Program: p.Program, Clock: p.Clock, Log: p.Log},
-			Sales: &httpapi.Sales{Desk: a.Desk, Signer: p.Signer, Clock: p.Clock, Log: p.Log},
+			Links: &httpapi.Links{Engagement: a.Engagement, Signer: p.Signer, Program: p.Program, Clock: p.Clock, Limits: a.Limiter, Log: p.Log},
+			Sales: &httpapi.Sales{Desk: a.Desk, Signer: p.Signer, Clock: p.Clock, Limits: a.Limiter, Log: p.Log},
 			Inbox: &httpapi.Inbox{
 				Inbox:  &sales.Inbox{Program: p.Program, Store: p.Store},
 				Signer: p.Signer, Program: p.Program, Clock: p.Clock, Log: p.Log,

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/limit"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/webform"
 )
@@ -49,7 +50,11 @@ const (
 // Capture serves POST /forms/{formId}.
 type Capture struct {
 	Capturer *lead.Capturer
-	Log      *slog.Logger
+	// Limits counts every post of a source IP before its body is read,
+	// valid or not (nil: no limits); the Capturer's counts the posts per
+	// address.
+	Limits *limit.Limiter
+	Log    *slog.Logger
 }
 
 // Handle decodes a form post, captures the lead, and answers a browser with
@@ -63,6 +68,11 @@ func (h *Capture) Handle(ctx context.Context, req Request) (Response, error) {
 	if req.RequestContext.HTTP.Method != "" && req.RequestContext.HTTP.Method != http.MethodPost {
 		return failure(html, http.StatusMethodNotAllowed, "method not allowed", Page{Title: "Method not allowed", Lead: "Forms are sent with POST.", Company: company}), nil
 	}
+	// First, before anything is read: a client over its limit costs one
+	// write and learns nothing about its post.
+	if err := h.Limits.Capture(ctx, req.RequestContext.HTTP.SourceIP); err != nil {
+		return h.limited(log, html, err), nil
+	}
 	values, err := formValues(req)
 	if err != nil {
 		log.Info("capture rejected", "reason", err.Error())
@@ -71,7 +81,10 @@ func (h *Capture) Handle(ctx context.Context, req Request) (Response, error) {
 	sub := submission(formID, values, req, h.Capturer.Clock.Now())
 	out, err := h.Capturer.Capture(ctx, sub)
 	var invalid *lead.InvalidError
+	_, limited := limit.AsExceeded(err)
 	switch {
+	case limited:
+		return h.limited(log, html, err), nil
 	case errors.Is(err, lead.ErrUnknownForm):
 		log.Info("capture rejected", "reason", "unknown form")
 		return failure(html, http.StatusNotFound, "unknown form", Page{Title: "Form not found", Lead: "This form does not exist (any more). Please reload the page you came from.", Company: company}), nil
@@ -102,6 +115,26 @@ func (h *Capture) Handle(ctx context.Context, req Request) (Response, error) {
 		"asset":   map[string]string{"id": out.Asset.ID, "title": out.Asset.Title, "url": out.Asset.URL},
 		"next":    target,
 	}), nil
+}
+
+// limited answers a post over a limit: 429 with Retry-After, saying when to
+// try again.
+func (h *Capture) limited(log *slog.Logger, html bool, err error) Response {
+	e, _ := limit.AsExceeded(err)
+	log.Info("capture rejected", "reason", "limited", "limit", e.Rule.Name)
+	resp := failure(html, http.StatusTooManyRequests, "too many requests from this client: try again in "+waitText(e),
+		Page{Title: "Too many requests", Lead: "This form was sent too often. Please try again in " + waitText(e) + ".", Company: h.Capturer.Program.Sender.Company})
+	resp.Headers["retry-after"] = strconv.Itoa(e.RetryAfterSeconds())
+	return resp
+}
+
+// waitText says how long to wait, in words a person reads.
+func waitText(e *limit.Exceeded) string {
+	s := e.RetryAfterSeconds()
+	if s < 90 {
+		return strconv.Itoa(s) + " seconds"
+	}
+	return strconv.Itoa((s+59)/60) + " minutes"
 }
 
 // submission maps the posted values to the domain's submission.

@@ -57,7 +57,7 @@ func (h *Inbox) site() linkSite {
 
 // Handle answers one inbox request.
 func (h *Inbox) Handle(ctx context.Context, req Request) (Response, error) {
-	r, resp, ok := h.site().open(req, link.Inbox)
+	r, resp, ok := h.site().open(ctx, req, link.Inbox)
 	if !ok {
 		return resp, nil
 	}

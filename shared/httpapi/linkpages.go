@@ -1,15 +1,18 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/leadnurture/nurture/shared/clock"
+	"github.com/leadnurture/nurture/shared/limit"
 	"github.com/leadnurture/nurture/shared/link"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/token"
@@ -25,7 +28,10 @@ type linkSite struct {
 	Signer  *token.Signer
 	Program *program.Program
 	Clock   clock.Clock
-	Log     *slog.Logger
+	// Limits counts the posts of valid links per source IP and per lead,
+	// an unsubscribe's excepted (nil: no limits).
+	Limits *limit.Limiter
+	Log    *slog.Logger
 }
 
 // linkRequest is a link request that passed the preamble.
@@ -44,10 +50,15 @@ type linkRequest struct {
 // link of one of kinds (else the invalid-link page), the method GET or POST
 // (405), a POST's body within the cap (413; checked before the token, so
 // that the answer says nothing about the token), and the token must verify
-// for one of the kind's purposes (the invalid-link page). What the fields
+// for one of the kind's purposes (the invalid-link page); then a POST of
+// any kind but an unsubscribe counts against the client's and the lead's
+// limits (429). A bad token is thus turned away without a read or a write,
+// and it counts against nobody: a flood of junk links can neither cost us
+// a write each nor use up a limit that a real link needs. An unsubscribe
+// is never limited: it must always work (RFC 8058, and the law). What the fields
 // of a post mean is the handler's business; a body that cannot be read has
 // none. When ok is false, resp is the answer.
-func (s linkSite) open(req Request, kinds ...link.Kind) (r linkRequest, resp Response, ok bool) {
+func (s linkSite) open(ctx context.Context, req Request, kinds ...link.Kind) (r linkRequest, resp Response, ok bool) {
 	method, kind, known := linkRoute(req)
 	log := s.Log.With("requestId", req.RequestContext.RequestID)
 	if !known || !slices.Contains(kinds, kind) {
@@ -75,6 +86,13 @@ func (s linkSite) open(req Request, kinds ...link.Kind) (r linkRequest, resp Res
 	if !verified {
 		log.Info("link rejected", "reason", "invalid or expired token")
 		return r, s.invalid(), false
+	}
+	if method == http.MethodPost && kind != link.Unsubscribe {
+		err := s.Limits.Link(ctx, req.RequestContext.HTTP.SourceIP, claims.LeadID)
+		if e, limited := limit.AsExceeded(err); limited {
+			log.Info("link rejected", "reason", "limited", "limit", e.Rule.Name, "leadId", claims.LeadID)
+			return r, s.limited(e), false
+		}
 	}
 	return linkRequest{
 		Method: method, Kind: kind, Claims: claims, Form: form, Now: now,
@@ -134,6 +152,17 @@ func (s linkSite) invalid() Response {
 		},
 		Company: s.company(),
 	})
+}
+
+// limited answers a post over a limit: 429, with when to try again.
+func (s linkSite) limited(e *limit.Exceeded) Response {
+	resp := linkPage(http.StatusTooManyRequests, Page{
+		Title:   "Too many requests",
+		Lead:    "This link was used too often just now. Nothing was changed. Please try again in " + waitText(e) + ".",
+		Company: s.company(),
+	})
+	resp.Headers["retry-after"] = strconv.Itoa(e.RetryAfterSeconds())
+	return resp
 }
 
 // unavailable answers an infrastructure failure with a retryable 503 that

@@ -12,6 +12,7 @@ import (
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/engagement"
 	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/limit"
 	"github.com/leadnurture/nurture/shared/link"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/token"
@@ -43,7 +44,10 @@ type Links struct {
 	Signer     *token.Signer
 	Program    *program.Program
 	Clock      clock.Clock
-	Log        *slog.Logger
+	// Limits counts the posts of valid links, never an unsubscribe's
+	// (nil: no limits).
+	Limits *limit.Limiter
+	Log    *slog.Logger
 }
 
 // oneClickField and oneClickValue are the body of an RFC 8058 one-click post;
@@ -54,12 +58,12 @@ const (
 )
 
 func (h *Links) site() linkSite {
-	return linkSite{Signer: h.Signer, Program: h.Program, Clock: h.Clock, Log: h.Log}
+	return linkSite{Signer: h.Signer, Program: h.Program, Clock: h.Clock, Limits: h.Limits, Log: h.Log}
 }
 
 // Handle answers one link request.
 func (h *Links) Handle(ctx context.Context, req Request) (Response, error) {
-	r, resp, ok := h.site().open(req, link.Unsubscribe, link.Answer, link.Keep, link.Rate, link.Help, link.Preferences)
+	r, resp, ok := h.site().open(ctx, req, link.Unsubscribe, link.Answer, link.Keep, link.Rate, link.Help, link.Preferences)
 	if !ok {
 		return resp, nil
 	}

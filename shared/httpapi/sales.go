@@ -9,6 +9,7 @@ import (
 
 	"github.com/leadnurture/nurture/shared/clock"
 	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/limit"
 	"github.com/leadnurture/nurture/shared/link"
 	"github.com/leadnurture/nurture/shared/sales"
 	"github.com/leadnurture/nurture/shared/token"
@@ -32,6 +33,8 @@ type Sales struct {
 	Desk   *sales.Desk
 	Signer *token.Signer
 	Clock  clock.Clock
+	// Limits counts the decisions posted (nil: no limits).
+	Limits *limit.Limiter
 	Log    *slog.Logger
 }
 
@@ -47,12 +50,12 @@ const (
 )
 
 func (h *Sales) site() linkSite {
-	return linkSite{Signer: h.Signer, Program: h.Desk.Program, Clock: h.Clock, Log: h.Log}
+	return linkSite{Signer: h.Signer, Program: h.Desk.Program, Clock: h.Clock, Limits: h.Limits, Log: h.Log}
 }
 
 // Handle answers one sales link request.
 func (h *Sales) Handle(ctx context.Context, req Request) (Response, error) {
-	r, resp, ok := h.site().open(req, link.Sales)
+	r, resp, ok := h.site().open(ctx, req, link.Sales)
 	if !ok {
 		if resp.StatusCode == InvalidLinkStatus {
 			if expired, ok := h.expired(ctx, req); ok {

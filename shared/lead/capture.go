@@ -124,6 +124,15 @@ type Capturer struct {
 	Suppressions Suppressions
 	// Metrics counts the captures that stored a download (nil: none).
 	Metrics *metrics.Recorder
+	// Limits, when set, is asked before a valid post is stored, with the
+	// lead's id: its error (a limit.Exceeded) refuses the post, so one
+	// address cannot be posted again and again (limit.Limiter is one).
+	Limits AddressLimits
+}
+
+// AddressLimits limits the posts naming one lead.
+type AddressLimits interface {
+	CaptureOf(ctx context.Context, leadID string) error
 }
 
 // Suppressions tells whether an address was erased.
@@ -164,6 +173,11 @@ func (c *Capturer) Capture(ctx context.Context, s Submission) (Outcome, error) {
 	}
 	id := IDFor(email)
 	out.LeadID = id
+	if c.Limits != nil {
+		if err := c.Limits.CaptureOf(ctx, id); err != nil {
+			return out, err
+		}
+	}
 	key := submissionKey(form.ID, email, s)
 
 	// The lead, its activity and the submission's record in one write: a

@@ -65,3 +65,21 @@ func FaultyDynamo(t testing.TB, maxAttempts int) (*dynamodb.Client, *Faults) {
 	}
 	return client, f
 }
+
+// ThrottledDynamo returns a client of a DynamoDB that throttles every
+// request, as a table over its capacity does, without retries: for what
+// must go on when the table cannot take a write (the limits fail open).
+func ThrottledDynamo(t testing.TB) *dynamodb.Client {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}`))
+	}))
+	t.Cleanup(srv.Close)
+	client, err := localstack.DynamoClient(context.Background(), srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dynamodb.New(client.Options(), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -44,9 +45,12 @@ type persona struct {
 	r      *sim
 	email  string // normalised, as the product keys the lead
 	leadID string
-	zone   *time.Location
-	j      Journey
-	n      int // emails received
+	// ip is the persona's own source IP: every person is a client of
+	// their own to the per-client limits.
+	ip   string
+	zone *time.Location
+	j    Journey
+	n    int // emails received
 	// acted holds, per behaviour, the months ("2027-03", in the persona's
 	// zone) it already acted in, for the monthly frequency.
 	acted   map[string]map[string]bool
@@ -68,7 +72,7 @@ func (r *sim) newPersona(pe program.Persona) (*persona, error) {
 		return nil, fmt.Errorf("persona %s: %w", pe.ID, err)
 	}
 	p := &persona{
-		Persona: pe, r: r, email: email, leadID: lead.IDFor(email), zone: zone,
+		Persona: pe, r: r, email: email, leadID: lead.IDFor(email), zone: zone, ip: personaIP(email),
 		acted: map[string]map[string]bool{"open": {}, "click": {}, "answer": {}},
 	}
 	p.j = Journey{Persona: pe, Zone: zone}
@@ -103,7 +107,7 @@ func (p *persona) fill(ctx context.Context, formID string) error {
 		v.Set(httpapi.FieldTimeZone, p.Profile.TimeZone)
 	}
 	route := httpapi.Route{Method: http.MethodPost, Path: "/forms/{formId}"}
-	req := apiRequest(route, "/forms/"+formID, map[string]string{"formId": formID}, v, now)
+	req := apiRequest(route, "/forms/"+formID, map[string]string{"formId": formID}, v, p.ip, now)
 	resp, err := p.r.app.Capture.Handle(ctx, req)
 	if err != nil {
 		return fmt.Errorf("form %s: %w", formID, err)
@@ -301,7 +305,7 @@ func (p *persona) linkPage(ctx context.Context, kind link.Kind, u *url.URL, meth
 	if method == http.MethodPost {
 		form = url.Values{}
 	}
-	resp, err := p.r.app.LinkRoutes.Handle(ctx, apiRequest(route, u.Path, map[string]string{"token": tok}, form, p.r.clock.Now()))
+	resp, err := p.r.app.LinkRoutes.Handle(ctx, apiRequest(route, u.Path, map[string]string{"token": tok}, form, p.ip, p.r.clock.Now()))
 	if err != nil {
 		return resp, fmt.Errorf("%s %s: %w", method, kind.Route(), err)
 	}
@@ -369,7 +373,7 @@ func (p *persona) score() float64 {
 // apiRequest is the API Gateway (HTTP API, payload 2.0) event of a browser's
 // request: a form post's body urlencoded and base64-encoded, as API Gateway
 // passes it, and the request's own time.
-func apiRequest(route httpapi.Route, path string, params map[string]string, form url.Values, at time.Time) httpapi.Request {
+func apiRequest(route httpapi.Route, path string, params map[string]string, form url.Values, ip string, at time.Time) httpapi.Request {
 	req := httpapi.Request{
 		Version:        "2.0",
 		RouteKey:       route.RouteKey(),
@@ -384,11 +388,20 @@ func apiRequest(route httpapi.Route, path string, params map[string]string, form
 	}
 	req.RequestContext.HTTP.Method = route.Method
 	req.RequestContext.HTTP.Path = path
-	req.RequestContext.HTTP.SourceIP = "198.51.100.7"
+	req.RequestContext.HTTP.SourceIP = ip
 	req.RequestContext.HTTP.UserAgent = browserAgent
 	req.RequestContext.RequestID = "simulation"
 	req.RequestContext.TimeEpoch = at.UnixMilli()
 	return req
+}
+
+// personaIP is an address of the benchmarking range 198.18.0.0/15 (RFC
+// 2544), one per persona.
+func personaIP(email string) string {
+	h := fnv.New32a()
+	h.Write([]byte(email))
+	n := h.Sum32() % (1 << 17)
+	return fmt.Sprintf("198.%d.%d.%d", 18+n>>16, n>>8&0xff, n&0xff)
 }
 
 func normalised(addr string) string {
