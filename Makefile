@@ -288,30 +288,46 @@ deploy: token-keys sam-build ## deploy to AWS with SAM (guided the first time; s
 	    --stack-name $(STACK_NAME) --capabilities CAPABILITY_IAM --resolve-s3; \
 	fi
 
-# The link signing keys live in SSM Parameter Store as a SecureString, never
-# in the template. Creates one random 256-bit key if the parameter is
-# missing; an existing parameter is left alone (rotation: docs/deploy.md).
+# The link signing keys and the lead id key live in SSM Parameter Store as
+# one SecureString, never in the template: "lead-id:BASE64,kYYYYMMDD:BASE64".
+# Creates the parameter with a random 256-bit key of each kind if it is
+# missing. An existing parameter without a lead-id key gets one added (its
+# signing keys kept, in order); an existing lead-id key is never changed, since
+# lead ids are the table's keys (rotating signing keys: docs/deploy.md).
 define TOKEN_KEYS_PY
 import base64, datetime, os, sys
 import boto3
 name = sys.argv[1]
 ssm = boto3.client("ssm", region_name=os.environ.get("AWS_REGION") or None)
+def secret():
+    return base64.b64encode(os.urandom(32)).decode()
+description = "Lead nurturing keys: lead-id:base64 (never change it), then link signing keys id:base64, newest first"
 try:
-    p = ssm.get_parameter(Name=name)["Parameter"]
-    print(f"==> {name} exists ({p['Type']}); left as it is")
-    if p["Type"] != "SecureString":
-        sys.exit(f"{name} must be a SecureString: the functions refuse a plain one")
+    p = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
 except ssm.exceptions.ParameterNotFound:
     kid = "k" + datetime.date.today().strftime("%Y%m%d")
-    secret = base64.b64encode(os.urandom(32)).decode()
-    ssm.put_parameter(Name=name, Type="SecureString", Value=f"{kid}:{secret}",
-                      Description="Lead nurturing link signing keys: id:base64, newest first")
-    print(f"==> created {name} (SecureString, key {kid})")
+    ssm.put_parameter(Name=name, Type="SecureString", Value=f"lead-id:{secret()},{kid}:{secret()}",
+                      Description=description)
+    print(f"==> created {name} (SecureString: the lead-id key and signing key {kid})")
+    sys.exit(0)
+if p["Type"] != "SecureString":
+    sys.exit(f"{name} must be a SecureString: the functions refuse a plain one")
+entries = [e.strip() for e in p["Value"].split(",") if e.strip()]
+if any(e.split(":", 1)[0].strip() == "lead-id" for e in entries):
+    print(f"==> {name} exists and holds the lead-id key; left as it is")
+    sys.exit(0)
+# Overwriting without a KeyId would re-encrypt with the account's default
+# key: keep the parameter's own (TokenKeysKmsKeyArn).
+meta = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"]
+kms = {"KeyId": meta[0]["KeyId"]} if meta and meta[0].get("KeyId") else {}
+ssm.put_parameter(Name=name, Type="SecureString", Overwrite=True, Description=description,
+                  Value=",".join([f"lead-id:{secret()}"] + entries), **kms)
+print(f"==> added the lead-id key to {name}; its signing keys are unchanged")
 endef
 export TOKEN_KEYS_PY
 
 .PHONY: token-keys
-token-keys: $(SAM_STAMP) ## create the link signing key in SSM Parameter Store if missing (TOKEN_KEYS_PARAMETER=...)
+token-keys: $(SAM_STAMP) ## create the signing and lead id keys in SSM Parameter Store if missing (TOKEN_KEYS_PARAMETER=...)
 	"$(SAM_VENV)/bin/python" -c "$$TOKEN_KEYS_PY" "$(TOKEN_KEYS_PARAMETER)"
 
 # The alert webhook's URL is a secret too (anyone holding it posts to the
@@ -385,9 +401,12 @@ run: deps ## the whole stack on this machine (see README; WEBHOOK_URL=, EVENTS_U
 #
 # A person's data requests (docs/deploy.md, "Operating it"). With TABLE_NAME set
 # (the stack's TableName output) they work on that table in AWS with your
-# credentials; without it, on the table of a running `make run`.
+# credentials, reading the lead id key from TOKEN_KEYS_PARAMETER; without it,
+# on the table of a running `make run`, with the key in its data folder.
 
-PRIVACY_ENV := if [ -z "$${TABLE_NAME:-}" ]; then export TABLE_NAME=nurture-local DYNAMODB_ENDPOINT="$${DYNAMODB_ENDPOINT:-http://localhost:$${DYNAMODB_PORT:-8000}}"; fi;
+PRIVACY_ENV := if [ -z "$${TABLE_NAME:-}" ]; then export TABLE_NAME=nurture-local DYNAMODB_ENDPOINT="$${DYNAMODB_ENDPOINT:-http://localhost:$${DYNAMODB_PORT:-8000}}" \
+	  TOKEN_KEYS="$${TOKEN_KEYS:-$$(cat "$${LOCAL_DATA_DIR:-$(CACHE_DIR)/data}/token-key")}"; \
+	else export TOKEN_KEYS_PARAMETER="$(TOKEN_KEYS_PARAMETER)"; fi;
 
 .PHONY: privacy-export
 privacy-export: ## print everything stored about EMAIL=... as JSON

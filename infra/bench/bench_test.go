@@ -177,7 +177,7 @@ func setup() (func(), error) {
 	// wrapped, to time SES.
 	a, err := app.New(app.Parts{
 		Config:  config.Config{TableName: table, PublicBaseURL: "https://api.acme.example", ConfigurationSet: "nurture-bench"},
-		Program: prog, Store: st, Mailer: w.mailer, AlertMailer: sesMailer, Signer: signer, Rate: rate,
+		Program: prog, Store: st, Mailer: w.mailer, AlertMailer: sesMailer, Signer: signer, LeadIDs: testenv.LeadIDs, Rate: rate,
 		Clock: w.clock, Log: slog.New(slog.DiscardHandler),
 		// The business metrics' lines are written, as in Lambda, and dropped.
 		Metrics: metrics.New(io.Discard),
@@ -420,7 +420,7 @@ func captureRequests(count int) ([]httpapi.Request, []string) {
 		// Each lead a person of their own, as on a real site: the per-IP
 		// limit counts each post (its counter's write is in the units).
 		reqs[i].RequestContext.HTTP.SourceIP = fmt.Sprintf("10.%d.%d.%d", i>>16&0xff, i>>8&0xff, i&0xff)
-		ids[i] = lead.IDFor(email)
+		ids[i] = testenv.LeadID(email)
 	}
 	return reqs, ids
 }

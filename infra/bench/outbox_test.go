@@ -18,6 +18,7 @@ import (
 
 	"github.com/leadnurture/nurture/infra/localstack"
 	"github.com/leadnurture/nurture/infra/localstack/streams"
+	"github.com/leadnurture/nurture/infra/localstack/testenv"
 	"github.com/leadnurture/nurture/infra/localstack/testworld"
 	"github.com/leadnurture/nurture/shared/app"
 	"github.com/leadnurture/nurture/shared/clock"
@@ -149,7 +150,7 @@ func startOutbox(table string, chat, crmHook *receiverServer) (*outboxWorld, err
 	parts := func(st *store.Store) app.Parts {
 		return app.Parts{
 			Config:  config.Config{TableName: table, PublicBaseURL: "https://api.acme.example", ConfigurationSet: "nurture-bench"},
-			Program: w.prog, Store: st, Signer: w.signer, Clock: clock.System{}, Log: slog.New(slog.DiscardHandler),
+			Program: w.prog, Store: st, Signer: w.signer, LeadIDs: testenv.LeadIDs, Clock: clock.System{}, Log: slog.New(slog.DiscardHandler),
 			AlertMailer: stampedMailer{next: w.sesMailer, calls: ow.ses},
 			Webhook:     stampedWebhook{next: slack.Outbox(chat.srv.URL), posts: ow.chat},
 			Events:      &crm.Receiver{URL: crmHook.srv.URL, Secrets: []string{"whsec_bench_0123456789abcdefghij"}},
@@ -200,7 +201,7 @@ func runEvents(table string) (func(), error) {
 	}
 	behind, err := app.New(app.Parts{
 		Config:  config.Config{TableName: table, PublicBaseURL: "https://api.acme.example"},
-		Program: w.prog, Store: store.New(db, table, store.Options{LifecycleEvents: true}), Signer: w.signer,
+		Program: w.prog, Store: store.New(db, table, store.Options{LifecycleEvents: true}), Signer: w.signer, LeadIDs: testenv.LeadIDs,
 		Clock: w.clock, Log: slog.New(slog.DiscardHandler),
 		Events: &crm.Receiver{URL: hook.srv.URL, Secrets: []string{"whsec_bench_0123456789abcdefghij"}},
 	})
@@ -288,7 +289,7 @@ func BenchmarkAlertLatency(b *testing.B) {
 	mql := w.prog.Thresholds[0]
 	for i := range count {
 		email := fmt.Sprintf("crossing%05d@%s", i, w.domain)
-		ids[i] = lead.IDFor(email)
+		ids[i] = testenv.LeadID(email)
 		if err := ow.post(w.prog.Forms[0].ID, leadForm(email)); err != nil {
 			b.Fatal(err)
 		}

@@ -263,6 +263,12 @@ func TestBootstrap_withoutWhatItNeeds_postsInitErrorAndExits(t *testing.T) {
 		initCase{function: "events", ssm: map[string]ssmParam{param: {Type: "SecureString", Value: testenv.TestTokenKeys},
 			eventsParameter: {Type: "SecureString", Value: `{"url":"http://hooks.crm.example/catch/1/secret","secret":"whsec_boot_0123456789abcdefghij"}`}}, want: "https://"},
 	)
+	// A parameter from before lead ids were keyed: no function starts
+	// rather than name leads by a plain hash of their address.
+	withoutLeadIDKey := strings.Split(testenv.TestTokenKeys, ",")[0]
+	for _, name := range []string{"capture", "engagement", "links"} {
+		cases = append(cases, initCase{function: name, ssm: map[string]ssmParam{param: {Type: "SecureString", Value: withoutLeadIDKey}}, want: `no "lead-id" key`})
+	}
 	for _, c := range cases {
 		t.Run(c.function+"/"+c.want, func(t *testing.T) {
 			t.Parallel()
@@ -292,7 +298,7 @@ func TestBootstrap_withoutWhatItNeeds_postsInitErrorAndExits(t *testing.T) {
 			if !strings.Contains(e.ErrorMessage, c.want) || e.ErrorType == "" || e.Header == "" {
 				t.Errorf("init error %+v, want a message with %q, an errorType and a Lambda-Runtime-Function-Error-Type header", e, c.want)
 			}
-			if strings.Contains(e.ErrorMessage, testenv.TestTokenKeys[5:]) || strings.Contains(e.ErrorMessage, "hooks.chat.example") ||
+			if strings.Contains(e.ErrorMessage, testenv.TestTokenKeys[5:20]) || strings.Contains(e.ErrorMessage, "bGVhZC1pZC10") || strings.Contains(e.ErrorMessage, "hooks.chat.example") ||
 				strings.Contains(e.ErrorMessage, "hooks.crm.example") || strings.Contains(e.ErrorMessage, "whsec_") {
 				t.Errorf("the init error shows a secret: %q", e.ErrorMessage)
 			}

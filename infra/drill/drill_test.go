@@ -24,7 +24,8 @@ import (
 	"time"
 
 	"github.com/leadnurture/nurture/infra/localstack"
-	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/app"
+	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/store"
 	"github.com/leadnurture/nurture/shared/token"
@@ -282,13 +283,14 @@ func lostLeads(t *testing.T, s *stack, posts []post, res *results) int {
 		t.Fatal(err)
 	}
 	st := store.New(db, "nurture-local", store.Options{})
+	ids := stackKeys(t, s).LeadIDs
 	var lost atomic.Int64
 	var wg sync.WaitGroup
 	work := make(chan post)
 	for range 16 {
 		wg.Go(func() {
 			for p := range work {
-				if _, found, err := st.GetLead(context.Background(), lead.IDFor(p.email)); err != nil || !found {
+				if _, found, err := st.GetLead(context.Background(), ids.ID(p.email)); err != nil || !found {
 					lost.Add(1)
 				}
 			}
@@ -312,11 +314,12 @@ func lostLeads(t *testing.T, s *stack, posts []post, res *results) int {
 // readers' own addresses and from the junk clients' too: every real one
 // must succeed, and its lead must stop being mailed.
 func unsubscribeDrill(t *testing.T, s *stack, posts []post) {
-	signer := stackSigner(t, s)
+	keys := stackKeys(t, s)
+	signer := keys.Signer
 	var readers []string
 	for _, p := range posts {
 		if p.legit && len(readers) < unsubscribes {
-			readers = append(readers, lead.IDFor(p.email))
+			readers = append(readers, keys.LeadIDs.ID(p.email))
 		}
 	}
 	var junkSent, junk404, junk5xx atomic.Int64
@@ -411,17 +414,18 @@ func unsubscribeDrill(t *testing.T, s *stack, posts []post) {
 	}
 }
 
-// stackSigner reads the signing key the stack keeps in its data folder.
-func stackSigner(t *testing.T, s *stack) *token.Signer {
+// stackKeys reads the signing key and the lead id key the stack keeps in
+// its data folder.
+func stackKeys(t *testing.T, s *stack) app.Keys {
 	b, err := os.ReadFile(filepath.Join(s.dataDir, "token-key"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := token.ParseKeys(strings.TrimSpace(string(b)))
+	keys, err := app.LoadKeys(config.Config{TokenKeys: strings.TrimSpace(string(b))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return signer
+	return keys
 }
 
 // --- the stack ----------------------------------------------------------------

@@ -163,7 +163,7 @@ func TestLocalStack_formOnAnotherWebsite_inChromium(t *testing.T) {
 	st := s.store(t)
 	stored := func(email string) (*lead.Lead, []lead.Activity) {
 		t.Helper()
-		id := lead.IDFor(email)
+		id := s.leadID(t, email)
 		l, found, err := st.GetLead(context.Background(), id)
 		if err != nil {
 			t.Fatal(err)

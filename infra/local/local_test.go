@@ -25,6 +25,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/leadnurture/nurture/infra/localstack"
+	"github.com/leadnurture/nurture/shared/app"
+	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/store"
@@ -304,7 +306,7 @@ func TestLocalStack_browserSubmitsDemoForm_leadStored_mailShownInViewer(t *testi
 	}
 
 	st := s.store(t)
-	l, found, err := st.GetLead(context.Background(), lead.IDFor("ada.lovelace@example.com"))
+	l, found, err := st.GetLead(context.Background(), s.leadID(t, "ada.lovelace@example.com"))
 	if err != nil || !found {
 		t.Fatalf("the lead is not in DynamoDB Local: found=%v err=%v\n%s", found, err, s.output)
 	}
@@ -496,7 +498,7 @@ func TestLocalStack_dossierPage_inChromium(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("capture answered %d\n%s", resp.StatusCode, s.output)
 	}
-	id := lead.IDFor("grace.hopper@example.com")
+	id := s.leadID(t, "grace.hopper@example.com")
 
 	// Sign the alert's dossier link with the stack's own key.
 	signer := s.signer(t)
@@ -590,7 +592,20 @@ func TestLocalStack_dossierPage_inChromium(t *testing.T) {
 }
 
 // signer signs links with the stack's own key, as its alerts do.
-func (s *stack) signer(t *testing.T) *token.Signer {
+func (s *stack) signer(t *testing.T) *token.Signer { return s.keys(t).Signer }
+
+// leadID is the id the stack gives the lead of an address (its own lead id key).
+func (s *stack) leadID(t *testing.T, email string) string {
+	t.Helper()
+	n, err := lead.NormaliseEmail(email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.keys(t).LeadIDs.ID(n)
+}
+
+// keys are the stack's own keys, from its data folder.
+func (s *stack) keys(t *testing.T) app.Keys {
 	t.Helper()
 	var dataDir string
 	for _, kv := range s.cmd.Env {
@@ -602,11 +617,11 @@ func (s *stack) signer(t *testing.T) *token.Signer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := token.ParseKeys(strings.TrimSpace(string(key)))
+	k, err := app.LoadKeys(config.Config{TokenKeys: strings.TrimSpace(string(key))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return signer
+	return k
 }
 
 // TestLocalStack_sendNextEmail_fromSundayNight: make test and the README

@@ -154,10 +154,11 @@ func run(ctx context.Context) error {
 			return err
 		}
 	}
-	signer, err := localSigner(dataDir)
+	keys, err := localKeys(dataDir)
 	if err != nil {
 		return err
 	}
+	signer := keys.Signer
 	mailer := ses.New(cfg.SES(awsCfg), cfg.ConfigurationSet)
 	rate, err := mailer.MaxSendRate(ctx)
 	if err != nil {
@@ -182,6 +183,7 @@ func run(ctx context.Context) error {
 		AlertMailer: ses.New(cfg.SES(awsCfg), ""),
 		Events:      receiver,
 		Signer:      signer,
+		LeadIDs:     keys.LeadIDs,
 		Rate:        rate,
 		Clock:       clk,
 		Log:         log,
@@ -320,24 +322,41 @@ func tickEvery(ctx context.Context, every time.Duration, clk clock.Clock, a *app
 	}
 }
 
-// localSigner keeps one random signing key in the data folder, so links in
-// mail sent by an earlier make run keep working.
-func localSigner(dataDir string) (*token.Signer, error) {
+// localKeys keeps a random signing key and a random lead id key in the data
+// folder (the file token-key, as the parameter holds them in AWS), so
+// links in mail sent by an earlier make run keep working and the stored
+// leads keep their ids. A folder from before lead ids were keyed gets a
+// lead id key added; its leads are not migrated (README: wipe the data).
+func localKeys(dataDir string) (app.Keys, error) {
 	path := filepath.Join(dataDir, "token-key")
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		secret := make([]byte, 32)
-		if _, err := rand.Read(secret); err != nil {
-			return nil, fmt.Errorf("make token key: %w", err)
-		}
-		b = []byte("local:" + base64.StdEncoding.EncodeToString(secret))
-		if err := os.WriteFile(path, b, 0o600); err != nil {
-			return nil, fmt.Errorf("save token key: %w", err)
-		}
-	} else if err != nil {
-		return nil, fmt.Errorf("read token key: %w", err)
+		b, err = []byte("local:"+randomSecret()), nil
 	}
-	return token.ParseKeys(strings.TrimSpace(string(b)))
+	if err != nil {
+		return app.Keys{}, fmt.Errorf("read token key: %w", err)
+	}
+	setting := strings.TrimSpace(string(b))
+	k, err := token.Parse(setting)
+	if err != nil {
+		return app.Keys{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if k.LeadID == nil {
+		setting += "," + token.LeadIDKeyID + ":" + randomSecret()
+	}
+	if setting != strings.TrimSpace(string(b)) {
+		if err := os.WriteFile(path, []byte(setting), 0o600); err != nil {
+			return app.Keys{}, fmt.Errorf("save token key: %w", err)
+		}
+	}
+	return app.LoadKeys(config.Config{TokenKeys: setting})
+}
+
+// randomSecret is 256 random bits in base64.
+func randomSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails (crypto/rand panics instead)
+	return base64.StdEncoding.EncodeToString(b)
 }
 
 // crmEvents says where the lifecycle events go, without the URL's path,

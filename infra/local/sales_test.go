@@ -11,7 +11,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/leadnurture/nurture/infra/localstack"
-	"github.com/leadnurture/nurture/shared/lead"
 )
 
 // mailTo finds in the mail viewer an email to addr whose subject starts
@@ -124,7 +123,7 @@ func TestLocalStack_salesFollowThrough_onAPhone(t *testing.T) {
 	if count, _ := chromedp.Run(ctx, chromedp.Text("#count")); count != "No lead waits for your decision." {
 		t.Fatalf("after the accept the inbox says %q", count)
 	}
-	id := lead.IDFor("ada@engines.example")
+	id := s.leadID(t, "ada@engines.example")
 	l, _, err := s.store(t).GetLead(context.Background(), id)
 	if err != nil || l.Sales == nil || l.Sales.By != owner || l.SLA != nil {
 		t.Fatalf("after accept: %+v, %v", l, err)

@@ -12,7 +12,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/leadnurture/nurture/infra/localstack"
-	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/token"
 )
@@ -34,7 +33,7 @@ func TestLocalStack_leadsOwnVoice_inChromium(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("capture answered %d\n%s", resp.StatusCode, s.output)
 	}
-	id := lead.IDFor(email)
+	id := s.leadID(t, email)
 
 	// "Send the next email" until one asks what would help.
 	var text string

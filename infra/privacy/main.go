@@ -7,10 +7,12 @@
 // functions do, so it works against the deployed table (with the operator's
 // AWS credentials) and against `make run`'s DynamoDB Local
 // (DYNAMODB_ENDPOINT=http://localhost:8000 TABLE_NAME=nurture-local).
+// Lead ids are a keyed hash of the address, so it reads the lead id key as
+// the functions do (TOKEN_KEYS_PARAMETER, or TOKEN_KEYS).
 //
 // erase prints what it deleted as counts, never the data itself; the
-// address is kept only as a hash in the suppression marker, so capture never
-// stores or mails it again.
+// address is kept only as its keyed lead id in the suppression marker, so
+// capture never stores or mails it again.
 package main
 
 import (
@@ -23,6 +25,7 @@ import (
 	"os/signal"
 	"time"
 
+	"github.com/leadnurture/nurture/shared/app"
 	"github.com/leadnurture/nurture/shared/config"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/program"
@@ -33,8 +36,11 @@ const usage = `usage:
   privacy export <email>   print everything stored about the address as JSON
   privacy erase <email>    delete everything stored about the address and never mail it again
 
-Settings from the environment: TABLE_NAME (required), DYNAMODB_ENDPOINT
-(DynamoDB Local, e.g. http://localhost:8000), AWS_REGION / AWS_PROFILE in AWS.`
+Settings from the environment: TABLE_NAME (required), the lead id key as the
+functions read it (TOKEN_KEYS_PARAMETER in AWS; for make run's data
+TOKEN_KEYS="$(cat .cache/data/token-key)", as make privacy-export does),
+DYNAMODB_ENDPOINT (DynamoDB Local, e.g. http://localhost:8000),
+AWS_REGION / AWS_PROFILE in AWS.`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -43,31 +49,42 @@ func main() {
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
 	}
-	st, err := openStore(ctx)
+	st, ids, err := openStore(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "privacy:", err)
 		os.Exit(1)
 	}
-	if err := run(ctx, st, os.Args[1], os.Args[2], time.Now(), os.Stdout); err != nil {
+	if err := run(ctx, st, ids, os.Args[1], os.Args[2], time.Now(), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "privacy:", err)
 		os.Exit(1)
 	}
 }
 
-func openStore(ctx context.Context) (*store.Store, error) {
+// openStore opens the table, and reads the lead id key as the functions
+// do (TOKEN_KEYS, or the parameter TOKEN_KEYS_PARAMETER names): an address
+// finds its lead only through the key.
+func openStore(ctx context.Context) (*store.Store, lead.IDKey, error) {
 	cfg, err := config.Load()
 	if err != nil {
-		return nil, err
+		return nil, lead.IDKey{}, err
+	}
+	if err := cfg.LoadTokenKeys(ctx); err != nil {
+		return nil, lead.IDKey{}, err
+	}
+	keys, err := app.LoadKeys(cfg)
+	if err != nil {
+		return nil, lead.IDKey{}, err
 	}
 	awsCfg, err := cfg.AWS(ctx)
 	if err != nil {
-		return nil, err
+		return nil, lead.IDKey{}, err
 	}
 	prog, err := program.Default()
 	if err != nil {
-		return nil, err
+		return nil, lead.IDKey{}, err
 	}
-	return store.New(cfg.DynamoDB(awsCfg), cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention()}), nil
+	st := store.New(cfg.DynamoDB(awsCfg), cfg.TableName, store.Options{DueShards: cfg.DueShards, ActivityRetention: prog.ActivityRetention()})
+	return st, keys.LeadIDs, nil
 }
 
 // ExportReport is what export prints.
@@ -95,12 +112,12 @@ type EraseReport struct {
 	Suppressed bool `json:"suppressed"`
 }
 
-func run(ctx context.Context, st *store.Store, cmd, rawEmail string, now time.Time, out io.Writer) error {
+func run(ctx context.Context, st *store.Store, ids lead.IDKey, cmd, rawEmail string, now time.Time, out io.Writer) error {
 	email, err := lead.NormaliseEmail(rawEmail)
 	if err != nil {
 		return fmt.Errorf("not an email address: %w", err)
 	}
-	id := lead.IDFor(email)
+	id := ids.ID(email)
 	ex, err := st.Export(ctx, id)
 	if err != nil {
 		return err
@@ -108,7 +125,7 @@ func run(ctx context.Context, st *store.Store, cmd, rawEmail string, now time.Ti
 	var report any
 	switch cmd {
 	case "export":
-		suppressed, err := st.IsSuppressed(ctx, email)
+		suppressed, err := st.IsSuppressed(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -119,14 +136,14 @@ func run(ctx context.Context, st *store.Store, cmd, rawEmail string, now time.Ti
 	case "erase":
 		// The marker first, even for an address with no lead stored: the
 		// request is to forget the person and never mail them.
-		if err := st.SuppressErased(ctx, email, now); err != nil {
+		if err := st.SuppressErased(ctx, id, now); err != nil {
 			return err
 		}
 		n, err := st.Erase(ctx, id, now)
 		if err != nil {
 			return err
 		}
-		suppressed, err := st.IsSuppressed(ctx, email)
+		suppressed, err := st.IsSuppressed(ctx, id)
 		if err != nil {
 			return err
 		}

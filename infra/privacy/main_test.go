@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base32"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -150,7 +153,7 @@ func (w *world) unsubscribe(l *lead.Lead) {
 func (w *world) journey(email, name string) *lead.Lead {
 	w.T.Helper()
 	w.post(email, name)
-	id := lead.IDFor(strings.ToLower(email))
+	id := testenv.LeadID(email)
 	l := w.Next(id)
 	w.Clock.Set(l.Nurture.Sent[0].At.Add(15 * time.Minute))
 	w.click(l)
@@ -162,7 +165,7 @@ func (w *world) journey(email, name string) *lead.Lead {
 func (w *world) run(cmd, email string, into any) string {
 	w.T.Helper()
 	var out bytes.Buffer
-	if err := run(w.T.Context(), w.Store, cmd, email, w.Clock.Now(), &out); err != nil {
+	if err := run(w.T.Context(), w.Store, testenv.LeadIDs, cmd, email, w.Clock.Now(), &out); err != nil {
 		w.T.Fatalf("privacy %s: %v", cmd, err)
 	}
 	if err := json.Unmarshal(out.Bytes(), into); err != nil {
@@ -247,4 +250,24 @@ func TestLogs_neverCarryTheAddressOrName(t *testing.T) {
 			t.Errorf("the logs carry %q:\n%s", s, logs)
 		}
 	}
+	// Nor anything a guess of the address could be checked against: the
+	// lead id on every line is keyed, not a plain hash of the address.
+	for _, h := range unkeyedHashes(strings.ToLower(email)) {
+		if strings.Contains(logs, h) {
+			t.Errorf("the logs carry an unkeyed hash of the address (%s):\n%s", h, logs)
+		}
+	}
+}
+
+// unkeyedHashes are the plain hashes of an address anyone could compute
+// for a guess: SHA-256 in hex and in the lead id's base32 shape, with and
+// without the "lead:" prefix unkeyed lead ids were made with.
+func unkeyedHashes(email string) []string {
+	enc := base32.StdEncoding.WithPadding(base32.NoPadding)
+	var out []string
+	for _, in := range []string{email, "lead:" + email} {
+		sum := sha256.Sum256([]byte(in))
+		out = append(out, hex.EncodeToString(sum[:])[:16], strings.ToLower(enc.EncodeToString(sum[:15]))[:16])
+	}
+	return out
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/leadnurture/nurture/shared/clock"
@@ -59,6 +60,10 @@ type Parts struct {
 	// Signer signs and verifies link tokens; without it there are no
 	// links, so no alerts at once and no link routes.
 	Signer *token.Signer
+	// LeadIDs makes a lead's id from its address (a keyed hash: logs and
+	// keys name leads without confirming a guessed address). Required:
+	// New refuses the zero key rather than make unkeyed ids.
+	LeadIDs lead.IDKey
 	// Rate is the scheduler's send rate in emails a second; the scheduler
 	// function sets it from SES before every tick.
 	Rate float64
@@ -114,6 +119,9 @@ func New(p Parts) (*App, error) {
 	if p.Program == nil || p.Store == nil {
 		return nil, errors.New("app: Program and Store are required")
 	}
+	if p.LeadIDs.IsZero() {
+		return nil, fmt.Errorf("app: LeadIDs is required: %w", lead.ErrNoIDKey)
+	}
 	if p.Clock == nil {
 		p.Clock = clock.System{}
 	}
@@ -160,11 +168,11 @@ func New(p Parts) (*App, error) {
 		}
 	}
 	a.Engagement = &engagement.Service{
-		Program: p.Program, Store: p.Store, Log: p.Log, BotWindow: cfg.BotWindow, Scorer: a.Scorer,
+		Program: p.Program, Store: p.Store, Log: p.Log, BotWindow: cfg.BotWindow, Scorer: a.Scorer, LeadIDs: p.LeadIDs,
 	}
 	a.Capturer = &lead.Capturer{
 		Program: p.Program, Store: p.Store, Clock: p.Clock, MinFillTime: cfg.MinFillTime,
-		Scorer: a.Scorer, Suppressions: p.Store, Metrics: p.Metrics, Limits: a.Limiter,
+		Scorer: a.Scorer, IDs: p.LeadIDs, Suppressions: p.Store, Metrics: p.Metrics, Limits: a.Limiter,
 	}
 	a.Desk = &sales.Desk{Program: p.Program, Store: p.Store, Window: win, Metrics: p.Metrics}
 	a.Capture = &httpapi.Capture{Capturer: a.Capturer, Limits: a.Limiter, Log: p.Log}
@@ -228,14 +236,19 @@ type With struct {
 
 // Load wires the product with New for a function's start, from the
 // settings its main read (config.Load) and what it built: the store on the
-// table, the signing keys (from Parameter Store in AWS) and with. required
-// names settings the function cannot start without (e.g. "TOKEN_KEYS").
+// table, the keys (the lead id key and the signing keys, from Parameter
+// Store in AWS) and with. required names settings the function cannot
+// start without (e.g. "TOKEN_KEYS"); every function needs the lead id key.
 func Load(ctx context.Context, cfg config.Config, with With, required ...string) (*App, error) {
-	// In AWS the signing keys come from Parameter Store (TOKEN_KEYS_PARAMETER).
+	// In AWS the keys come from Parameter Store (TOKEN_KEYS_PARAMETER).
 	if err := cfg.LoadTokenKeys(ctx); err != nil {
 		return nil, err
 	}
 	if err := cfg.Require(required...); err != nil {
+		return nil, err
+	}
+	keys, err := LoadKeys(cfg)
+	if err != nil {
 		return nil, err
 	}
 	prog, err := program.Default()
@@ -255,16 +268,47 @@ func Load(ctx context.Context, cfg config.Config, with With, required ...string)
 		Mailer:  with.Mailer,
 		Webhook: with.Webhook,
 		Events:  with.Events,
+		Signer:  keys.Signer,
+		LeadIDs: keys.LeadIDs,
 		Clock:   clock.System{},
 		Log:     cfg.Logger(),
 		// Beside the log lines, on the same stream: CloudWatch Logs
 		// extracts the metrics from the lines that carry _aws.
 		Metrics: metrics.New(os.Stdout),
 	}
-	if cfg.TokenKeys != "" {
-		if p.Signer, err = token.ParseKeys(cfg.TokenKeys); err != nil {
-			return nil, err
-		}
+	if slices.Contains(required, "TOKEN_KEYS") && p.Signer == nil {
+		return nil, errors.New("TOKEN_KEYS holds no link signing key, only the lead-id key: add one (make token-keys, docs/deploy.md)")
 	}
 	return New(p)
+}
+
+// Keys are what the keys setting (TOKEN_KEYS) holds, read.
+type Keys struct {
+	// Signer is nil when the setting holds no signing key.
+	Signer  *token.Signer
+	LeadIDs lead.IDKey
+}
+
+// LoadKeys reads the keys setting (cfg.TokenKeys, after LoadTokenKeys).
+// A setting without the lead-id key is an error, never a fall back to
+// unkeyed lead ids: those would let anyone with the logs confirm a guessed
+// address, and would name every lead differently from the keyed ids
+// already stored. Errors name the setting, never a secret.
+func LoadKeys(cfg config.Config) (Keys, error) {
+	k, err := token.Parse(cfg.TokenKeys)
+	if err != nil {
+		return Keys{}, err
+	}
+	if k.LeadID == nil {
+		where := "TOKEN_KEYS"
+		if cfg.TokenKeysParameter != "" {
+			where = fmt.Sprintf("TOKEN_KEYS_PARAMETER=%q", cfg.TokenKeysParameter)
+		}
+		return Keys{}, fmt.Errorf("%s holds no %q key: lead ids are a keyed hash of the address, and no function starts without the key (make token-keys adds it; docs/deploy.md)", where, token.LeadIDKeyID)
+	}
+	ids, err := lead.NewIDKey(k.LeadID)
+	if err != nil {
+		return Keys{}, err
+	}
+	return Keys{Signer: k.Signer, LeadIDs: ids}, nil
 }

@@ -30,7 +30,8 @@ type Config struct {
 	PublicBaseURL string
 	// ConfigurationSet is the SES configuration set that publishes events.
 	ConfigurationSet string
-	// TokenKeys signs and verifies links ("id:base64,id:base64", newest first).
+	// TokenKeys signs and verifies links ("id:base64,id:base64", newest
+	// first) and holds the lead id key ("lead-id:base64", app.LoadKeys).
 	TokenKeys string
 	// TokenKeysParameter names the SSM Parameter Store SecureString that
 	// holds TokenKeys in AWS; LoadTokenKeys reads it when TokenKeys is empty.

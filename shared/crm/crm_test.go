@@ -162,7 +162,7 @@ func (w *world) capture(local string) string {
 	if err != nil || res.StatusCode != http.StatusSeeOther {
 		w.T.Fatalf("form post: %d %v (%s)", res.StatusCode, err, res.Body)
 	}
-	return lead.IDFor(w.Email(local))
+	return testenv.LeadID(w.Email(local))
 }
 
 // cross has the lead, one below the first threshold, post the second form:

@@ -44,7 +44,7 @@ func TestDrill_dynamoDBFailures_retriesHaveNoDoubleEffect(t *testing.T) {
 	// A redelivery after success changes nothing either.
 	attempts += untilSuccess(t, "click again", func() error { _, err := svc.HandleEvent(context.Background(), click); return err })
 
-	c := &lead.Capturer{Program: w.Program, Store: faulty, Clock: w.Clock, Scorer: scoring.New(w.Program)}
+	c := &lead.Capturer{Program: w.Program, Store: faulty, Clock: w.Clock, Scorer: scoring.New(w.Program), IDs: testenv.LeadIDs}
 	second := w.Program.Forms[1]
 	sub := lead.Submission{FormID: second.ID, Fields: map[string]string{"email": l.Email, "company": "Drill Ltd"}, Consent: true, ReceivedAt: w.Clock.Now()}
 	attempts += untilSuccess(t, "capture", func() error { _, err := c.Capture(context.Background(), sub); return err })

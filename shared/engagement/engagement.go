@@ -42,6 +42,9 @@ type Service struct {
 	// Scorer is optional: without it nothing is scored. A crossing it
 	// records stays on the lead for the alerts function (lead.Outbox).
 	Scorer lead.Scorer
+	// LeadIDs names the lead of an event that carries only an address (no
+	// tags, e.g. identity feedback); required for those.
+	LeadIDs lead.IDKey
 }
 
 // DefaultBotWindow is how soon after delivery a click counts as a

@@ -91,7 +91,7 @@ type sent struct {
 // in identity feedback notifications), the recipient's address names the
 // lead and the step is the one on the lead with the event's MessageId, or
 // else the one claimed just before SES sent the message.
-func join(r sesevent.Record) (sent, bool) {
+func (s *Service) join(r sesevent.Record) (sent, bool) {
 	if id := r.Tag(mail.TagLead); id != "" {
 		step, _ := strconv.Atoi(r.Tag(mail.TagStep))
 		return sent{leadID: id, track: r.Tag(mail.TagTrack), assetID: r.Tag(mail.TagAsset), step: step, tagged: true}, true
@@ -99,28 +99,28 @@ func join(r sesevent.Record) (sent, bool) {
 	if len(r.Mail.Destination) != 1 {
 		return sent{}, false
 	}
-	id, ok := leadOf(r.Mail.Destination[0])
+	id, ok := s.leadOf(r.Mail.Destination[0])
 	return sent{leadID: id, addressed: true}, ok
 }
 
 // leadOf is the id of the lead an address would be: lead ids derive from
-// addresses, so no lookup is needed.
-func leadOf(address string) (string, bool) {
+// addresses (under the lead id key), so no lookup is needed.
+func (s *Service) leadOf(address string) (string, bool) {
 	email, err := lead.NormaliseEmail(address)
 	if err != nil {
 		return "", false
 	}
-	return lead.IDFor(email), true
+	return s.LeadIDs.ID(email), true
 }
 
 // recipients are the leads a bounce or complaint is about: the addresses
 // it names, which need not be the lead in the tags. A message's step is
 // known only for the lead it was sent to (msg, when found).
-func recipients(r sesevent.Record, msg sent, found bool) []sent {
+func (s *Service) recipients(r sesevent.Record, msg sent, found bool) []sent {
 	var out []sent
 	seen := map[string]bool{}
 	for _, addr := range r.Recipients() {
-		id, ok := leadOf(addr)
+		id, ok := s.leadOf(addr)
 		if !ok || seen[id] {
 			continue
 		}
@@ -150,7 +150,7 @@ func (s *Service) Apply(ctx context.Context, r sesevent.Record) ([]Result, error
 		// bouncing them is not the lead's engagement.
 		return []Result{{Reason: "unknown message"}}, nil
 	}
-	msg, found := join(r)
+	msg, found := s.join(r)
 	if r.EventType != sesevent.EventBounce && r.EventType != sesevent.EventComplaint {
 		if !found {
 			return []Result{{Reason: "unknown message"}}, nil
@@ -158,7 +158,7 @@ func (s *Service) Apply(ctx context.Context, r sesevent.Record) ([]Result, error
 		res, err := s.applyTo(ctx, r, msg)
 		return []Result{res}, err
 	}
-	to := recipients(r, msg, found)
+	to := s.recipients(r, msg, found)
 	if len(to) == 0 {
 		return []Result{{Reason: "unknown message"}}, nil
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leadnurture/nurture/infra/localstack/testenv"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/sales"
 	"github.com/leadnurture/nurture/shared/scoring"
@@ -84,7 +85,7 @@ func TestCapture_sameFormFourTimesInASecond_scoresOnce_alertsNobody(t *testing.T
 func TestCapture_laterPosts_neverReplaceTheProfile_fitAndRouteFromAnswersOnly(t *testing.T) {
 	f, m := newScoredFixture(t)
 	const email = "ada@example.com"
-	id := lead.IDFor(email)
+	id := testenv.LeadID(email)
 	start := f.clock.Now()
 
 	// First: the SLO primer's form asks only for a name and a role.

@@ -55,7 +55,7 @@ func newFixture(t testing.TB) *fixture {
 		store: st,
 		clock: clk,
 		capture: &httpapi.Capture{
-			Capturer: &lead.Capturer{Program: prog, Store: st, Clock: clk},
+			Capturer: &lead.Capturer{Program: prog, Store: st, Clock: clk, IDs: testenv.LeadIDs},
 			Log:      slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		},
 	}
@@ -89,7 +89,7 @@ func (f *fixture) handle(t *testing.T, req httpapi.Request) httpapi.Response {
 
 func (f *fixture) lead(t *testing.T, email string) (*lead.Lead, []lead.Activity) {
 	t.Helper()
-	id := lead.IDFor(email)
+	id := testenv.LeadID(email)
 	l, found, err := f.store.GetLead(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)

@@ -98,7 +98,7 @@ func (f *fixture) linksWith(signer *token.Signer, st engagement.Store, log *slog
 		log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
 	return &httpapi.Links{
-		Engagement: &engagement.Service{Program: f.prog, Store: st, Log: log},
+		Engagement: &engagement.Service{Program: f.prog, Store: st, Log: log, LeadIDs: testenv.LeadIDs},
 		Signer:     signer,
 		Program:    f.prog,
 		Clock:      f.clock,
@@ -114,7 +114,7 @@ func (f *linksFixture) newLead(t testing.TB, email string) string {
 	if err != nil || resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("capture %s: %d %v %s", email, resp.StatusCode, err, resp.Body)
 	}
-	return lead.IDFor(email)
+	return testenv.LeadID(email)
 }
 
 // sign makes the token a nurture email would carry, valid for 30 days.
@@ -417,7 +417,7 @@ func TestLinks_badLinks_allGetTheSamePage_leadUnchanged(t *testing.T) {
 	s := f.signer
 	unsub := f.unsubToken(id)
 	answer := f.answerToken(id, "industry=healthcare")
-	ghost := lead.IDFor("nobody@example.com")
+	ghost := testenv.LeadID("nobody@example.com")
 	sameID := newSigner(t, newKey(t, "k1")) // another secret under our key id
 	otherID := newSigner(t, newKey(t, "k9"))
 	withExpiry := func(purpose, ref string, exp time.Time) string {
@@ -545,7 +545,7 @@ func TestLinks_dynamoDown_503WithRetryAfter(t *testing.T) {
 	// A table that does not exist fails every call, as an outage would.
 	broken := store.New(testenv.Dynamo(t), testenv.UniqueName("missing"), store.Options{})
 	h := f.linksWith(newSigner(t, f.key), broken, nil)
-	id := lead.IDFor("ada@example.com")
+	id := testenv.LeadID("ada@example.com")
 	for _, req := range []httpapi.Request{
 		linkEvent(t, "unsubscribe-page.json", f.unsubToken(id)),
 		linkEvent(t, "unsubscribe-one-click.json", f.unsubToken(id)),

@@ -339,13 +339,13 @@ func TestSales_badLinks_theLinksInvalidPage(t *testing.T) {
 	before := f.mustLead(t, id)
 	now := f.clock.Now()
 	dossier := f.token(token.PurposeDossier, id)
-	ghost := lead.IDFor("nobody@example.com")
+	ghost := testenv.LeadID("nobody@example.com")
 	other := newSigner(t, newKey(t, "k9"))
 	sameID := newSigner(t, newKey(t, "k1"))
 	// Expired beyond the grace in which an expired link offers a fresh one,
 	// or expired for a lead that is gone.
 	expired := f.signer.Sign(token.Claims{Purpose: token.PurposeAccept, LeadID: id, Expires: now.Add(-sales.ExpiredGrace - time.Second)})
-	expiredGhost := f.signer.Sign(token.Claims{Purpose: token.PurposeDossier, LeadID: lead.IDFor("nobody@example.com"), Expires: now})
+	expiredGhost := f.signer.Sign(token.Claims{Purpose: token.PurposeDossier, LeadID: testenv.LeadID("nobody@example.com"), Expires: now})
 
 	type tc struct{ name, tok string }
 	cases := []tc{
@@ -422,7 +422,7 @@ func TestSales_hostileProfile_escaped(t *testing.T) {
 	if resp, err := f.capture.Handle(context.Background(), formPost(form.ID, v, f.clock.Now())); err != nil || resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("capture: %d %v %s", resp.StatusCode, err, resp.Body)
 	}
-	id := lead.IDFor("mallory@example.com")
+	id := testenv.LeadID("mallory@example.com")
 	body := f.do(t, linkEvent(t, "dossier-page.json", f.token(token.PurposeDossier, id))).Body
 	for _, raw := range []string{"<script>", "<img src=x", "<svg onload", `"><svg`} {
 		if strings.Contains(body, raw) {
@@ -451,7 +451,7 @@ func TestSales_dossierPage_mailtoOnlyForAPlainAddress_bidiStripped(t *testing.T)
 		{"ada?cc=boss@evil.example", "Ada", "Ada", false},
 		{"bob\u202e@example.com", "https://evil.example/reset?acct=1", "bob@example.com", false},
 	} {
-		id := lead.IDFor(tc.email)
+		id := testenv.LeadID(tc.email)
 		if _, err := f.store.UpdateLead(context.Background(), id, func(l *lead.Lead, _ bool) error {
 			l.Email, l.Name, l.CreatedAt = tc.email, tc.name, f.clock.Now()
 			return nil
@@ -475,7 +475,7 @@ func TestSales_dynamoDown_503(t *testing.T) {
 	f := newSalesFixture(t)
 	broken := store.New(testenv.Dynamo(t), testenv.UniqueName("missing"), store.Options{})
 	h := f.salesWith(t, broken)
-	id := lead.IDFor("ada@example.com")
+	id := testenv.LeadID("ada@example.com")
 	for _, req := range []httpapi.Request{
 		linkEvent(t, "dossier-page.json", f.token(token.PurposeDossier, id)),
 		linkEvent(t, "sales-accept.json", f.token(token.PurposeAccept, id)),

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/leadnurture/nurture/infra/localstack/testenv"
 	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/token"
@@ -163,7 +164,7 @@ func TestLinks_voiceTokens_onlyForTheirOwnRoute(t *testing.T) {
 		"unsubscribe token on /r":  linkEvent(t, "rate-confirm.json", f.unsubToken(id)),
 		"rating of no asset":       linkEvent(t, "rate-confirm.json", sign(f.signer, token.PurposeUseful, id, "no-such-asset", f.clock.Now())),
 		"rating token on /u":       linkEvent(t, "unsubscribe-one-click.json", useful),
-		"rating of a missing lead": linkEvent(t, "rate-confirm.json", sign(f.signer, token.PurposeUseful, lead.IDFor("nobody@example.com"), "rightsizing-guide", f.clock.Now())),
+		"rating of a missing lead": linkEvent(t, "rate-confirm.json", sign(f.signer, token.PurposeUseful, testenv.LeadID("nobody@example.com"), "rightsizing-guide", f.clock.Now())),
 	} {
 		if resp := f.do(t, req); resp.StatusCode != httpapi.InvalidLinkStatus {
 			t.Errorf("%s: %d, want the invalid-link page", name, resp.StatusCode)

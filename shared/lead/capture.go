@@ -2,7 +2,6 @@ package lead
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -116,6 +115,8 @@ type Capturer struct {
 	// it records stays on the lead for the alerts function (lead.Outbox):
 	// the person's download never waits on SES or a webhook.
 	Scorer Scorer
+	// IDs makes the lead id of an address (required).
+	IDs IDKey
 	// Suppressions, when set, names the addresses whose data was erased on
 	// the person's request. Their posts are answered like any success (the
 	// person gets the asset they asked for) but nothing is stored: the law
@@ -135,9 +136,11 @@ type AddressLimits interface {
 	CaptureOf(ctx context.Context, leadID string) error
 }
 
-// Suppressions tells whether an address was erased.
+// Suppressions tells whether an address was erased, by the lead id the
+// address maps to: the erasure marker holds the keyed id, never the
+// address or a plain hash of it.
 type Suppressions interface {
-	IsSuppressed(ctx context.Context, normalisedEmail string) (bool, error)
+	IsSuppressed(ctx context.Context, leadID string) (bool, error)
 }
 
 // Capture validates a submission and records the lead, the download and the
@@ -161,8 +164,9 @@ func (c *Capturer) Capture(ctx context.Context, s Submission) (Outcome, error) {
 	if err != nil {
 		return out, err
 	}
+	id := c.IDs.ID(email)
 	if c.Suppressions != nil {
-		erased, err := c.Suppressions.IsSuppressed(ctx, email)
+		erased, err := c.Suppressions.IsSuppressed(ctx, id)
 		if err != nil {
 			return out, fmt.Errorf("check suppression: %w", err)
 		}
@@ -171,14 +175,13 @@ func (c *Capturer) Capture(ctx context.Context, s Submission) (Outcome, error) {
 			return out, nil
 		}
 	}
-	id := IDFor(email)
 	out.LeadID = id
 	if c.Limits != nil {
 		if err := c.Limits.CaptureOf(ctx, id); err != nil {
 			return out, err
 		}
 	}
-	key := submissionKey(form.ID, email, s)
+	key := submissionKey(c.IDs, form.ID, email, s)
 
 	// The lead, its activity and the submission's record in one write: a
 	// retry, however late, changes nothing and writes nothing.
@@ -305,9 +308,11 @@ func hasOption(q program.Question, v string) bool {
 
 // submissionKey identifies a submission for deduplication. With a rendered
 // nonce it is exact; without one, identical content within a short window of
-// the request's own time counts as the same submission.
-func submissionKey(formID, email string, s Submission) string {
-	h := sha256.New()
+// the request's own time counts as the same submission. It is keyed like
+// the lead id: the key is stored on the activity and the fields hold the
+// address and the name, so a plain hash could confirm a guessed one.
+func submissionKey(ids IDKey, formID, email string, s Submission) string {
+	h := ids.mac("submission:")
 	fmt.Fprintf(h, "%s\x00%s\x00", formID, email)
 	if s.SubmissionID != "" {
 		fmt.Fprintf(h, "id\x00%s", s.SubmissionID)

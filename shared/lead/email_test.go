@@ -76,19 +76,6 @@ func TestIsAddress_onlyWhatNormaliseEmailReturns(t *testing.T) {
 	}
 }
 
-func TestIDFor_sameEmailSameID_noEmailInside(t *testing.T) {
-	a, b := IDFor("ada@example.com"), IDFor("ada@example.com")
-	if a != b {
-		t.Fatalf("ids differ for one address: %s %s", a, b)
-	}
-	if IDFor("bob@example.com") == a {
-		t.Fatal("two addresses share an id")
-	}
-	if strings.Contains(a, "ada") || len(a) != 24 {
-		t.Fatalf("id %q should be 24 opaque characters", a)
-	}
-}
-
 func TestMarkApplied_keepsNewestBounded(t *testing.T) {
 	var l Lead
 	for i := 0; i < maxApplied+10; i++ {

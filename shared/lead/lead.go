@@ -5,10 +5,8 @@ package lead
 
 import (
 	"crypto/sha256"
-	"encoding/base32"
 	"encoding/hex"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -319,12 +317,4 @@ func appendOnce(list []string, s string) []string {
 		return list
 	}
 	return append(list, s)
-}
-
-// IDFor derives the stable lead id from a normalised email address, so one
-// person is one lead without a lookup item, and neither keys, links nor logs
-// carry the address itself.
-func IDFor(normalisedEmail string) string {
-	sum := sha256.Sum256([]byte("lead:" + normalisedEmail))
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:15]))
 }

@@ -92,7 +92,7 @@ func (w *world) capture(local string, formIdx int, fields map[string]string) str
 	for k, v := range fields {
 		vals[k] = v
 	}
-	c := &lead.Capturer{Program: w.prog, Store: w.store, Clock: w.clock}
+	c := &lead.Capturer{Program: w.prog, Store: w.store, Clock: w.clock, IDs: testenv.LeadIDs}
 	out, err := c.Capture(context.Background(), lead.Submission{FormID: form.ID, Fields: vals, Consent: true, ReceivedAt: w.clock.Now()})
 	if err != nil {
 		w.t.Fatal(err)
@@ -232,7 +232,7 @@ func TestScheduler_twentyConcurrentTicks_sendEachDueLeadExactlyOnce(t *testing.T
 			defer wg.Done()
 			defer func() { <-sem }()
 			email := fmt.Sprintf("lead%03d@%s", i, w.domain)
-			_, err := w.store.UpdateLead(context.Background(), lead.IDFor(email), func(l *lead.Lead, _ bool) error {
+			_, err := w.store.UpdateLead(context.Background(), testenv.LeadID(email), func(l *lead.Lead, _ bool) error {
 				l.Email = email
 				l.Nurture = lead.Nurture{Track: track.ID, Status: lead.NurtureActive, DueAt: now.Add(-time.Minute)}
 				return nil
@@ -336,7 +336,7 @@ func TestDrill_dynamoDBFailures_everyLeadGetsItsStepOnce(t *testing.T) {
 	}
 	for i := range leads {
 		local := fmt.Sprintf("drill%02d", i)
-		l := w.lead(lead.IDFor(local + "@" + w.domain))
+		l := w.lead(testenv.LeadID(local + "@" + w.domain))
 		if n := len(w.mailTo(local)); n != 1 || len(l.Nurture.Sent) != 1 {
 			t.Errorf("%s: %d emails, %d steps listed as sent; want 1 and 1", local, n, len(l.Nurture.Sent))
 		}

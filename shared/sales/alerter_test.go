@@ -139,7 +139,7 @@ func newWorld(t *testing.T) *world {
 func (w *world) capture(local string, fields map[string]string) string {
 	w.t.Helper()
 	fields["email"] = local + "@" + w.domain
-	c := &lead.Capturer{Program: w.prog, Store: w.store, Clock: w.clock, Scorer: w.model}
+	c := &lead.Capturer{Program: w.prog, Store: w.store, Clock: w.clock, Scorer: w.model, IDs: testenv.LeadIDs}
 	out, err := c.Capture(context.Background(), lead.Submission{FormID: "cost-of-nines", Fields: fields, Consent: true, ReceivedAt: w.clock.Now()})
 	if err != nil {
 		w.t.Fatal(err)
@@ -350,7 +350,7 @@ func TestFlush_sendsOneAlertWithTheStory_andRecordsIt(t *testing.T) {
 func (w *world) pendingLead(local string, change func(l *lead.Lead)) (string, lead.PendingAlert) {
 	w.t.Helper()
 	email := local + "@" + w.domain
-	id := lead.IDFor(email)
+	id := testenv.LeadID(email)
 	p := lead.PendingAlert{ID: "alert-" + local, Threshold: "mql", Score: 51, At: w.clock.Now()}
 	_, err := w.store.UpdateLead(context.Background(), id, func(l *lead.Lead, isNew bool) error {
 		l.Email, l.Name, l.Company = email, "Grace Hopper", "Compilers Ltd"

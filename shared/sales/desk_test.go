@@ -87,7 +87,7 @@ func newSalesFixture(t *testing.T) *salesFixture {
 // (index 1) due tomorrow.
 func (f *salesFixture) newLead(t *testing.T, email string, change func(l *lead.Lead)) string {
 	t.Helper()
-	id := lead.IDFor(email)
+	id := testenv.LeadID(email)
 	_, err := f.store.UpdateLead(context.Background(), id, func(l *lead.Lead, isNew bool) error {
 		if !isNew {
 			t.Fatalf("lead %s exists", email)
@@ -386,7 +386,7 @@ func TestSales_returnSuppressedLead_staysUnmailable(t *testing.T) {
 
 func TestSales_unknownLeadOrReason(t *testing.T) {
 	f := newSalesFixture(t)
-	ghost := lead.IDFor("nobody@example.com")
+	ghost := testenv.LeadID("nobody@example.com")
 	if err := f.sales.Accept(context.Background(), ghost, f.now); !errors.Is(err, sales.ErrUnknownLead) {
 		t.Fatalf("accept of an unknown lead: %v", err)
 	}

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -20,10 +18,11 @@ import (
 // Privacy operations: everything the table holds about one person, and
 // erasing it.
 //
-//	pk=SUPPRESSED#<sha256 hex of the normalised email>  sk=SUPPRESSED
+//	pk=SUPPRESSED#<lead id>  sk=SUPPRESSED
 //
-// is the marker an erasure leaves behind: it holds no address, only its
-// hash, and it tells capture never to store (or mail) that address again.
+// is the marker an erasure leaves behind: it holds no address, only the
+// lead id the address maps to (a keyed hash, lead.IDKey), and it tells
+// capture never to store (or mail) that address again.
 
 const (
 	prefixSuppressed = "SUPPRESSED#"
@@ -125,12 +124,12 @@ func (s *Store) leadItems(ctx context.Context, leadID string, keysOnly bool) ([]
 // rerun deletes the rest. Erasing a lead that is gone deletes nothing and
 // succeeds.
 func (s *Store) Erase(ctx context.Context, leadID string, at time.Time) (int, error) {
-	l, found, err := s.GetLead(ctx, leadID)
+	_, found, err := s.GetLead(ctx, leadID)
 	if err != nil {
 		return 0, err
 	}
-	if found && l.Email != "" {
-		if err := s.suppress(ctx, l.Email, lead.SuppressedErased, at); err != nil {
+	if found {
+		if err := s.suppress(ctx, leadID, lead.SuppressedErased, at); err != nil {
 			return 0, err
 		}
 	}
@@ -222,36 +221,27 @@ func (s *Store) deleteItem(ctx context.Context, key map[string]types.AttributeVa
 	return nil
 }
 
-// suppressionKey is the marker's key for an address: a hash, never the
-// address itself.
-func suppressionKey(email string) map[string]types.AttributeValue {
+// suppressionKey is the marker's key for an address: the lead id it maps
+// to, a keyed hash, never the address or a plain hash of it (which anyone
+// holding a copy of the table could check a guess against).
+func suppressionKey(leadID string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
-		AttrPK: &types.AttributeValueMemberS{Value: prefixSuppressed + emailHash(email)},
+		AttrPK: &types.AttributeValueMemberS{Value: prefixSuppressed + leadID},
 		AttrSK: &types.AttributeValueMemberS{Value: skSuppressed},
 	}
 }
 
-// emailHash is the hex SHA-256 of the normalised address.
-func emailHash(email string) string {
-	if n, err := lead.NormaliseEmail(email); err == nil {
-		email = n
-	} else {
-		email = strings.ToLower(strings.TrimSpace(email))
-	}
-	sum := sha256.Sum256([]byte(email))
-	return hex.EncodeToString(sum[:])
-}
-
-// SuppressErased writes the erasure marker for an address, whether or not
-// a lead is stored for it: the operator's erase command writes it first, so
-// an address erased before (or while) its form post arrives is blocked too.
-func (s *Store) SuppressErased(ctx context.Context, email string, at time.Time) error {
-	return s.suppress(ctx, email, lead.SuppressedErased, at)
+// SuppressErased writes the erasure marker for the lead id of an address,
+// whether or not a lead is stored for it: the operator's erase command
+// writes it first, so an address erased before (or while) its form post
+// arrives is blocked too.
+func (s *Store) SuppressErased(ctx context.Context, leadID string, at time.Time) error {
+	return s.suppress(ctx, leadID, lead.SuppressedErased, at)
 }
 
 // suppress writes the marker; writing it again keeps the first one.
-func (s *Store) suppress(ctx context.Context, email, reason string, at time.Time) error {
-	key := suppressionKey(email)
+func (s *Store) suppress(ctx context.Context, leadID, reason string, at time.Time) error {
+	key := suppressionKey(leadID)
 	item := suppressionItem{
 		PK: key[AttrPK].(*types.AttributeValueMemberS).Value, SK: skSuppressed,
 		At: at.UTC(), Reason: reason,
@@ -276,12 +266,12 @@ func (s *Store) suppress(ctx context.Context, email, reason string, at time.Time
 	return nil
 }
 
-// IsSuppressed reports whether the address was erased: capture must then
-// store nothing about it.
-func (s *Store) IsSuppressed(ctx context.Context, email string) (bool, error) {
+// IsSuppressed reports whether the address of the lead id was erased:
+// capture must then store nothing about it.
+func (s *Store) IsSuppressed(ctx context.Context, leadID string) (bool, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:                aws.String(s.table),
-		Key:                      suppressionKey(email),
+		Key:                      suppressionKey(leadID),
 		ConsistentRead:           aws.Bool(true),
 		ProjectionExpression:     aws.String("#pk"),
 		ExpressionAttributeNames: map[string]string{"#pk": AttrPK},

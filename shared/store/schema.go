@@ -5,8 +5,9 @@
 //	                              body deflated JSON
 //	pk=LEAD#<id>  sk=ACT#<time>#<key>  one activity (download, click ...),
 //	                              newest last: a query reads the newest first
-//	pk=SUPPRESSED#<sha256 hex of the normalised email>  sk=SUPPRESSED
-//	                              an erased address: never stored or mailed again
+//	pk=SUPPRESSED#<lead id>  sk=SUPPRESSED
+//	                              an erased address (by its keyed lead id):
+//	                              never stored or mailed again
 //
 // A sparse global secondary index "due" holds only leads with a next nurture
 // step: partition dueShard=DUE#<n> (write-sharded so no partition gets hot),

@@ -7,16 +7,50 @@ import (
 	"strings"
 )
 
+// LeadIDKeyID names the entry of the keys setting that holds the lead id
+// key (lead.IDKey) rather than a link signing key, e.g.
+// "lead-id:BASE64,k2:BASE64,k1:BASE64". It is kept with the signing keys
+// because it is as secret and read the same way (one SecureString), but
+// apart from them because it lives differently: lead ids are the table's
+// keys, so the lead-id key is never rotated (a new one would orphan every
+// stored lead and erasure marker), while signing keys are rotated freely.
+const LeadIDKeyID = "lead-id"
+
+// Keys is the keys setting read: the link signer and the lead id key.
+type Keys struct {
+	// Signer is nil when the setting holds no signing key.
+	Signer *Signer
+	// LeadID is the lead-id entry's secret, nil when there is none.
+	LeadID []byte
+}
+
 // ParseKeys builds a signer from a setting such as "k2:BASE64,k1:BASE64".
 // The first key signs and every listed key verifies, so rotating is: put the
 // new key first, wait until links signed with the old one no longer matter,
 // then remove it. Secrets may be in standard or URL-safe base64, padded or
-// not, and must decode to at least 32 bytes.
+// not, and must decode to at least 32 bytes. The lead-id entry
+// (LeadIDKeyID), wherever it stands, is no signing key: Parse returns it.
 //
 // Errors name the entry and its key id, never the secret.
 func ParseKeys(s string) (*Signer, error) {
+	k, err := Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if k.Signer == nil {
+		return nil, errNoKeys
+	}
+	return k.Signer, nil
+}
+
+var errNoKeys = errors.New("token: no keys: want id:base64secret[,id:base64secret...]")
+
+// Parse reads the keys setting: the signing keys, in order, and the
+// lead-id entry. Either may be missing; an empty setting holds neither.
+func Parse(s string) (Keys, error) {
+	var out Keys
 	if strings.TrimSpace(s) == "" {
-		return nil, errors.New("token: no keys: want id:base64secret[,id:base64secret...]")
+		return out, nil
 	}
 	var keys []Key
 	for i, entry := range strings.Split(s, ",") {
@@ -24,23 +58,40 @@ func ParseKeys(s string) (*Signer, error) {
 		id, secret, ok := strings.Cut(entry, ":")
 		if !ok {
 			// Only the position is named: a pasted bare secret would be echoed otherwise.
-			return nil, &keyError{index: i, problem: "missing \"id:\" before the secret"}
+			return out, &keyError{index: i, problem: "missing \"id:\" before the secret"}
 		}
 		id = strings.TrimSpace(id)
 		if err := checkKeyID(id); err != nil {
-			return nil, &keyError{index: i, id: id, problem: err.Error()}
+			return out, &keyError{index: i, id: id, problem: err.Error()}
 		}
 		secret = strings.TrimSpace(secret)
 		if secret == "" {
-			return nil, &keyError{index: i, id: id, problem: "empty secret"}
+			return out, &keyError{index: i, id: id, problem: "empty secret"}
 		}
 		b, err := decodeSecret(secret)
 		if err != nil {
-			return nil, &keyError{index: i, id: id, problem: "secret is not base64"}
+			return out, &keyError{index: i, id: id, problem: "secret is not base64"}
 		}
-		keys = append(keys, Key{ID: id, Secret: b})
+		if id != LeadIDKeyID {
+			keys = append(keys, Key{ID: id, Secret: b})
+			continue
+		}
+		switch {
+		case out.LeadID != nil:
+			return out, &keyError{index: i, id: id, problem: "key id listed twice"}
+		case len(b) < MinSecretLen:
+			return out, &keyError{index: i, id: id, problem: "secret too short: want at least 32 bytes"}
+		}
+		out.LeadID = b
 	}
-	return NewSigner(keys...)
+	if len(keys) > 0 {
+		signer, err := NewSigner(keys...)
+		if err != nil {
+			return out, err
+		}
+		out.Signer = signer
+	}
+	return out, nil
 }
 
 // keyError reports a bad key without ever printing its secret.

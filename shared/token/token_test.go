@@ -30,7 +30,7 @@ func signer(t testing.TB, setting string) *token.Signer {
 
 const email = "ada.lovelace@example.com"
 
-// leadID makes an id of the shape lead.IDFor gives (24 base32 characters),
+// leadID makes an id of the shape lead ids have (24 base32 characters),
 // without depending on the lead package.
 func leadID(email string) string {
 	sum := sha256.Sum256([]byte("lead:" + email))
@@ -313,6 +313,9 @@ func TestParseKeys_errors(t *testing.T) {
 		{"second entry bad", "k2:" + secret(2) + ",k1:" + hidden, "key 2 (\"k1\"): secret too short"},
 		{"duplicate key id", "k1:" + secret(1) + ",k1:" + secret(2), "key 2 (\"k1\"): key id listed twice"},
 		{"trailing comma", "k1:" + secret(1) + ",", "key 2: missing"},
+		{"only the lead-id key", "lead-id:" + secret(9), "no keys"},
+		{"lead-id key twice", "lead-id:" + secret(9) + ",k1:" + secret(1) + ",lead-id:" + secret(8), "key 3 (\"lead-id\"): key id listed twice"},
+		{"lead-id key too short", "lead-id:" + base64.StdEncoding.EncodeToString(make([]byte, 31)) + ",k1:" + secret(1), "key 1 (\"lead-id\"): secret too short"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := token.ParseKeys(tc.setting)
@@ -338,6 +341,35 @@ func TestParseKeys_acceptsEveryBase64FlavourAndSpaces(t *testing.T) {
 		if got := s.Sign(c); got != want {
 			t.Errorf("secret decoded differently: %s != %s", got, want)
 		}
+	}
+}
+
+// The lead-id entry is no signing key wherever it stands: rotating the
+// signing keys around it changes neither the links nor the lead id key.
+func TestParse_leadIDEntryIsKeptApartFromTheSigningKeys(t *testing.T) {
+	c := typicalClaims()
+	want := signer(t, "k2:"+secret(2)+",k1:"+secret(1)).Sign(c)
+	for _, setting := range []string{
+		"lead-id:" + secret(9) + ",k2:" + secret(2) + ",k1:" + secret(1),
+		"k2:" + secret(2) + ", lead-id : " + secret(9) + ",k1:" + secret(1),
+	} {
+		k, err := token.Parse(setting)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", setting, err)
+		}
+		if !bytes.Equal(k.LeadID, bytes.Repeat([]byte{9}, 32)) {
+			t.Errorf("Parse(%q): lead id key %x", setting, k.LeadID)
+		}
+		if k.Signer == nil || k.Signer.Sign(c) != want {
+			t.Errorf("Parse(%q): the signing keys changed with the lead-id entry", setting)
+		}
+	}
+	k, err := token.Parse("k1:" + secret(1))
+	if err != nil || k.LeadID != nil || k.Signer == nil {
+		t.Errorf("Parse without a lead-id entry = %+v, %v; want a signer and no lead id key", k, err)
+	}
+	if k, err := token.Parse(""); err != nil || k.Signer != nil || k.LeadID != nil {
+		t.Errorf("Parse(\"\") = %+v, %v; want nothing", k, err)
 	}
 }
 

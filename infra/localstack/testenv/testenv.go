@@ -26,6 +26,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/leadnurture/nurture/infra/localstack"
+	"github.com/leadnurture/nurture/shared/lead"
+	"github.com/leadnurture/nurture/shared/token"
 )
 
 // The environment variables that name servers already running.
@@ -179,5 +181,29 @@ func SentMail(t testing.TB) []localstack.SentEmail {
 // depends on the hour or weekday it runs.
 var Tuesday = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
-// TestTokenKeys is a fixed signing key for tests; never use it deployed.
-const TestTokenKeys = "test:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+// TestTokenKeys is a fixed keys setting for tests, as the keys parameter
+// holds it in AWS: a signing key and the lead-id key. Never use it deployed.
+const TestTokenKeys = "test:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=,lead-id:bGVhZC1pZC10ZXN0LWtleS0wMTIzNDU2Nzg5YWJjZGU="
+
+// LeadIDs is TestTokenKeys' lead id key: the ids the product gives leads in
+// tests are LeadIDs.ID(normalised address).
+var LeadIDs = func() lead.IDKey {
+	k, err := token.Parse(TestTokenKeys)
+	if err != nil {
+		panic(err)
+	}
+	ids, err := lead.NewIDKey(k.LeadID)
+	if err != nil {
+		panic(err)
+	}
+	return ids
+}()
+
+// LeadID is the lead id of a test address, normalised first when it is
+// an address capture would accept (others, as tests store them, as given).
+func LeadID(email string) string {
+	if n, err := lead.NormaliseEmail(email); err == nil {
+		email = n
+	}
+	return LeadIDs.ID(email)
+}

@@ -125,7 +125,7 @@ func New(t *testing.T, o Options) *World {
 	// The product as the functions build it, on the test servers.
 	a, err := app.New(app.Parts{
 		Config:  config.Config{TableName: table, PublicBaseURL: BaseURL, ConfigurationSet: "nurture-test"},
-		Program: prog, Store: st, Mailer: mailer, Signer: signer, Rate: 1000, Clock: clk, Log: log,
+		Program: prog, Store: st, Mailer: mailer, Signer: signer, LeadIDs: testenv.LeadIDs, Rate: 1000, Clock: clk, Log: log,
 		Webhook: o.Webhook, Events: o.Events, Metrics: rec,
 	})
 	if err != nil {

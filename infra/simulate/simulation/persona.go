@@ -72,7 +72,7 @@ func (r *sim) newPersona(pe program.Persona) (*persona, error) {
 		return nil, fmt.Errorf("persona %s: %w", pe.ID, err)
 	}
 	p := &persona{
-		Persona: pe, r: r, email: email, leadID: lead.IDFor(email), zone: zone, ip: personaIP(email),
+		Persona: pe, r: r, email: email, leadID: r.ids.ID(email), zone: zone, ip: personaIP(email),
 		acted: map[string]map[string]bool{"open": {}, "click": {}, "answer": {}},
 	}
 	p.j = Journey{Persona: pe, Zone: zone}

@@ -70,6 +70,7 @@ type sim struct {
 	app    *app.App
 	model  scoring.Model
 	signer *token.Signer
+	ids    lead.IDKey
 	clock  *clock.Fixed
 	track  *sestrack.Tracker
 	box    *mailbox
@@ -108,7 +109,7 @@ func build(ctx context.Context, s Setup) (*sim, error) {
 	if err := store.EnsureTable(ctx, s.DynamoDB, s.Table); err != nil {
 		return nil, fmt.Errorf("simulation: %w", err)
 	}
-	signer, err := newSigner()
+	signer, ids, err := newKeys()
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +120,7 @@ func build(ctx context.Context, s Setup) (*sim, error) {
 	}
 	start := time.Date(startDay.Year(), startDay.Month(), startDay.Day(), 0, 0, 0, 0, home)
 	r := &sim{
-		prog: s.Program, model: scoring.New(s.Program), signer: signer, clock: clock.NewFixed(start),
+		prog: s.Program, model: scoring.New(s.Program), signer: signer, ids: ids, clock: clock.NewFixed(start),
 		box: &mailbox{delivered: map[string]string{}}, start: start,
 		end:     start.AddDate(0, s.Personas.RunMonths(), 0),
 		byEmail: map[string]*persona{},
@@ -137,7 +138,7 @@ func build(ctx context.Context, s Setup) (*sim, error) {
 		// Alerts go straight to SES local: sales reading one is not the
 		// lead's engagement.
 		AlertMailer: sesMailer,
-		Signer:      signer, Rate: 1000, Clock: r.clock, Log: s.Log,
+		Signer:      signer, LeadIDs: ids, Rate: 1000, Clock: r.clock, Log: s.Log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("simulation: %w", err)
@@ -169,11 +170,19 @@ func build(ctx context.Context, s Setup) (*sim, error) {
 	return r, nil
 }
 
-// newSigner makes a signing key for this run only.
-func newSigner() (*token.Signer, error) {
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret) // never fails (crypto/rand panics instead)
-	return token.ParseKeys("sim:" + base64.StdEncoding.EncodeToString(secret))
+// newKeys makes a signing key and a lead id key for this run only.
+func newKeys() (*token.Signer, lead.IDKey, error) {
+	secret := func() string {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b) // never fails (crypto/rand panics instead)
+		return base64.StdEncoding.EncodeToString(b)
+	}
+	k, err := token.Parse("sim:" + secret() + "," + token.LeadIDKeyID + ":" + secret())
+	if err != nil {
+		return nil, lead.IDKey{}, err
+	}
+	ids, err := lead.NewIDKey(k.LeadID)
+	return k.Signer, ids, err
 }
 
 // loop moves the clock from one thing happening to the next until the end:
