@@ -168,7 +168,7 @@ bench: java $(DYNAMODB_STAMP) $(NODE_STAMP) ## benchmarks and cost model on the 
 # a target is missed; prints the numbers (docs/security.md).
 .PHONY: drill
 drill: java $(DYNAMODB_STAMP) $(NODE_STAMP) ## load and abuse drill against the local stack: limits, no 5xx, no lost lead, unsubscribes under a junk flood
-	$(GO) test -tags drill -count=1 -timeout 20m -v -run '^TestDrill$$' ./infra/drill
+	$(GO) test -tags drill -count=1 -timeout 40m -v -run '^TestDrill$$' ./infra/drill
 
 # ---------------------------------------------------------------------------
 # Infrastructure: build for Lambda, lint the SAM template, deploy to AWS
