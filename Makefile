@@ -419,6 +419,29 @@ privacy-erase: ## delete everything about EMAIL=... at once and never mail it ag
 	@$(PRIVACY_ENV) $(GO) run ./infra/privacy erase "$(EMAIL)"
 
 # ---------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------
+#
+# The program's results (docs/report.md) in the terminal: the tables of the
+# report page. Without TABLE_NAME, of a running `make run` (its clock is
+# "today"); with it, of that table in AWS.
+#   make report                       the last 8 weeks, every table
+#   make report PERIOD=week BY=industry   the funnel by one dimension
+#   make report FROM=2026-11-01 TO=2026-11-30 TABLE=assets FORMAT=csv
+#   make report REBUILD=1             re-run the rollup of the period first
+PERIOD ?=
+FROM ?=
+TO ?=
+BY ?=
+TABLE ?=
+REBUILD ?=
+.PHONY: report
+report: ## the program's results in the terminal (PERIOD=week|month FROM= TO= BY= TABLE= FORMAT=csv REBUILD=1)
+	@if [ -z "$${TABLE_NAME:-}" ]; then export LOCAL_URL="$${LOCAL_URL:-http://localhost:$${PORT:-3000}}"; fi; \
+	$(PRIVACY_ENV) $(GO) run ./infra/report -period "$(PERIOD)" -from "$(FROM)" -to "$(TO)" -by "$(BY)" -table "$(TABLE)" \
+	  -format "$(FORMAT)" $(if $(REBUILD),-rebuild)
+
+# ---------------------------------------------------------------------------
 # Help
 # ---------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import (
 // only through interfaces that adapters (shared/store, shared/mail/ses,
 // shared/sales/slack, shared/httpapi ...) implement, so the rules can be
 // read, tested and changed without any of them.
-var domainPackages = []string{"lead", "nurture", "scoring", "engagement", "sales", "program", "link", "token", "mail", "metrics", "limit"}
+var domainPackages = []string{"lead", "nurture", "scoring", "engagement", "sales", "program", "link", "token", "mail", "metrics", "limit", "report"}
 
 // foreign tells the imports the domain must not pull in, even indirectly.
 func foreign(path string) bool {

@@ -204,20 +204,27 @@ func TestHandleEvent_hardBounceAlone_suppressesAtOnce(t *testing.T) {
 }
 
 // The scheduler lists a step as sent before SES sends it, so SES's Send
-// event has nothing to add; the step learns its MessageId from the first
-// event that changes the lead, the Delivery as a rule.
-func TestHandleEvent_sendEventChangesNothing_deliveryRecordsTheMessageID(t *testing.T) {
+// event changes nothing on the lead; it records one "sent" activity for
+// the program's results, however often it is delivered. The step learns
+// its MessageId from the first event that changes the lead, the Delivery
+// as a rule.
+func TestHandleEvent_sendEventRecordsOneSentActivity_deliveryRecordsTheMessageID(t *testing.T) {
 	w := newWorld(t)
 	l := w.Nurtured("msgid", nil)
 	stored := w.Lead(l.ID)
 	if stored.Nurture.Sent[0].MessageID != "" {
 		t.Fatalf("before any event the step has no MessageId: %+v", stored.Nurture.Sent[0])
 	}
-	if res := w.handle(w.sample("send.json", l)); len(res) != 1 || res[0].Applied {
-		t.Fatalf("a Send event applies nothing: %+v", res)
+	for i, want := range []bool{true, false, false} {
+		if res := w.handle(w.sample("send.json", l)); len(res) != 1 || res[0].Applied != want {
+			t.Fatalf("Send event delivery %d: %+v, want applied=%v", i+1, res, want)
+		}
 	}
 	if got := w.Lead(l.ID); got.Version != stored.Version {
 		t.Fatalf("a Send event wrote the lead: version %d -> %d", stored.Version, got.Version)
+	}
+	if sent := kinds(w.Activities(l.ID))[lead.KindSent]; len(sent) != 1 || sent[0].Track != l.Nurture.Sent[0].Track || sent[0].MessageID == "" {
+		t.Fatalf("after three deliveries of the Send event: sent activities %+v, want one naming the step", sent)
 	}
 	w.handle(w.sample("delivery.json", l))
 	got := w.Lead(l.ID).Nurture.Sent

@@ -178,9 +178,7 @@ func (s *Service) Apply(ctx context.Context, r sesevent.Record) ([]Result, error
 // applyTo changes one lead for an event record about the message msg names.
 func (s *Service) applyTo(ctx context.Context, r sesevent.Record, msg sent) (Result, error) {
 	if r.EventType == sesevent.EventSend {
-		// The scheduler listed the step as sent before it asked SES to
-		// send it: a Send event has nothing left to record.
-		return Result{LeadID: msg.leadID, Kind: "send", Reason: "recorded when claimed"}, nil
+		return s.sent(ctx, r, msg)
 	}
 	res := Result{LeadID: msg.leadID}
 	at := r.Time()
@@ -328,6 +326,33 @@ func (s *Service) applyTo(ctx context.Context, r sesevent.Record, msg sent) (Res
 	}
 	res.Applied, res.Machine, res.Reason = applied, act.Machine, act.MachineReason
 	return res, err
+}
+
+// sent records that SES accepted a nurture email, as a "sent" activity:
+// the scheduler listed the step on the lead before it asked SES to send it,
+// so the lead itself has nothing left to change, but the program's results
+// count what was mailed from activities. The activity is keyed by the
+// message and timed by it, so a redelivered Send event writes the same
+// item again, which the store refuses: one message, one activity. Only a
+// tagged message names its step.
+func (s *Service) sent(ctx context.Context, r sesevent.Record, msg sent) (Result, error) {
+	res := Result{LeadID: msg.leadID, Kind: lead.KindSent}
+	if !msg.tagged || r.Mail.MessageID == "" {
+		res.Reason = "untagged message"
+		return res, nil
+	}
+	at := r.Mail.Timestamp
+	if at.IsZero() {
+		at = r.Time()
+	}
+	act := lead.Activity{Key: "sent-" + r.Mail.MessageID, Kind: lead.KindSent, At: at, MessageID: r.Mail.MessageID,
+		Track: msg.track, Step: msg.step, AssetID: msg.assetID}
+	added, err := s.Store.AddActivity(ctx, msg.leadID, act)
+	if err != nil {
+		return res, fmt.Errorf("record sent message: %w", err)
+	}
+	res.Applied = added
+	return res, nil
 }
 
 func (s *Service) botWindow() time.Duration {

@@ -14,6 +14,11 @@ const (
 	// KindEmail is a nurture email sent. No activity is stored for it (the
 	// steps in Nurture.Sent record it); timelines show those under this kind.
 	KindEmail = "email"
+	// KindSent is a nurture email SES accepted, stored from its Send event
+	// (keyed by the message), so the program's results count what was
+	// mailed from activities alone. Timelines leave it out: the step
+	// shows as KindEmail.
+	KindSent = "sent"
 )
 
 // Activity is one thing that happened with a lead, kept for its timeline.
@@ -57,6 +62,15 @@ type Activity struct {
 	Why []string `json:",omitempty"`
 	// By is who made a sales decision (lead.SalesDecision.By).
 	By string `json:",omitempty"`
+	// New marks a download that created the lead: its first capture.
+	New bool `json:",omitempty"`
+	// Threshold names the threshold a sales alert (not a follow-up) is
+	// for: the lead became sales-ready at it.
+	Threshold string `json:",omitempty"`
+	// AlertAt is when the alert a sales decision answers went out, and
+	// Overdue says its SLA had run out (a reminder was due) by then.
+	AlertAt time.Time `json:",omitzero"`
+	Overdue bool      `json:",omitempty"`
 
 	// Repeat marks a download of an asset the lead already had: shown,
 	// never scored, so posting a form again and again pumps nothing.

@@ -191,9 +191,12 @@ func (c *Capturer) Capture(ctx context.Context, s Submission) (Outcome, error) {
 			return ErrNoChange
 		}
 		out.NewLead = isNew
+		act.New = isNew
 		act.Repeat = l.HasDownloaded(asset.ID)
 		act.Changes = nil // fn runs again after a conflict
 		out.Enrolled = c.applyCapture(l, &act, email, fields, form, asset, s)
+		// The track it joined, so enrolments are counted from activities.
+		act.Track = out.Enrolled
 		if c.Scorer != nil {
 			c.Scorer.Apply(l, &act)
 		}

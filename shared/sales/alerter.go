@@ -297,6 +297,10 @@ func (a *Alerter) mail(ctx context.Context, leadID string, m mail.Message, p lea
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
 	act := lead.Activity{Key: alertKey(p.ID), Kind: KindAlert, At: now, MessageID: messageID, Detail: detailPrefix(p) + to}
+	if p.Kind == "" {
+		// The alert itself, not a follow-up: the lead became sales-ready.
+		act.Threshold = p.Threshold
+	}
 	if _, err := a.Store.AddActivity(rctx, leadID, act); err != nil {
 		log.Error("alert sent but not recorded: it may be sent again when the claim lapses", "error", err.Error())
 		return nil, fmt.Errorf("record alert %s of lead %s: %w", p.ID, leadID, err)

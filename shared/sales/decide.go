@@ -57,7 +57,9 @@ func (s *Desk) Decide(ctx context.Context, leadID string, d Decision) (lead.Sale
 		d.Reason = ""
 	}
 	var out lead.SalesDecision
-	err := s.apply(ctx, leadID, func(l *lead.Lead) error {
+	var open lead.SLA
+	err := s.record(ctx, leadID, &open, func(l *lead.Lead) error {
+		open = waitingOn(l)
 		prev := l.Sales
 		waiting := l.SLA != nil
 		switch {

@@ -177,7 +177,9 @@ func (s *Desk) resume(l *lead.Lead, at time.Time) {
 // decide applies one decision (change sets l.Sales and reports whether it
 // changed anything), which stops the SLA's clock.
 func (s *Desk) decide(ctx context.Context, leadID string, change func(l *lead.Lead) bool) error {
-	return s.apply(ctx, leadID, func(l *lead.Lead) error {
+	var open lead.SLA
+	return s.record(ctx, leadID, &open, func(l *lead.Lead) error {
+		open = waitingOn(l)
 		if !change(l) {
 			return lead.ErrNoChange
 		}
@@ -186,11 +188,28 @@ func (s *Desk) decide(ctx context.Context, leadID string, change func(l *lead.Le
 	})
 }
 
+// waitingOn is the SLA clock a decision on l stops, if one runs: the
+// decision's activity keeps when its alert went out (for the results).
+func waitingOn(l *lead.Lead) lead.SLA {
+	if l.SLA == nil {
+		return lead.SLA{}
+	}
+	return *l.SLA
+}
+
 // apply writes one decision (change returns lead.ErrNoChange for none) and
 // records it as a "sales" activity keyed by the decision, so a double click
 // or a retry writes one activity, and a repeat after a crash between the
 // two writes still writes it.
 func (s *Desk) apply(ctx context.Context, leadID string, change func(l *lead.Lead) error) error {
+	return s.record(ctx, leadID, nil, change)
+}
+
+// record is apply for a decision that stopped the SLA clock open (when
+// known): the activity says when its alert went out and whether the
+// decision came after a reminder was due, so the program's results tell
+// decisions within the SLA from late ones.
+func (s *Desk) record(ctx context.Context, leadID string, open *lead.SLA, change func(l *lead.Lead) error) error {
 	l, err := s.Store.UpdateLead(ctx, leadID, func(l *lead.Lead, isNew bool) error {
 		if isNew {
 			return ErrUnknownLead
@@ -219,6 +238,10 @@ func (s *Desk) apply(ctx context.Context, leadID string, change func(l *lead.Lea
 		At:     d.At,
 		Detail: detail,
 		By:     d.By,
+	}
+	if open != nil && !open.Since.IsZero() {
+		act.AlertAt = open.Since
+		act.Overdue = Overdue(*open) || (!open.RemindAt.IsZero() && d.At.After(open.RemindAt))
 	}
 	if _, err := s.Store.AddActivity(ctx, leadID, act); err != nil {
 		return fmt.Errorf("record sales decision: %w", err)

@@ -116,6 +116,9 @@ func Build(p *program.Program, l *lead.Lead, acts []lead.Activity, now time.Time
 	var order []string
 	engaged := map[string]bool{}
 	for _, a := range acts {
+		if a.Kind == lead.KindSent {
+			continue // the step itself shows the email (below)
+		}
 		e := event(p, a)
 		d.Events = append(d.Events, e)
 		if a.Points != 0 {

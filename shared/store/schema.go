@@ -13,6 +13,9 @@
 // step: partition dueShard=DUE#<n> (write-sharded so no partition gets hot),
 // sort key dueAt, so the scheduler queries what is due and never scans.
 //
+// A third sparse index "day" is the journal of the program's results: the
+// activity items keyed day=DAY#<date>#<shard>, dayAt=<time> (journal.go).
+//
 // A second sparse index "open" holds only leads with an alert waiting for
 // sales' decision (lead.Lead.SLA): partition openRoute=ROUTE#<hash of the
 // owner's address>, sort key openSince, so the sales inbox and the daily
@@ -20,6 +23,8 @@
 //
 //	pk=ROUTE#<hash>  sk=DIGEST    an owner's digest: the day it last went
 //	                              out (claimed before sending)
+//	pk=REPORT#<date>  sk=DAY or H#<hh>  the results' summary of a day or
+//	                              an hour, rebuilt whole by the rollup
 //
 // The table's stream (new images) carries every write of a lead item; a
 // lead holding outbox work ready to go has the attribute outbox (the kinds
@@ -49,8 +54,11 @@ const (
 	AttrOutbox    = "outbox"
 	AttrOpenRoute = "openRoute"
 	AttrOpenSince = "openSince"
+	AttrDay       = "day"
+	AttrDayAt     = "dayAt"
 	IndexDue      = "due"
 	IndexOpen     = "open"
+	IndexDay      = "day"
 	// StreamView is what the table's stream records carry: the item as
 	// written, for the outbox filter; the sender reads the lead afresh.
 	StreamView = types.StreamViewTypeNewImage
@@ -70,6 +78,8 @@ func TableDefinition(name string) *dynamodb.CreateTableInput {
 			{AttributeName: aws.String(AttrDueAt), AttributeType: s},
 			{AttributeName: aws.String(AttrOpenRoute), AttributeType: s},
 			{AttributeName: aws.String(AttrOpenSince), AttributeType: s},
+			{AttributeName: aws.String(AttrDay), AttributeType: s},
+			{AttributeName: aws.String(AttrDayAt), AttributeType: s},
 		},
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: aws.String(AttrPK), KeyType: types.KeyTypeHash},
@@ -93,6 +103,15 @@ func TableDefinition(name string) *dynamodb.CreateTableInput {
 			// Keys only: the index changes only when an alert opens or is
 			// decided, and the inbox reads each open lead anyway.
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
+		}, {
+			IndexName: aws.String(IndexDay),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(AttrDay), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(AttrDayAt), KeyType: types.KeyTypeRange},
+			},
+			// All: the rollup reads every activity of a span whole, and an
+			// activity item is small; keys only would cost a read an item.
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		}},
 		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: StreamView},
 	}

@@ -142,10 +142,13 @@ type leadItem struct {
 }
 
 type activityItem struct {
-	PK        string        `json:"pk"`
-	SK        string        `json:"sk"`
-	ExpiresAt int64         `json:"expiresAt,omitempty"`
-	Activity  lead.Activity `json:"activity"`
+	PK        string `json:"pk"`
+	SK        string `json:"sk"`
+	ExpiresAt int64  `json:"expiresAt,omitempty"`
+	// Day and DayAt key the journal (journal.go).
+	Day      string        `json:"day,omitempty"`
+	DayAt    string        `json:"dayAt,omitempty"`
+	Activity lead.Activity `json:"activity"`
 }
 
 // activitySK is an activity's sort key: its time, then its key. Time first
@@ -435,6 +438,7 @@ type activityWrite struct {
 // activityPut is the write of an activity, only if absent.
 func (s *Store) activityPut(leadID string, a lead.Activity) (activityWrite, error) {
 	item := activityItem{PK: prefixLead + leadID, SK: activitySK(a), Activity: a}
+	item.Day, item.DayAt = journalKeys(leadID, a.At)
 	if s.opts.ActivityRetention > 0 {
 		item.ExpiresAt = a.At.Add(s.opts.ActivityRetention).Unix()
 	}
