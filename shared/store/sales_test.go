@@ -94,7 +94,7 @@ func TestClaimDigest_oncePerOwnerAndDay_releasedForARetry(t *testing.T) {
 	}
 }
 
-func TestEnsureTable_addsTheOpenIndexToAnOlderTable(t *testing.T) {
+func TestEnsureTable_addsTheOpenAndDayIndexesToAnOlderTable(t *testing.T) {
 	t.Parallel()
 	db := testenv.Dynamo(t)
 	name := testenv.UniqueName("older")
@@ -117,11 +117,14 @@ func TestEnsureTable_addsTheOpenIndexToAnOlderTable(t *testing.T) {
 		names = append(names, aws.ToString(g.IndexName))
 	}
 	slices.Sort(names)
-	if !slices.Equal(names, []string{store.IndexDue, store.IndexOpen}) {
+	if !slices.Equal(names, []string{store.IndexDay, store.IndexDue, store.IndexOpen}) {
 		t.Fatalf("indexes %v", names)
 	}
 	st := store.New(db, name, store.Options{})
 	if _, err := st.OpenLeads(t.Context(), "sales@acme.example", 5); err != nil {
 		t.Fatalf("the added index cannot be queried: %v", err)
+	}
+	if _, err := st.JournalBetween(t.Context(), time.Now().Add(-time.Hour), time.Now()); err != nil {
+		t.Fatalf("the added journal cannot be queried: %v", err)
 	}
 }
