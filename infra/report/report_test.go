@@ -79,8 +79,7 @@ func (h *history) capture(formID string, fields url.Values) string {
 		h.T.Fatalf("post form %s: %d %v\n%s", formID, res.StatusCode, err, res.Body)
 	}
 	h.Drain()
-	email, _ := lead.NormaliseEmail(fields.Get("email"))
-	return lead.IDFor(email)
+	return testenv.LeadID(fields.Get("email"))
 }
 
 var hrefRE = regexp.MustCompile(`href="([^"]*)"`)
