@@ -120,7 +120,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	stop()
-	if len(order) > 0 {
+	if len(order) > 0 || len(outboxReport) > 0 {
 		printReport(os.Stdout, time.Since(started))
 	}
 	os.Exit(code)
@@ -834,6 +834,9 @@ func printCost(out io.Writer) {
 	alerts := leads * AlertsPerLead
 	events2 := leads * LifecycleEventsPerLead // deliveries to the CRM
 	followUps := alerts * (RemindedShare + EscalatedShare)
+	settles := alerts * ClickCausedShare
+	wakeups := settles * SettleMessagesPerAlert // settle queue messages
+	sqsRequests := wakeups*SQSRequestsPerMessage + SettleQueuePolls
 	digests := float64(DigestOwners * BusinessDaysPerMonth)
 	// Units per operation, measured; a link click (answer, unsubscribe) is
 	// costed like an engagement event, its handler time like a capture's.
@@ -845,10 +848,12 @@ func printCost(out io.Writer) {
 	wcu := captures*wcuOf(c) + first*wcuOf(s) + later*wcuOf(s2) + events*wcuOf(e) + clicks*(wcuOf(e)+LinkLimitWRU) + alerts*AlertWRU +
 		leads*ReengagedShare*DormantWRU +
 		events2*EventWRU +
-		alerts*OpenIndexWRU + followUps*(1+AlertWRU) + digests
+		alerts*OpenIndexWRU + followUps*(1+AlertWRU) + digests +
+		settles*SettleWRU
 	rcu := captures*c.perOp(c.rcu) + first*s.perOp(s.rcu) + later*s2.perOp(s2.rcu) + events*e.perOp(e.rcu) + clicks*e.perOp(e.rcu) +
 		ticks*8*0.5 + // every tick queries 8 due shards, 0.5 RCU each when nothing is due
-		alerts*AlertRRU + events2*EventRRU + followUps*AlertRRU + digests*DigestRRU
+		alerts*AlertRRU + events2*EventRRU + followUps*AlertRRU + digests*DigestRRU +
+		wakeups*SettleRRU
 	sendSeconds := func(x *stat) float64 { return x.elapsed.Seconds() / float64(x.ops) } // wall time of the tick per email sent
 	// SES's Send event of every email invokes the engagement function too,
 	// which only logs it: costed like an engagement event's time, an upper bound.
@@ -859,8 +864,9 @@ func printCost(out io.Writer) {
 		(first*sendSeconds(s)+later*sendSeconds(s2))*SchedulerMemoryGB +
 		ticks*0.05*SchedulerMemoryGB + // an empty tick: ~50 ms, assumed
 		(alerts*AlertInvocations+followUps)*AlertSeconds*AlertsMemoryGB +
+		wakeups*SettleInvocations*SettleSeconds*AlertsMemoryGB +
 		events2*EventSeconds*EventsMemoryGB
-	requests := captures + clicks + events + sendEvents + ticks + alerts*AlertInvocations + followUps + events2
+	requests := captures + clicks + events + sendEvents + ticks + alerts*AlertInvocations + followUps + events2 + wakeups*SettleInvocations
 	mails := emails + alerts + followUps + digests
 	type line struct {
 		what string
@@ -874,6 +880,8 @@ func printCost(out io.Writer) {
 		{fmt.Sprintf("SES: %.0f emails (nurture, alerts, reminders, escalations, digests) × $%.2f/1000", mails, USDPerThousandEmails), mails / 1000 * USDPerThousandEmails},
 		{fmt.Sprintf("events function: %.0f deliveries, %.0f GB-s, %.0f WRU, %.0f RRU (in the lines above)", events2, events2*EventSeconds*EventsMemoryGB, events2*EventWRU, events2*EventRRU), 0},
 		{"DynamoDB Streams: read by the alerts and events functions' triggers, free", 0},
+		{fmt.Sprintf("SQS settle queue: %.0f wake-ups × %g requests + %.0f idle long polls × $%.2f/M", wakeups, SQSRequestsPerMessage, float64(SettleQueuePolls), USDPerMillionSQSRequests),
+			sqsRequests / 1e6 * USDPerMillionSQSRequests},
 		{fmt.Sprintf("HTTP API: %.0f requests × $%.2f/M", captures+clicks, USDPerMillionHTTPAPIRequests), (captures + clicks) / 1e6 * USDPerMillionHTTPAPIRequests},
 		{fmt.Sprintf("EventBridge Scheduler: %.0f ticks × $%.2f/M", ticks, USDPerMillionSchedulerInvocations), ticks / 1e6 * USDPerMillionSchedulerInvocations},
 	}
@@ -900,6 +908,8 @@ func printCost(out io.Writer) {
 	fmt.Fprintf(out, "# (one events function invocation each, %g WRU, %g RRU, %.2f s: modelled on the outbox scenario's).\n", EventWRU, EventRRU, EventSeconds)
 	fmt.Fprintf(out, "# Of the alerts, %g get a reminder and %g an escalation (sent like an alert), the open index costs %g WRU an alert,\n", RemindedShare, EscalatedShare, OpenIndexWRU)
 	fmt.Fprintf(out, "# and %d owners get a digest on %d business days (modelled).\n", DigestOwners, BusinessDaysPerMonth)
+	fmt.Fprintf(out, "# %g of the alerts settle (click- or open-caused): %g wake-ups each through the settle queue, each %g invocations,\n", ClickCausedShare, SettleMessagesPerAlert, SettleInvocations)
+	fmt.Fprintf(out, "# %g RRU and %g SQS requests, plus %g WRU an alert (modelled); the queue's event source mapping long-polls it all month.\n", SettleRRU, SQSRequestsPerMessage, SettleWRU)
 	fmt.Fprintln(out, "# Units per operation and handler times as measured above (handler time on DynamoDB Local, not AWS);")
 	fmt.Fprintln(out, "# writes include refused conditional writes at 1 WCU each.")
 	fmt.Fprintln(out, "# SES events reach EventBridge's default bus and the rule invokes the function at no charge.")

@@ -23,6 +23,8 @@ const (
 	// EventBridge Scheduler invocations and HTTP API requests.
 	USDPerMillionSchedulerInvocations = 1.00
 	USDPerMillionHTTPAPIRequests      = 1.00
+	// SQS standard queue requests (the settle queue).
+	USDPerMillionSQSRequests = 0.40
 )
 
 // Lambda memory sizes, from infra/template.yaml.
@@ -53,15 +55,35 @@ const (
 	// Sales alerts: about the top 15% of leads cross a threshold in a month.
 	AlertsPerLead = 0.15
 	// Per alert, modelled (not measured): the table's stream invokes the
-	// alerts function about twice (the crossing's record, and a tick's wake
-	// for a click-caused one), ~0.2 s each; it writes the claim, the alert
-	// activity and the record (1 WRU each, a lead stays under 1 KB) and
-	// reads the lead twice and its activities (~4 RRU). Lambda reads the
-	// stream at no charge, and filtered-out records invoke nothing.
+	// alerts function about twice (the crossing's record, and the record
+	// of the write that recorded the send), ~0.2 s each; it writes the
+	// claim, the alert activity and the record (1 WRU each, a lead stays
+	// under 1 KB) and reads the lead twice and its activities (~4 RRU).
+	// Lambda reads the stream at no charge, and filtered-out records
+	// invoke nothing.
 	AlertInvocations = 2.0
 	AlertSeconds     = 0.2
 	AlertWRU         = 3.0
 	AlertRRU         = 4.0
+	// The settle time's wake-up (modelled): ClickCausedShare of the alerts
+	// are caused by a click or an open and settle. Each write of the lead
+	// while it settles (the crossing's, and about one more: the click's
+	// burst, its open) asks for a wake-up: an invocation of the alerts
+	// function that reads the lead (1 RRU) and sends a message to the
+	// settle queue; each message comes back as an invocation that reads
+	// the lead (1 RRU), and the first wakes it (1 WRU; the send is costed
+	// as an alert above). SQS bills the SendMessage and the DeleteMessage
+	// of each message; the receives are the event source mapping's polls,
+	// which long-poll an idle queue all month (SettleQueuePolls: about 5
+	// pollers, 20 s each, assumed from Lambda's documented behaviour).
+	ClickCausedShare       = 0.5
+	SettleMessagesPerAlert = 2.0
+	SettleInvocations      = 2.0 // per message: the record that asks, the wake-up
+	SettleSeconds          = 0.05
+	SettleRRU              = 2.0 // per message
+	SettleWRU              = 1.0 // per alert
+	SQSRequestsPerMessage  = 2.0
+	SettleQueuePolls       = 5 * 3 * 60 * 24 * 30
 	// Lifecycle events for a CRM: every lead's lead.captured, the
 	// crossings' lead.sales_ready, and sales' decisions and unsubscribes
 	// (about 0.05 each). Each is one invocation of the 128 MB events

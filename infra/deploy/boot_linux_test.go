@@ -324,6 +324,9 @@ func bootEnv(t *testing.T, tpl *Template, name string, rt *runtimeAPI, ssm *fake
 		"SITE_ORIGINS":          "https://www.acme.example",
 		"WEBHOOK_URL_PARAMETER": webhookParameter,
 		"EVENTS_PARAMETER":      eventsParameter,
+		// The samples' wake-ups name leads this table does not hold: the
+		// function sends nothing to the queue.
+		"SETTLE_QUEUE_URL": "https://sqs.eu-central-1.amazonaws.com/123456789012/nurture-SettleQueue-1A2B3C4D5E6F",
 		// As deployed with a CRM (LifecycleEventsParameter set).
 		"LIFECYCLE_EVENTS": "on",
 	}

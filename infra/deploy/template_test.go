@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/metrics"
 	"github.com/leadnurture/nurture/shared/outbox"
+	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/sesevent"
 	"github.com/leadnurture/nurture/shared/store"
 	nurturetoken "github.com/leadnurture/nurture/shared/token"
@@ -110,6 +112,7 @@ func TestTemplate_functionsAreBuiltAndRunAsLambdaWants(t *testing.T) {
 var localOnly = map[string]string{
 	"DYNAMODB_ENDPOINT": "DynamoDB Local's URL",
 	"SES_ENDPOINT":      "SES local's URL",
+	"SQS_ENDPOINT":      "an SQS emulator's URL",
 }
 
 // secrets are the settings that never sit in an environment: the variable
@@ -814,6 +817,13 @@ func TestTemplate_eachFunctionMayDoOnlyWhatItsCodeDoes(t *testing.T) {
 				stream = true
 				onFailure, _, _ = getAtt(mapAt(mapAt(e, "DestinationConfig"), "OnFailure")["Destination"])
 			}
+			// A function behind a queue (the settle queue): its event source
+			// mapping receives and deletes the queue's messages with the
+			// function's role.
+			var queue string
+			for _, e := range events(fn, "SQS") {
+				queue, _, _ = getAtt(e["Queue"])
+			}
 			granted := map[string]bool{}
 			resourceIs := func(st statement, want ...string) bool {
 				if len(st.resources) != len(want) {
@@ -931,8 +941,14 @@ func TestTemplate_eachFunctionMayDoOnlyWhatItsCodeDoes(t *testing.T) {
 						own := func(q string) bool {
 							return q != "" && resourceIs(st, canon(map[string]any{"Fn::GetAtt": []any{q, "Arn"}}))
 						}
-						if !own(dlq) && !own(onFailure) {
-							problem = "only to the function's own dead-letter queue or on-failure destination"
+						// The function sends to the queue it reads only when
+						// its code builds an SQS client (the settle's delays).
+						if !own(dlq) && !own(onFailure) && !(use.Calls["SQS"] && own(queue)) {
+							problem = "only to the function's own dead-letter queue or on-failure destination, or, with an SQS client, to the queue it reads"
+						}
+					case a == "sqs:ReceiveMessage" || a == "sqs:DeleteMessage" || a == "sqs:GetQueueAttributes":
+						if queue == "" || !resourceIs(st, canon(map[string]any{"Fn::GetAtt": []any{queue, "Arn"}})) {
+							problem = "only on the queue of the function's SQS event"
 						}
 					default:
 						problem = "no rule in this test allows it: add one, derived from the code, if a function needs it"
@@ -957,8 +973,11 @@ func TestTemplate_eachFunctionMayDoOnlyWhatItsCodeDoes(t *testing.T) {
 				// decrypt it cannot start.
 				need = append(need, "ssm:GetParameter", "kms:Decrypt")
 			}
-			if dlq != "" || onFailure != "" {
+			if dlq != "" || onFailure != "" || use.Calls["SQS"] {
 				need = append(need, "sqs:SendMessage")
+			}
+			if queue != "" {
+				need = append(need, "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 			}
 			if stream {
 				for op := range streamOps {
@@ -1011,10 +1030,20 @@ func TestTemplate_alarms(t *testing.T) {
 		}
 	}
 	for id, r := range tpl.Resources {
-		if r.Type == "AWS::SQS::Queue" {
-			if alarms[metric{"AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName=" + canon(map[string]any{"Fn::GetAtt": []any{id, "QueueName"}})}] == nil {
-				t.Errorf("no depth alarm for the dead-letter queue %s", id)
+		if r.Type != "AWS::SQS::Queue" {
+			continue
+		}
+		name := "QueueName=" + canon(map[string]any{"Fn::GetAtt": []any{id, "QueueName"}})
+		if r.Properties["RedrivePolicy"] != nil {
+			// A working queue (its failures redrive to a dead-letter
+			// queue): messages waiting too long say nobody takes them.
+			if alarms[metric{"AWS/SQS", "ApproximateAgeOfOldestMessage", name}] == nil {
+				t.Errorf("no age alarm for the queue %s", id)
 			}
+			continue
+		}
+		if alarms[metric{"AWS/SQS", "ApproximateNumberOfMessagesVisible", name}] == nil {
+			t.Errorf("no depth alarm for the dead-letter queue %s", id)
 		}
 	}
 	// SES reviews an account at 5% bounces and 0.1% complaints.
@@ -1239,12 +1268,16 @@ func TestTemplate_holdsNoSecretAndSaysWhyItSkipsChecks(t *testing.T) {
 // The outbox: the table's stream to the alerts and the events functions
 // ---------------------------------------------------------------------------
 
-// outboxFunctions are the functions behind the table's stream, the kind of
-// outbox work each sends, the secret it alone reads, and its samples in
+// outboxFunctions are the functions behind the table's stream, the kinds
+// of outbox work each takes, the secret it alone reads, and its samples in
 // events/<function>.
-var outboxFunctions = []struct{ function, kind, secret string }{
-	{"alerts", lead.OutboxAlert, "WEBHOOK_URL"},
-	{"events", lead.OutboxEvent, "EVENTS_URL"},
+var outboxFunctions = []struct {
+	function string
+	kinds    []string
+	secret   string
+}{
+	{"alerts", []string{lead.OutboxAlert, lead.OutboxSettle}, "WEBHOOK_URL"},
+	{"events", []string{lead.OutboxEvent}, "EVENTS_URL"},
 }
 
 // Each outbox function's event source mapping reads the table's stream as
@@ -1302,9 +1335,9 @@ func TestTemplate_outboxFunctionsReadTheTablesStream_eachFilteredToItsKind(t *te
 				if err := json.Unmarshal([]byte(raw), &got); err != nil {
 					t.Fatalf("%s: filter pattern %s: %v", name, raw, err)
 				}
-				_ = json.Unmarshal([]byte(outbox.Pattern(of.kind)), &want)
+				_ = json.Unmarshal([]byte(outbox.Pattern(of.kinds...)), &want)
 				if !reflect.DeepEqual(got, want) {
-					t.Errorf("%s: filter pattern %s, want %s: the items whose new image's %q names %s work", name, raw, outbox.Pattern(of.kind), store.AttrOutbox, of.kind)
+					t.Errorf("%s: filter pattern %s, want %s: the items whose new image's %q names %v work", name, raw, outbox.Pattern(of.kinds...), store.AttrOutbox, of.kinds)
 				}
 			}
 			env := tpl.Env(fn)
@@ -1316,8 +1349,11 @@ func TestTemplate_outboxFunctionsReadTheTablesStream_eachFilteredToItsKind(t *te
 				t.Errorf("%s PUBLIC_BASE_URL = %s, want the ApiUrl: its links point at the API", of.function, canon(got))
 			}
 
-			wanted := 0
+			wanted := map[string]int{}
 			for _, smp := range samples(t, of.function) {
+				if isQueueSample(t, smp) {
+					continue // the settle queue's (TestTemplate_settleQueue...)
+				}
 				var ev lambdaevents.DynamoDBEvent
 				if err := json.Unmarshal(smp.body, &ev); err != nil {
 					t.Fatalf("%s: %v", smp.path, err)
@@ -1326,15 +1362,114 @@ func TestTemplate_outboxFunctionsReadTheTablesStream_eachFilteredToItsKind(t *te
 					if r.EventSource != "aws:dynamodb" || r.Change.StreamViewType != string(store.StreamView) || r.Change.SequenceNumber == "" {
 						t.Errorf("%s: record %s is not a %s stream record", smp.path, r.EventID, store.StreamView)
 					}
-					if outbox.Wants(r, of.kind) {
-						wanted++
+					for _, k := range of.kinds {
+						if outbox.Wants(r, k) {
+							wanted[k]++
+						}
 					}
 				}
 			}
-			if wanted == 0 {
-				t.Errorf("no sample in events/%s holds a record with %s work", of.function, of.kind)
+			for _, k := range of.kinds {
+				if wanted[k] == 0 {
+					t.Errorf("no sample in events/%s holds a record with %s work", of.function, k)
+				}
 			}
 		})
+	}
+}
+
+// isQueueSample reports whether a sample is an SQS batch (the settle
+// queue's) rather than stream records.
+func isQueueSample(t testing.TB, smp sample) bool {
+	t.Helper()
+	var ev lambdaevents.SQSEvent
+	if err := json.Unmarshal(smp.body, &ev); err != nil {
+		t.Fatalf("%s: %v", smp.path, err)
+	}
+	return len(ev.Records) > 0 && ev.Records[0].EventSource == "aws:sqs"
+}
+
+// The settle time's delay queue: the alerts function sends a settling
+// alert's wake-up there (SETTLE_QUEUE_URL, read once at start) and takes it
+// back through an SQS event source mapping that reports failures per
+// message; failures come back after a visibility timeout that outlasts
+// Lambda's retries of a batch, then go to a dead-letter queue; both are
+// encrypted and TLS only. The samples are wake-ups the function reads.
+func TestTemplate_settleQueue_bringsTheWakeupsBackToTheAlertsFunction(t *testing.T) {
+	tpl := loadTemplate(t)
+	fn := tpl.Resources["AlertsFunction"]
+	if got := canon(tpl.Env(fn)["SETTLE_QUEUE_URL"]); got != `{"Ref":"SettleQueue"}` {
+		t.Errorf("SETTLE_QUEUE_URL = %s, want !Ref SettleQueue (the queue's URL)", got)
+	}
+	ev := events(fn, "SQS")
+	if len(ev) != 1 {
+		t.Fatalf("AlertsFunction has %d SQS events, want 1", len(ev))
+	}
+	for name, e := range ev {
+		if id, attr, _ := getAtt(e["Queue"]); id != "SettleQueue" || attr != "Arn" {
+			t.Errorf("%s: Queue = %s, want !GetAtt SettleQueue.Arn", name, canon(e["Queue"]))
+		}
+		if !slices.Contains(listOf(e["FunctionResponseTypes"]), any("ReportBatchItemFailures")) {
+			t.Errorf("%s: FunctionResponseTypes lacks ReportBatchItemFailures: one failed wake-up would bring its whole batch back", name)
+		}
+		if n, _ := e["BatchSize"].(float64); n < 1 || n > 10 {
+			t.Errorf("%s: BatchSize = %v, want 1 to 10", name, e["BatchSize"])
+		}
+		if w, _ := e["MaximumBatchingWindowInSeconds"].(float64); w != 0 {
+			t.Errorf("%s: MaximumBatchingWindowInSeconds = %v: a due wake-up must not wait for a batch to fill", name, e["MaximumBatchingWindowInSeconds"])
+		}
+	}
+	q := tpl.Resources["SettleQueue"]
+	timeout, _ := fn.Properties["Timeout"].(float64)
+	if v, _ := q.Properties["VisibilityTimeout"].(float64); v < 6*timeout {
+		t.Errorf("SettleQueue VisibilityTimeout = %v, want at least 6 times the function's %vs timeout (Lambda's advice for event source mappings)", q.Properties["VisibilityTimeout"], timeout)
+	}
+	if d, _ := q.Properties["DelaySeconds"].(float64); d != 0 {
+		t.Errorf("SettleQueue DelaySeconds = %v: each message sets its own delay", d)
+	}
+	redrive := mapAt(q.Properties, "RedrivePolicy")
+	dlq, _, _ := getAtt(redrive["deadLetterTargetArn"])
+	if tpl.Resources[dlq].Type != "AWS::SQS::Queue" {
+		t.Errorf("SettleQueue RedrivePolicy.deadLetterTargetArn = %s, want !GetAtt of a queue", canon(redrive["deadLetterTargetArn"]))
+	}
+	if n, _ := redrive["maxReceiveCount"].(float64); n < 2 || n > 10 {
+		t.Errorf("SettleQueue maxReceiveCount = %v, want a few tries", redrive["maxReceiveCount"])
+	}
+	for _, id := range []string{"SettleQueue", dlq} {
+		r := tpl.Resources[id]
+		if r.Properties["SqsManagedSseEnabled"] != true && r.Properties["KmsMasterKeyId"] == nil {
+			t.Errorf("%s is not encrypted at rest", id)
+		}
+		tls := false
+		for _, p := range tpl.Resources {
+			if p.Type == "AWS::SQS::QueuePolicy" && slices.ContainsFunc(listOf(p.Properties["Queues"]), func(v any) bool { r, _ := ref(v); return r == id }) {
+				tls = strings.Contains(canon(p.Properties["PolicyDocument"]), `"aws:SecureTransport":"false"`)
+			}
+		}
+		if !tls {
+			t.Errorf("%s has no policy denying requests without TLS", id)
+		}
+	}
+	// The wake-ups the function may be handed decode, and fit one delay.
+	wakeups := 0
+	for _, smp := range samples(t, "alerts") {
+		if !isQueueSample(t, smp) {
+			continue
+		}
+		var ev lambdaevents.SQSEvent
+		_ = json.Unmarshal(smp.body, &ev)
+		for _, m := range ev.Records {
+			if _, err := outbox.DecodeWakeup(m.Body); err != nil {
+				t.Errorf("%s: message %s: %v", smp.path, m.MessageId, err)
+			}
+			wakeups++
+		}
+	}
+	if wakeups == 0 {
+		t.Error("no sample in events/alerts holds a settle wake-up")
+	}
+	if outbox.MaxDelay > 900*time.Second || program.MaxSettle > outbox.MaxDelay {
+		t.Errorf("outbox.MaxDelay %s, program.MaxSettle %s: one SQS delay (900 s at most) should cover the longest settle", outbox.MaxDelay, program.MaxSettle)
 	}
 }
 

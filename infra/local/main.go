@@ -25,6 +25,7 @@ import (
 	"github.com/leadnurture/nurture/infra/local/server"
 	"github.com/leadnurture/nurture/infra/local/sestrack"
 	"github.com/leadnurture/nurture/infra/localstack"
+	"github.com/leadnurture/nurture/infra/localstack/delay"
 	"github.com/leadnurture/nurture/infra/localstack/streams"
 	"github.com/leadnurture/nurture/shared/app"
 	"github.com/leadnurture/nurture/shared/clock"
@@ -199,10 +200,21 @@ func run(ctx context.Context) error {
 	if u := os.Getenv("WEBHOOK_URL"); u != "" {
 		parts.Webhook = slack.Outbox(u)
 	}
+	// The settle time's delay queue (SQS in AWS), on the local clock: a
+	// click-caused alert goes out when its settle time ends, also when
+	// the clock jumps past it (POST /_local/clock, /_local/next).
+	settle := &delay.Queue{Clock: clk, Log: log}
+	parts.Delayer = settle
 	a, err := app.New(parts)
 	if err != nil {
 		return err
 	}
+	settle.Handler = a.Wakeups.Handle
+	go func() {
+		if err := settle.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("settle delay queue stopped", "error", err.Error())
+		}
+	}()
 	tracker.Publish = a.HandleSESEvent
 	// The alerts function behind the table's stream, polled as Lambda's
 	// event source mapping polls it.

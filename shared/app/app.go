@@ -57,6 +57,10 @@ type Parts struct {
 	// receiver's secrets). The store records the events only with
 	// store.Options.LifecycleEvents.
 	Events *crm.Receiver
+	// Delayer hands the settle time's wake-ups back when they are due: the
+	// delay queue (SQS in AWS, a queue on the local clock locally). Only
+	// the alerts function has one; nil leaves settled alerts to the tick.
+	Delayer outbox.Delayer
 	// Signer signs and verifies link tokens; without it there are no
 	// links, so no alerts at once and no link routes.
 	Signer *token.Signer
@@ -88,8 +92,14 @@ type App struct {
 	// Outbox.
 	Alerter *sales.Alerter
 	// Outbox is the alerts function's handler of the table's stream: it
-	// has the Alerter send what the records name. Nil without an Alerter.
+	// has the Alerter send what the records name, and asks the Delayer for
+	// the settle time's wake-ups. Nil without an Alerter.
 	Outbox *outbox.Consumer
+	// Wakeups takes the wake-ups back from the delay queue and sends the
+	// alerts they make ready; nil without a Delayer. Alerts is the alerts
+	// function's one handler of both.
+	Wakeups *outbox.Waker
+	Alerts  *outbox.Function
 	// Events delivers the lifecycle events pending on a lead to the CRM,
 	// and EventsOutbox is the events function's handler of the table's
 	// stream.
@@ -148,7 +158,13 @@ func New(p Parts) (*App, error) {
 			Program: p.Program, Store: p.Store, Mailer: p.AlertMailer, Webhook: p.Webhook, Signer: p.Signer,
 			BaseURL: cfg.PublicBaseURL, Clock: p.Clock, Log: p.Log, Window: win, Metrics: p.Metrics,
 		}
-		a.Outbox = &outbox.Consumer{Senders: map[string]outbox.Sender{lead.OutboxAlert: a.Alerter}, Log: p.Log}
+		senders := map[string]outbox.Sender{lead.OutboxAlert: a.Alerter}
+		if p.Delayer != nil {
+			senders[lead.OutboxSettle] = &outbox.Settler{Store: p.Store, Delayer: p.Delayer, Clock: p.Clock}
+			a.Wakeups = &outbox.Waker{Store: p.Store, Alerts: a.Alerter, Delayer: p.Delayer, Clock: p.Clock, Log: p.Log}
+		}
+		a.Outbox = &outbox.Consumer{Senders: senders, Log: p.Log}
+		a.Alerts = &outbox.Function{Stream: a.Outbox, Wakeups: a.Wakeups}
 		a.Digest = &sales.Digest{
 			Program: p.Program, Store: p.Store, Mailer: p.AlertMailer, Signer: p.Signer,
 			BaseURL: cfg.PublicBaseURL, Window: win, Log: p.Log,
@@ -159,7 +175,8 @@ func New(p Parts) (*App, error) {
 	a.EventsOutbox = &outbox.Consumer{Senders: map[string]outbox.Sender{lead.OutboxEvent: a.Events}, Log: p.Log}
 	// Capture, the links and the engagement events record a crossing on
 	// the lead and return: none of them waits on SES or a webhook for an
-	// alert. The scheduler's tick wakes alerts held back (lead.Wake).
+	// alert. The delay queue wakes alerts at the end of their settle time;
+	// the scheduler's tick wakes whatever else is held back (lead.Wake).
 	if p.Mailer != nil {
 		a.Scheduler = &nurture.Scheduler{
 			Program: p.Program, Store: p.Store, Mailer: p.Mailer, Signer: p.Signer, Window: win,
@@ -232,6 +249,8 @@ type With struct {
 	Webhook sales.Webhook
 	// Events receives the lifecycle events: the events function's.
 	Events *crm.Receiver
+	// Delayer is the settle time's delay queue: the alerts function's.
+	Delayer outbox.Delayer
 }
 
 // Load wires the product with New for a function's start, from the
@@ -270,6 +289,7 @@ func Load(ctx context.Context, cfg config.Config, with With, required ...string)
 		Events:  with.Events,
 		Signer:  keys.Signer,
 		LeadIDs: keys.LeadIDs,
+		Delayer: with.Delayer,
 		Clock:   clock.System{},
 		Log:     cfg.Logger(),
 		// Beside the log lines, on the same stream: CloudWatch Logs

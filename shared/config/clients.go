@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
@@ -130,7 +131,7 @@ func (c *Config) secureParameter(ctx context.Context, setting, name, what string
 // local servers accept any.
 func (c Config) AWS(ctx context.Context) (aws.Config, error) {
 	var opts []func(*awsconfig.LoadOptions) error
-	local := c.DynamoDBEndpoint != "" || c.SESEndpoint != ""
+	local := c.DynamoDBEndpoint != "" || c.SESEndpoint != "" || c.SQSEndpoint != ""
 	if local && os.Getenv("AWS_ACCESS_KEY_ID") == "" {
 		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
 	}
@@ -158,6 +159,16 @@ func (c Config) SES(cfg aws.Config) *sesv2.Client {
 	return sesv2.NewFromConfig(cfg, func(o *sesv2.Options) {
 		if c.SESEndpoint != "" {
 			o.BaseEndpoint = aws.String(c.SESEndpoint)
+		}
+	})
+}
+
+// SQS returns an SQS client (the settle time's delay queue's), in AWS or
+// on an emulator.
+func (c Config) SQS(cfg aws.Config) *sqs.Client {
+	return sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+		if c.SQSEndpoint != "" {
+			o.BaseEndpoint = aws.String(c.SQSEndpoint)
 		}
 	})
 }

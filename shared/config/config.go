@@ -18,9 +18,11 @@ import (
 // Config holds every setting a function reads from its environment.
 type Config struct {
 	TableName string
-	// DynamoDBEndpoint and SESEndpoint point the SDK at the local stack; empty in AWS.
+	// DynamoDBEndpoint, SESEndpoint and SQSEndpoint point the SDK at the
+	// local stack or a test's emulator; empty in AWS.
 	DynamoDBEndpoint string
 	SESEndpoint      string
+	SQSEndpoint      string
 	// DueShards is how many partitions the due index is spread over.
 	DueShards int
 	// MinFillTime is the least time a human takes to fill in a form.
@@ -56,6 +58,7 @@ func Load() (Config, error) {
 		TableName:        os.Getenv("TABLE_NAME"),
 		DynamoDBEndpoint: os.Getenv("DYNAMODB_ENDPOINT"),
 		SESEndpoint:      os.Getenv("SES_ENDPOINT"),
+		SQSEndpoint:      os.Getenv("SQS_ENDPOINT"),
 		DueShards:        store.DefaultDueShards,
 		MinFillTime:      2 * time.Second,
 	}
@@ -111,6 +114,21 @@ func Load() (Config, error) {
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// SettleQueueURL returns the settle time's delay queue (SETTLE_QUEUE_URL):
+// a click-caused alert's wake-up waits there until its settle time ends.
+// Only the alerts function sends there, so it is no Config field every
+// function would read; "" leaves settled alerts to the scheduler's tick.
+func SettleQueueURL() (string, error) {
+	v := os.Getenv("SETTLE_QUEUE_URL")
+	if v == "" {
+		return "", nil
+	}
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", fmt.Errorf("SETTLE_QUEUE_URL=%q: want the queue's URL, e.g. https://sqs.eu-central-1.amazonaws.com/123456789012/settle", v)
+	}
+	return v, nil
 }
 
 // Require reports the settings a function needs that are empty.

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func TestLead_Outbox_marksOnlyAlertsReadyToGo(t *testing.T) {
+func TestLead_Outbox_marksAlertsReadyToGo_andAlertsSettling(t *testing.T) {
 	t0 := time.Date(2026, 3, 10, 10, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name  string
@@ -14,7 +14,7 @@ func TestLead_Outbox_marksOnlyAlertsReadyToGo(t *testing.T) {
 		want  []string
 	}{
 		{"a download's crossing", PendingAlert{ID: "a", At: t0}, []string{OutboxAlert}},
-		{"a click's crossing, settling", PendingAlert{ID: "a", At: t0, NotBefore: t0.Add(2 * time.Minute)}, nil},
+		{"a click's crossing, settling", PendingAlert{ID: "a", At: t0, NotBefore: t0.Add(2 * time.Minute)}, []string{OutboxSettle}},
 		{"claimed by a sender", PendingAlert{ID: "a", At: t0, ClaimedUntil: t0.Add(5 * time.Minute)}, nil},
 		{"backing off after a failure", PendingAlert{ID: "a", At: t0, Mailed: true, Tries: 1, RetryAt: t0.Add(time.Minute)}, nil},
 		{"mailed, its webhook owed", PendingAlert{ID: "a", At: t0, Mailed: true}, []string{OutboxAlert}},
@@ -38,11 +38,14 @@ func TestLead_Wake_clearsWhatHasPassed_andSaysWhetherAnAlertIsReady(t *testing.T
 	backingOff := PendingAlert{ID: "retry", At: t0, Mailed: true, Tries: 2, RetryAt: t0.Add(10 * time.Minute)}
 	l := &Lead{PendingAlerts: []PendingAlert{settling, claimed, backingOff}}
 
-	if l.Wake(t0.Add(time.Minute)) || l.Outbox() != nil {
-		t.Fatalf("nothing has passed a minute in: %+v", l.PendingAlerts)
+	if l.Wake(t0.Add(time.Minute)) || !slices.Equal(l.Outbox(), []string{OutboxSettle}) {
+		t.Fatalf("nothing has passed a minute in, one alert settles: %+v, outbox %v", l.PendingAlerts, l.Outbox())
 	}
 	if !l.Wake(t0.Add(2*time.Minute)) || !l.PendingAlerts[0].Ready() || l.PendingAlerts[1].Ready() {
 		t.Fatalf("the settle time passed, the claim holds: %+v", l.PendingAlerts)
+	}
+	if _, settling := l.SettleAt(); settling || !slices.Equal(l.Outbox(), []string{OutboxAlert}) {
+		t.Fatalf("settled: outbox %v", l.Outbox())
 	}
 	if !l.Wake(t0.Add(10*time.Minute)) || slices.ContainsFunc(l.PendingAlerts, func(p PendingAlert) bool { return !p.Ready() }) {
 		t.Fatalf("the claim lapsed and the backoff passed: %+v", l.PendingAlerts)
@@ -63,5 +66,20 @@ func TestPendingAlert_SendAt_isTheLatestOfWhatHoldsItBack(t *testing.T) {
 	}
 	if got := (PendingAlert{At: t0}).SendAt(); !got.Equal(t0) {
 		t.Errorf("SendAt = %v, want its crossing time", got)
+	}
+}
+
+func TestLead_SettleAt_isTheFirstSettleTimeToEnd(t *testing.T) {
+	t0 := time.Date(2026, 3, 10, 10, 0, 0, 0, time.UTC)
+	l := &Lead{PendingAlerts: []PendingAlert{
+		{ID: "download", At: t0},
+		{ID: "later", At: t0, NotBefore: t0.Add(3 * time.Minute)},
+		{ID: "first", At: t0, NotBefore: t0.Add(2 * time.Minute)},
+	}}
+	if at, ok := l.SettleAt(); !ok || !at.Equal(t0.Add(2*time.Minute)) {
+		t.Errorf("SettleAt = %v %v, want the first settle's end", at, ok)
+	}
+	if got := l.Outbox(); !slices.Equal(got, []string{OutboxAlert, OutboxSettle}) {
+		t.Errorf("one ready, two settling: Outbox() = %v", got)
 	}
 }

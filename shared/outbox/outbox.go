@@ -182,10 +182,10 @@ func (c *Consumer) log() *slog.Logger {
 	return c.Log
 }
 
-// Values are the values of the outbox attribute that hold kind: the kinds
-// ready on a lead, space-separated in the order of lead.OutboxKinds
-// (lead.Lead.Outbox), every combination that includes kind.
-func Values(kind string) []string {
+// Values are the values of the outbox attribute that hold one of kinds:
+// the kinds on a lead, space-separated in the order of lead.OutboxKinds
+// (lead.Lead.Outbox), every combination that includes one of kinds.
+func Values(kinds ...string) []string {
 	all := lead.OutboxKinds
 	var values []string
 	for set := 1; set < 1<<len(all); set++ {
@@ -195,7 +195,7 @@ func Values(kind string) []string {
 				v = append(v, k)
 			}
 		}
-		if slices.Contains(v, kind) {
+		if slices.ContainsFunc(v, func(k string) bool { return slices.Contains(kinds, k) }) {
 			values = append(values, strings.Join(v, " "))
 		}
 	}
@@ -204,11 +204,11 @@ func Values(kind string) []string {
 }
 
 // Pattern is the filter pattern of the event source mapping of the
-// function that sends kind: stream records of items whose new image's
-// outbox attribute is one of Values(kind). Lambda's filters match a
+// function that sends kinds: stream records of items whose new image's
+// outbox attribute is one of Values(kinds...). Lambda's filters match a
 // string exactly or by its start, so the kinds' combinations are listed.
-func Pattern(kind string) string {
-	values, _ := json.Marshal(Values(kind))
+func Pattern(kinds ...string) string {
+	values, _ := json.Marshal(Values(kinds...))
 	return `{"dynamodb":{"NewImage":{"` + store.AttrOutbox + `":{"S":` + string(values) + `}}}}`
 }
 

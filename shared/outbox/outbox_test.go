@@ -164,20 +164,10 @@ func TestSameStreamRecord_deliveredTwiceAndConcurrently_sendsOneAlert(t *testing
 
 	// Lambda redelivers a batch after a lost answer, and with several
 	// batches per shard in flight, or two mappings, handlers overlap.
-	for range 2 {
-		if res, err := w.App.Outbox.Handle(context.Background(), ev); err != nil || len(res.BatchItemFailures) != 0 {
-			t.Fatalf("Handle = %+v, %v", res, err)
-		}
-	}
-	var wg sync.WaitGroup
-	for range 10 {
-		wg.Go(func() {
-			if res, err := w.App.Outbox.Handle(context.Background(), ev); err != nil || len(res.BatchItemFailures) != 0 {
-				t.Errorf("Handle = %+v, %v", res, err)
-			}
-		})
-	}
-	wg.Wait()
+	redeliver(t, func() (int, error) {
+		res, err := w.App.Outbox.Handle(context.Background(), ev)
+		return len(res.BatchItemFailures), err
+	})
 	w.Drain() // and the stream's own delivery, and the records the sends wrote
 
 	if n := len(w.alertsFor(l)); n != 1 {
@@ -189,6 +179,27 @@ func TestSameStreamRecord_deliveredTwiceAndConcurrently_sendsOneAlert(t *testing
 	if got := w.Lead(l.ID); len(got.Alerts) != 1 || len(got.PendingAlerts) != 0 {
 		t.Fatalf("sent %+v, pending %+v", got.Alerts, got.PendingAlerts)
 	}
+}
+
+// redeliver hands one batch over twice, then 10 times at once, as an
+// at-least-once source with overlapping handlers may; handle returns how
+// many items failed.
+func redeliver(t *testing.T, handle func() (int, error)) {
+	t.Helper()
+	for range 2 {
+		if failed, err := handle(); err != nil || failed != 0 {
+			t.Fatalf("Handle: %d failed, %v", failed, err)
+		}
+	}
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			if failed, err := handle(); err != nil || failed != 0 {
+				t.Errorf("Handle: %d failed, %v", failed, err)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // tick runs the scheduler at the world's clock, then the stream.
@@ -227,31 +238,57 @@ func TestWebhookFailure_isRetriedAfterItsBackoff_withoutSendingTheEmailAgain(t *
 	}
 }
 
-func TestClickCausedCrossing_waitsItsSettleTime_thenTheTickHandsItOver(t *testing.T) {
-	c := newChat(t, false)
-	w := newWorld(t, c)
-	l := w.Nurtured("hedy", nil)
-	w.OneBelowTheThreshold(l.ID)
+// engage has SES report a reader's click on the asset of the lead's first
+// email (or an open of that email), an hour after it was sent, through the
+// engagement function; the lead was one below the threshold, so it
+// crosses. It returns when the event happened.
+func (w *world) engage(l *lead.Lead, eventType string) time.Time {
+	w.T.Helper()
 	sent := w.WithMessageIDs(l).Nurture.Sent[0]
 	asset, _ := w.Program.Asset(sent.AssetID)
-	clickAt := sent.At.Add(time.Hour)
-	w.Clock.Set(clickAt)
-	raw, err := json.Marshal(map[string]any{"version": "0", "source": "aws.ses", "detail-type": "Email Clicked", "detail": sesevent.Record{
-		EventType: sesevent.EventClick,
+	at := sent.At.Add(time.Hour)
+	w.Clock.Set(at)
+	rec := sesevent.Record{
+		EventType: eventType,
 		Mail: sesevent.Mail{Timestamp: sent.At, MessageID: sent.MessageID, Destination: []string{l.Email},
 			Tags: map[string][]string{"lead": {l.ID}, "track": {sent.Track}, "step": {"0"}, "asset": {sent.AssetID}}},
-		Click: &sesevent.Click{Timestamp: clickAt, Link: asset.URL, UserAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 Version/17.4 Safari/605.1.15",
-			IPAddress: "198.51.100.23", LinkTags: map[string][]string{"link": {"asset"}, "asset": {asset.ID}}},
-	}})
+	}
+	const reader = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 Version/17.4 Safari/605.1.15"
+	detailType := "Email Clicked"
+	switch eventType {
+	case sesevent.EventClick:
+		rec.Click = &sesevent.Click{Timestamp: at, Link: asset.URL, UserAgent: reader,
+			IPAddress: "198.51.100.23", LinkTags: map[string][]string{"link": {"asset"}, "asset": {asset.ID}}}
+	case sesevent.EventOpen:
+		detailType = "Email Opened"
+		rec.Open = &sesevent.Open{Timestamp: at, UserAgent: reader, IPAddress: "198.51.100.23"}
+	}
+	raw, err := json.Marshal(map[string]any{"version": "0", "source": "aws.ses", "detail-type": detailType, "detail": rec})
 	if err != nil {
-		t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	if _, err := w.Engagement.HandleEvent(context.Background(), raw); err != nil {
-		t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	if got := w.Lead(l.ID); len(got.PendingAlerts) != 1 {
-		t.Fatalf("the click should cross: %+v", got.PendingAlerts)
+		w.T.Fatalf("the %s should cross: %+v", eventType, got.PendingAlerts)
 	}
+	return at
+}
+
+// crossByClick has a nurtured lead one below the threshold click in its
+// first email.
+func (w *world) crossByClick(local string) (*lead.Lead, time.Time) {
+	w.T.Helper()
+	l := w.Nurtured(local, nil)
+	w.OneBelowTheThreshold(l.ID)
+	return l, w.engage(l, sesevent.EventClick)
+}
+
+func TestClickCausedCrossing_wakeUpLost_theTickStillHandsItOverAfterItsSettleTime(t *testing.T) {
+	c := newChat(t, false)
+	w := &world{testworld.New(t, testworld.Options{Name: "outbox", Webhook: c.webhook(), WithoutDelayQueue: true}), c}
+	l, _ := w.crossByClick("hedy")
 	w.Drain()
 	w.Clock.Advance(scoring.SettleAfterEngagement - time.Second)
 	w.tick()

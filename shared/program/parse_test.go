@@ -382,6 +382,21 @@ func TestParse_mistakeInDefault_pointsAtLineColumnAndPath(t *testing.T) {
 			at:   "400d", path: "scoring.formCrossingPeriod", msg: "formCrossingPeriod 400d is longer than a year",
 		},
 		{
+			name: "negative settle",
+			edit: edit{"settle: 2m", "settle: -2m"},
+			at:   "-2m", path: "scoring.settle", msg: "settle cannot be negative",
+		},
+		{
+			name: "settle of seconds",
+			edit: edit{"settle: 2m", "settle: 3s"},
+			at:   "3s", path: "scoring.settle", msg: "settle 3s is shorter than a scanner's burst of clicks can take to arrive; use at least 10s",
+		},
+		{
+			name: "settle over a quarter hour",
+			edit: edit{"settle: 2m", "settle: 1h"},
+			at:   "1h", path: "scoring.settle", msg: "settle 1h holds a reader's alert past the minutes in which a lead is reached; use at most 15m",
+		},
+		{
 			name: "negative frequency cap",
 			edit: edit{"frequencyCap: 5d", "frequencyCap: -5d"},
 			at:   "-5d", path: "schedule.frequencyCap", msg: "frequencyCap cannot be negative",

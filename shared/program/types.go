@@ -332,6 +332,30 @@ type Scoring struct {
 	// can post a form for any address, so posts alone must not climb
 	// threshold after threshold; a reader's click or answer still can.
 	FormCrossingPeriod Duration `yaml:"formCrossingPeriod"`
+	// Settle holds back an alert whose crossing a click or an open caused
+	// (default 2 minutes): a scanner clicks every link of a message within
+	// a second or two, its first click looks like a reader's until the
+	// next arrives, and SES's events can come a while apart. If the burst
+	// takes the points back meanwhile, the alert is withdrawn unsent.
+	Settle Duration `yaml:"settle"`
+}
+
+// Settle bounds: below MinSettle a scanner's later clicks, which SES may
+// report seconds apart, would still alert; above MaxSettle a reader's
+// alert misses the minutes in which a lead is reached at all (and one
+// SQS delay, at most 15 minutes, no longer covers it).
+const (
+	DefaultSettle = 2 * time.Minute
+	MinSettle     = 10 * time.Second
+	MaxSettle     = 15 * time.Minute
+)
+
+// SettleTime is the program's settle time, or the default.
+func (s Scoring) SettleTime() time.Duration {
+	if s.Settle.Duration > 0 {
+		return s.Settle.Duration
+	}
+	return DefaultSettle
 }
 
 // DefaultFormCrossingPeriod is the period when the program sets none.

@@ -692,6 +692,14 @@ func (v *validator) scoring() {
 	case d > 365*24*time.Hour:
 		v.add("scoring.formCrossingPeriod", "formCrossingPeriod %s is longer than a year; a returning buyer's forms would never alert again; use at most 365d, e.g. formCrossingPeriod: 30d", s.FormCrossingPeriod)
 	}
+	switch d := s.Settle.Duration; {
+	case d < 0:
+		v.add("scoring.settle", "settle cannot be negative; write e.g. settle: 2m, or remove it for the default of 2 minutes")
+	case d > 0 && d < MinSettle:
+		v.add("scoring.settle", "settle %s is shorter than a scanner's burst of clicks can take to arrive; use at least 10s, e.g. settle: 2m", s.Settle)
+	case d > MaxSettle:
+		v.add("scoring.settle", "settle %s holds a reader's alert past the minutes in which a lead is reached; use at most 15m, e.g. settle: 2m", s.Settle)
+	}
 	for i, dom := range s.FreeMail.Domains {
 		if !isDomain(dom) {
 			v.add(idx("scoring.freeMail.domains", i), "%q is not a mail domain; write just the part after @, in lowercase, e.g. gmail.com", dom)

@@ -157,12 +157,13 @@ func (m Model) Apply(l *lead.Lead, a *lead.Activity) []program.Threshold {
 	return m.cross(l, a, after, at)
 }
 
-// SettleAfterEngagement holds back an alert whose crossing a click or an
-// open caused: a scanner clicks every link of a message within a second or
-// two, its first click looks like a reader's until the next arrives, and
-// SES's events can come minutes apart. The scheduler's tick wakes the
-// alert once this has passed (lead.Wake), and the alerts function sends it.
-const SettleAfterEngagement = 2 * time.Minute
+// SettleAfterEngagement is the default settle time (the program's
+// scoring.settle): it holds back an alert whose crossing a click or an
+// open caused, since a scanner's first click looks like a reader's until
+// the next arrives. The crossing's write marks the lead for the settle's
+// wake-up (lead.OutboxSettle), which the alerts function delays by the
+// settle time (outbox.Settler); the scheduler's tick wakes it too.
+const SettleAfterEngagement = program.DefaultSettle
 
 // withdraw drops the alerts still waiting to go out whose threshold the
 // score fell back below (the points of a scanner's burst taken back): no
@@ -216,7 +217,7 @@ func (m Model) cross(l *lead.Lead, a *lead.Activity, score float64, at time.Time
 		l.Score.Disarmed = append(l.Score.Disarmed, t.Name)
 		p := lead.PendingAlert{ID: alertID(l.ID, a.Key, t.Name), Threshold: t.Name, Score: round(score), At: at}
 		if a.Kind == lead.KindClick || a.Kind == lead.KindOpen {
-			p.NotBefore = at.Add(SettleAfterEngagement)
+			p.NotBefore = at.Add(m.prog.Scoring.SettleTime())
 		}
 		l.PendingAlerts = append(l.PendingAlerts, p)
 		crossed = append(crossed, t)

@@ -2,8 +2,9 @@
 // it, on the test servers testenv runs: a store on its own DynamoDB Local
 // table, the scheduler sending through SES local, engagement with scoring
 // and alerts, the table's stream polled as Lambda's event source mapping
-// polls it for the alerts function, and a fixed clock on a Tuesday morning
-// inside the send window.
+// polls it for the alerts function, the settle time's delay queue on the
+// world's clock, and a fixed clock on a Tuesday morning inside the send
+// window.
 package testworld
 
 import (
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/leadnurture/nurture/infra/localstack"
+	"github.com/leadnurture/nurture/infra/localstack/delay"
 	"github.com/leadnurture/nurture/infra/localstack/streams"
 	"github.com/leadnurture/nurture/infra/localstack/testenv"
 	"github.com/leadnurture/nurture/shared/app"
@@ -69,6 +71,10 @@ type World struct {
 	// EventsStream hands it to the events function's handler
 	// (App.EventsOutbox), with Options.Events; Drain runs it too.
 	EventsStream *streams.Mapping
+	// Delay is the settle time's delay queue (SQS in AWS) on the world's
+	// clock: Drain hands the alerts function (App.Wakeups) the wake-ups
+	// due by then. Nil with Options.WithoutDelayQueue.
+	Delay *delay.Queue
 }
 
 // Options change what New builds.
@@ -85,6 +91,11 @@ type Options struct {
 	// Metrics receives the business metrics' EMF lines, as a function's
 	// standard output does; none are written when nil.
 	Metrics io.Writer
+	// Program replaces the shipped program (program.Default).
+	Program *program.Program
+	// WithoutDelayQueue leaves the settle time's end to the scheduler's
+	// tick, as when every wake-up were lost.
+	WithoutDelayQueue bool
 }
 
 // New builds a world through app.New, as the functions are built. The
@@ -95,6 +106,9 @@ func New(t *testing.T, o Options) *World {
 	prog, err := program.Default()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.Program != nil {
+		prog = o.Program
 	}
 	if o.Name == "" {
 		o.Name = "world"
@@ -122,20 +136,29 @@ func New(t *testing.T, o Options) *World {
 	if o.Metrics != nil {
 		rec = metrics.New(o.Metrics)
 	}
-	// The product as the functions build it, on the test servers.
-	a, err := app.New(app.Parts{
+	var queue *delay.Queue
+	parts := app.Parts{
 		Config:  config.Config{TableName: table, PublicBaseURL: BaseURL, ConfigurationSet: "nurture-test"},
 		Program: prog, Store: st, Mailer: mailer, Signer: signer, LeadIDs: testenv.LeadIDs, Rate: 1000, Clock: clk, Log: log,
 		Webhook: o.Webhook, Events: o.Events, Metrics: rec,
-	})
+	}
+	if !o.WithoutDelayQueue {
+		queue = &delay.Queue{Clock: clk, Log: log}
+		parts.Delayer = queue
+	}
+	// The product as the functions build it, on the test servers.
+	a, err := app.New(parts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if queue != nil {
+		queue.Handler = a.Wakeups.Handle
 	}
 	w := &World{
 		T: t, App: a, Program: prog, Table: table, Store: st, Signer: signer, Window: a.Window, Log: log,
 		Clock: clk, Domain: table + ".example", SES: mailer,
 		Scheduler: a.Scheduler, Alerter: a.Alerter, Engagement: a.Engagement,
-		Stream: OutboxMapping(t, table, a.Outbox, log),
+		Stream: OutboxMapping(t, table, a.Outbox, log), Delay: queue,
 	}
 	if o.Events != nil {
 		w.EventsStream = OutboxMapping(t, table, a.EventsOutbox, log)
@@ -153,9 +176,23 @@ func OutboxMapping(t testing.TB, table string, c *outbox.Consumer, log *slog.Log
 }
 
 // Drain hands the alerts function (and the events function, with
-// Options.Events) every stream record written so far, as Lambda would
-// within a second, and returns once they handled them.
+// Options.Events) every stream record written so far, and the wake-ups
+// the delay queue holds due by the world's clock, as Lambda would within
+// a second, and returns once they handled them (and the records their
+// writes made).
 func (w *World) Drain() {
+	w.T.Helper()
+	w.drainStreams()
+	if w.Delay == nil {
+		return
+	}
+	if err := w.Delay.Drain(context.Background()); err != nil {
+		w.T.Fatal(err)
+	}
+	w.drainStreams()
+}
+
+func (w *World) drainStreams() {
 	w.T.Helper()
 	for _, m := range []*streams.Mapping{w.Stream, w.EventsStream} {
 		if m == nil {
