@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -740,4 +742,93 @@ func TestLocalStack_formPostThatCrosses_alertArrivesThroughTheStream(t *testing.
 		t.Errorf("GET /_local/metrics: %v, want %v", got, want)
 	}
 
+}
+
+// TestLocalStack_clickThatCrosses_alertGoesOutWhenItsSettleTimeEnds_noTick:
+// Ada's click on her first email's asset carries her score over the
+// threshold. Its alert waits the settle time (a link scanner's burst may
+// still take the points back), then goes out through the local settle
+// queue when the local clock passes it: no scheduler tick runs after the
+// click (TICK_INTERVAL=0, no /_local/tick or /_local/next).
+func TestLocalStack_clickThatCrosses_alertGoesOutWhenItsSettleTimeEnds_noTick(t *testing.T) {
+	s := startStack(t, tuesdayMorning)
+	defer s.stop(t)
+	// Fit 27 and the first download: 37, below the threshold (50).
+	resp := s.post(t, "/forms/downtime-report", `{"email":"ada@engines.example","name":"Ada Lovelace","company":"Analytical Engines","role":"executive","industry":"finance","consent":true}`)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("capture answered %d\n%s", resp.StatusCode, s.output)
+	}
+	// She clicks the asset of her first email (+8), then of her second,
+	// which carries her over.
+	for range 2 {
+		s.clickLatestAsset(t, "ada@engines.example")
+	}
+	l, found, err := s.store(t).GetLead(context.Background(), lead.IDFor("ada@engines.example"))
+	if err != nil || !found || len(l.PendingAlerts) != 1 || l.PendingAlerts[0].NotBefore.IsZero() {
+		t.Fatalf("the click should cross and settle: %+v (%v)\n%s", l, err, s.output)
+	}
+	alerts := func() int {
+		mail, err := localstack.SentMail(context.Background(), s.ses)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, m := range mail {
+			if strings.Contains(m.Text, "ada@engines.example") && !strings.EqualFold(m.To[0], "ada@engines.example") {
+				n++
+			}
+		}
+		return n
+	}
+	time.Sleep(2 * time.Second) // the stream and the queue's polls, had the alert been due
+	if n := alerts(); n != 0 {
+		t.Fatalf("%d alerts before the settle time ended", n)
+	}
+	// The clock passes the settle time: the queue's next poll wakes her lead.
+	resp = s.post(t, "/_local/clock", `{"advance":"2m"}`)
+	resp.Body.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for alerts() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no alert 30 s after the clock passed the settle time\n%s", s.output)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	if n := alerts(); n != 1 {
+		t.Fatalf("%d alerts for one crossing, want 1", n)
+	}
+}
+
+// clickLatestAsset sends the lead's next email, moves the clock an hour on
+// and clicks the email's asset (its first tracked link) as a browser would.
+func (s *stack) clickLatestAsset(t *testing.T, addr string) {
+	t.Helper()
+	resp := s.post(t, "/_local/next", "")
+	resp.Body.Close()
+	mail, err := localstack.SentMail(context.Background(), s.ses)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var latest localstack.SentEmail
+	for _, m := range mail {
+		if strings.EqualFold(m.To[0], addr) && strings.Contains(m.HTML, "/_local/click?") {
+			latest = m
+		}
+	}
+	href := regexp.MustCompile(`href="(` + regexp.QuoteMeta(s.api) + `/_local/click\?[^"]+)"`).FindStringSubmatch(latest.HTML)
+	if href == nil {
+		t.Fatalf("no tracked link in the email\n%s", s.output)
+	}
+	resp = s.post(t, "/_local/clock", `{"advance":"1h"}`)
+	resp.Body.Close()
+	req, _ := http.NewRequest(http.MethodGet, html.UnescapeString(href[1]), nil)
+	req.Header.Set("User-Agent", "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15")
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 }
