@@ -764,7 +764,7 @@ func TestLocalStack_clickThatCrosses_alertGoesOutWhenItsSettleTimeEnds_noTick(t 
 	for range 2 {
 		s.clickLatestAsset(t, "ada@engines.example")
 	}
-	l, found, err := s.store(t).GetLead(context.Background(), lead.IDFor("ada@engines.example"))
+	l, found, err := s.store(t).GetLead(context.Background(), s.leadID(t, "ada@engines.example"))
 	if err != nil || !found || len(l.PendingAlerts) != 1 || l.PendingAlerts[0].NotBefore.IsZero() {
 		t.Fatalf("the click should cross and settle: %+v (%v)\n%s", l, err, s.output)
 	}
