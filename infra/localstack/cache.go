@@ -1,5 +1,6 @@
 // Package localstack starts the real local servers the product is developed
-// and tested against: DynamoDB Local (Java) and aws-ses-v2-local (Node). They
+// and tested against: DynamoDB Local (Java), aws-ses-v2-local (Node) and,
+// for the settle queue's adapter, an SQS emulator (moto, Python). They
 // are installed by `make deps` into the cache folder; this package only runs
 // them, so `make run` and the tests use exactly the same binaries.
 //
