@@ -839,9 +839,10 @@ func TestTemplate_eachFunctionMayDoOnlyWhatItsCodeDoes(t *testing.T) {
 			queryScoped := func(st statement) bool {
 				due := canon(map[string]any{"Fn::Sub": "${Table.Arn}/index/" + store.IndexDue})
 				open := canon(map[string]any{"Fn::Sub": "${Table.Arn}/index/" + store.IndexOpen})
+				day := canon(map[string]any{"Fn::Sub": "${Table.Arn}/index/" + store.IndexDay})
 				table := canon(map[string]any{"Fn::GetAtt": []any{"Table", "Arn"}})
 				for _, r := range st.resources {
-					if c := canon(r); c != due && c != open && c != table {
+					if c := canon(r); c != due && c != open && c != day && c != table {
 						return false
 					}
 				}
@@ -896,7 +897,7 @@ func TestTemplate_eachFunctionMayDoOnlyWhatItsCodeDoes(t *testing.T) {
 							// inbox and the digest the open index; the
 							// activities behind an alert are a query of
 							// the table (one lead's partition).
-							problem = "Query only on the " + store.IndexDue + " and " + store.IndexOpen + " indexes and the table"
+							problem = "Query only on the " + store.IndexDue + ", " + store.IndexOpen + " and " + store.IndexDay + " indexes and the table"
 						case op != "Query" && !resourceIs(st, canon(map[string]any{"Fn::GetAtt": []any{"Table", "Arn"}})):
 							problem = "only on the table"
 						}

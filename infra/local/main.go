@@ -35,6 +35,7 @@ import (
 	"github.com/leadnurture/nurture/shared/mail/ses"
 	"github.com/leadnurture/nurture/shared/metrics"
 	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/report"
 	"github.com/leadnurture/nurture/shared/sales"
 	"github.com/leadnurture/nurture/shared/sales/slack"
 	"github.com/leadnurture/nurture/shared/store"
@@ -250,6 +251,7 @@ func run(ctx context.Context) error {
 			{Name: "Business metrics (the CloudWatch EMF lines in the log, summed up)", URL: apiURL + "/_local/metrics"},
 		},
 		Metrics: rec.Totals,
+		Results: func(base string) string { return report.LinkURL(signer, base, clk.Now()) },
 		Inboxes: func(base string) []server.Link {
 			var links []server.Link
 			for _, o := range prog.Owners() {
@@ -273,6 +275,7 @@ func run(ctx context.Context) error {
 		"  Local routes:               POST %s/_local/next (send the next email), POST %s/_local/tick, POST %s/_local/clock {\"advance\":\"168h\"}, POST %s/_local/ses-events\n"+
 		"  Clicks and opens in mail:   %s/_local/click, %s/_local/open (tracked as SES would)\n"+
 		"  Sales inboxes:              on the demo page, under Sales (signed links, one per routing address)\n"+
+		"  Program results:            on the demo page, under Results (a signed link); make report prints them\n"+
 		"  Business metrics:           %s/_local/metrics (from the EMF lines with \"_aws\" in the log below)\n"+
 		"  Hosted form pages:          %s/forms/{formId} (?embed=1 for an iframe); the forms' script %s/forms.js\n"+
 		"  Website origins (CORS):     %s\n"+

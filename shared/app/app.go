@@ -28,6 +28,7 @@ import (
 	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/outbox"
 	"github.com/leadnurture/nurture/shared/program"
+	"github.com/leadnurture/nurture/shared/report"
 	"github.com/leadnurture/nurture/shared/sales"
 	"github.com/leadnurture/nurture/shared/scoring"
 	"github.com/leadnurture/nurture/shared/store"
@@ -111,6 +112,9 @@ type App struct {
 	// the scheduler's tick runs it (Tick). Nil where the Alerter is.
 	Digest     *sales.Digest
 	Engagement *engagement.Service
+	// Rollup builds the results' summaries from the journal and reads
+	// them back (shared/report).
+	Rollup *report.Rollup
 	Capturer   *lead.Capturer
 	Desk       *sales.Desk
 	// Limiter counts the public routes' requests per client (Parts.Limits).
@@ -191,6 +195,9 @@ func New(p Parts) (*App, error) {
 		Program: p.Program, Store: p.Store, Clock: p.Clock, MinFillTime: cfg.MinFillTime,
 		Scorer: a.Scorer, IDs: p.LeadIDs, Suppressions: p.Store, Metrics: p.Metrics, Limits: a.Limiter,
 	}
+	// The program's results: the report function's rollup, the results
+	// page and make report read through it.
+	a.Rollup = &report.Rollup{Program: p.Program, Journal: p.Store, Shelf: p.Store, Log: p.Log}
 	a.Desk = &sales.Desk{Program: p.Program, Store: p.Store, Window: win, Metrics: p.Metrics}
 	a.Capture = &httpapi.Capture{Capturer: a.Capturer, Limits: a.Limiter, Log: p.Log}
 	a.Forms = &httpapi.FormRoutes{
@@ -205,6 +212,7 @@ func New(p Parts) (*App, error) {
 				Inbox:  &sales.Inbox{Program: p.Program, Store: p.Store},
 				Signer: p.Signer, Program: p.Program, Clock: p.Clock, Log: p.Log,
 			},
+			Results: &httpapi.Results{Rollup: a.Rollup, Signer: p.Signer, Program: p.Program, Clock: p.Clock, Log: p.Log},
 		}
 	}
 	return a, nil

@@ -92,6 +92,7 @@ var (
 	noticeTemplate  = parsePage("notice.html.tmpl", "page.css")
 	dossierTemplate = parsePage("dossier.html.tmpl", "dossier.css")
 	inboxTemplate   = parsePage("inbox.html.tmpl", "inbox.css")
+	resultsTemplate = parsePage("results.html.tmpl", "results.css")
 )
 
 // parsePage parses a page's template and the templates it calls; the page

@@ -53,12 +53,14 @@ func linkRoutes() []Route {
 }
 
 // LinkRoutes is the links function: it hands each kind of link to its
-// handler, Sales for the sales page, Inbox for the sales inbox and Links
+// handler, Sales for the sales page, Inbox for the sales inbox, Results
+// for the program's results and Links
 // for the rest (which answers an unknown path with the invalid-link page).
 type LinkRoutes struct {
-	Links *Links
-	Sales *Sales
-	Inbox *Inbox
+	Links   *Links
+	Sales   *Sales
+	Inbox   *Inbox
+	Results *Results
 }
 
 // Handle dispatches one request by its path.
@@ -68,6 +70,8 @@ func (h *LinkRoutes) Handle(ctx context.Context, req Request) (Response, error) 
 		return h.Sales.Handle(ctx, req)
 	case kind == link.Inbox && h.Inbox != nil:
 		return h.Inbox.Handle(ctx, req)
+	case kind == link.Results && h.Results != nil:
+		return h.Results.Handle(ctx, req)
 	}
 	return h.Links.Handle(ctx, req)
 }

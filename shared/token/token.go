@@ -54,6 +54,8 @@ const (
 	PurposeNotUseful = "not-useful"
 	PurposeHelp      = "help"  // "What would help you most next?"
 	PurposePrefs     = "prefs" // the lead's preference page
+	// PurposeResults opens the program's results; it names no lead.
+	PurposeResults = "results"
 )
 
 // ErrInvalid is the only error Verify returns: tampered, truncated, expired,

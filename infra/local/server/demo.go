@@ -28,6 +28,7 @@ type demoData struct {
 	Forms   []demoForm
 	Links   []Link
 	Inboxes []Link
+	Results string
 }
 
 // The demo page is a marketing site's page with the forms pasted into it:
@@ -51,6 +52,9 @@ func (s *srv) demo(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.o.Inboxes != nil {
 		data.Inboxes = s.o.Inboxes(base)
+	}
+	if s.o.Results != nil {
+		data.Results = s.o.Results(base)
 	}
 	for _, f := range p.Forms {
 		snippet, err := webform.Snippet(p, f.ID, base, webform.Options{})

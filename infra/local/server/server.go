@@ -48,6 +48,8 @@ type Options struct {
 	// under base, the API as the browser reached it, signed afresh for each
 	// view of the demo page.
 	Inboxes func(base string) []Link
+	// Results is the signed link to the program's results under base.
+	Results func(base string) string
 	// Metrics are the business metrics recorded so far (metrics.Recorder's
 	// Totals): GET /_local/metrics shows them.
 	Metrics func() map[string]int
