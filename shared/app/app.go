@@ -114,9 +114,9 @@ type App struct {
 	Engagement *engagement.Service
 	// Rollup builds the results' summaries from the journal and reads
 	// them back (shared/report).
-	Rollup *report.Rollup
-	Capturer   *lead.Capturer
-	Desk       *sales.Desk
+	Rollup   *report.Rollup
+	Capturer *lead.Capturer
+	Desk     *sales.Desk
 	// Limiter counts the public routes' requests per client (Parts.Limits).
 	Limiter *limit.Limiter
 

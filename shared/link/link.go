@@ -15,14 +15,14 @@ type Kind string
 
 // The kinds of link. A GET of any of them only shows a page; a POST acts.
 const (
-	Unsubscribe Kind = "u" // in nurture emails: unsubscribe, RFC 8058 one-click included
-	Answer      Kind = "a" // in nurture emails: one-click answer to a question
-	Keep        Kind = "k" // in the re-engagement email: "keep them coming"
-	Sales       Kind = "s" // in sales alerts: the lead's dossier, accept or return
-	Inbox       Kind = "i" // in sales mail and on the demo page: an owner's open alerts
-	Rate        Kind = "r" // in nurture emails: "Was this useful?" Yes or Not really
-	Help        Kind = "h" // in nurture emails: "What would help you most next?"
-	Preferences Kind = "p" // in nurture emails: the lead's topics and cadence
+	Unsubscribe Kind = "u"       // in nurture emails: unsubscribe, RFC 8058 one-click included
+	Answer      Kind = "a"       // in nurture emails: one-click answer to a question
+	Keep        Kind = "k"       // in the re-engagement email: "keep them coming"
+	Sales       Kind = "s"       // in sales alerts: the lead's dossier, accept or return
+	Inbox       Kind = "i"       // in sales mail and on the demo page: an owner's open alerts
+	Rate        Kind = "r"       // in nurture emails: "Was this useful?" Yes or Not really
+	Help        Kind = "h"       // in nurture emails: "What would help you most next?"
+	Preferences Kind = "p"       // in nurture emails: the lead's topics and cadence
 	Results     Kind = "results" // in the weekly results digest and on the demo page: the program's results
 )
 
