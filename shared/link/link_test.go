@@ -64,7 +64,7 @@ func TestKind_routes_areThePublicOnes(t *testing.T) {
 	for _, k := range link.Kinds {
 		got = append(got, k.Route())
 	}
-	if strings.Join(got, " ") != "/u/{token} /a/{token} /k/{token} /s/{token} /i/{token} /r/{token} /h/{token} /p/{token}" {
+	if strings.Join(got, " ") != "/u/{token} /a/{token} /k/{token} /s/{token} /i/{token} /r/{token} /h/{token} /p/{token} /results/{token}" {
 		t.Fatalf("routes = %q: these are in every email sent, they must not change", got)
 	}
 }

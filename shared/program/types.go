@@ -29,12 +29,25 @@ type Program struct {
 	// Voice is what leads may tell us about the mail itself: its topics
 	// as they choose them, and how often to ask what would help.
 	Voice Voice `yaml:"voice"`
+	// Reports says who gets the weekly digest of the program's results.
+	Reports Reports `yaml:"reports"`
 
 	// lookups is built once by Parse so the hot paths (every form post,
 	// every scheduler tick) find ids without scanning; a Program built by
 	// hand has none and is scanned instead.
 	lookups *lookups
 }
+
+// Reports is where the program's results go: every Monday a digest with
+// the headline numbers of the week before, their change against the week
+// before that, and a link to the results page. Empty sends none.
+type Reports struct {
+	To []string `yaml:"to"`
+}
+
+// MaxReportRecipients bounds reports.to: a digest is for the team that
+// runs the program, not a mailing list.
+const MaxReportRecipients = 10
 
 // Sender is who the nurture mail comes from; the postal address goes in every
 // footer because CAN-SPAM and most bulk-sender rules ask for it.

@@ -70,6 +70,7 @@ func validate(p *Program, d *decoder) []Problem {
 	v.thresholds()
 	v.routing()
 	v.sla()
+	v.reports()
 	return v.problems
 }
 
@@ -755,6 +756,27 @@ func (v *validator) routing() {
 		for j, s := range rule.Countries {
 			v.knownValue(idx(path+".countries", j), "country", s, false)
 		}
+	}
+}
+
+// reports checks the digest's recipients.
+func (v *validator) reports() {
+	to := v.p.Reports.To
+	if len(to) > MaxReportRecipients {
+		v.add("reports.to", "%d addresses; the weekly results go to at most %d (use a team address for more)", len(to), MaxReportRecipients)
+	}
+	seen := map[string]int{}
+	for i, a := range to {
+		path := fmt.Sprintf("reports.to[%d]", i)
+		if msg := checkAddress(a); msg != "" {
+			v.add(path, "%s", msg)
+			continue
+		}
+		if j, ok := seen[Mailbox(a)]; ok {
+			v.add(path, "%s is listed already at reports.to[%d]; list each address once", a, j)
+			continue
+		}
+		seen[Mailbox(a)] = i
 	}
 }
 
