@@ -155,7 +155,8 @@ func New(p Parts) (*App, error) {
 	if p.Limits != nil {
 		policy = *p.Limits
 	}
-	a.Limiter = &limit.Limiter{Policy: policy, Counter: p.Store, Clock: p.Clock, Log: p.Log}
+	a.Limiter = &limit.Limiter{Policy: policy, Counter: p.Store, Clock: p.Clock, Log: p.Log,
+		Hash: func(subject string) string { return p.LeadIDs.Hash("limit", subject) }}
 
 	if p.AlertMailer != nil && p.Signer != nil && cfg.PublicBaseURL != "" {
 		a.Alerter = &sales.Alerter{

@@ -52,6 +52,16 @@ func (k IDKey) ID(normalisedEmail string) string {
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:15]))
 }
 
+// Hash is a keyed hash of value under domain, never a lead id, e.g. a
+// client's IP in the per-client limits' counters: it keys a value as
+// steadily as an id, and nobody without the key can recompute it from a
+// guess (the IPv4 space is small enough to hash whole).
+func (k IDKey) Hash(domain, value string) string {
+	m := k.mac("hash:" + domain + ":")
+	m.Write([]byte(value))
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(m.Sum(nil)[:15])
+}
+
 // mac is an HMAC-SHA256 under the key, started with a domain so that no
 // two uses of the key can give the same hash.
 func (k IDKey) mac(domain string) hash.Hash {

@@ -82,3 +82,21 @@ func TestSubmissionKey_keyed(t *testing.T) {
 		t.Fatal("another lead id key gives the same submission key: a guessed address could be checked against it")
 	}
 }
+
+// Hash keys other values (the limits' client IPs) the same way: stable
+// under one key, another under another key or domain, never the value's
+// plain hash or a lead id.
+func TestIDKey_hash_keyedAndApartFromIDs(t *testing.T) {
+	k1, k2 := testIDKey(t, 1), testIDKey(t, 2)
+	h := k1.Hash("limit", "198.51.100.4")
+	if h != k1.Hash("limit", "198.51.100.4") || h == k2.Hash("limit", "198.51.100.4") || h == k1.Hash("other", "198.51.100.4") {
+		t.Fatal("Hash is not stable per key and domain")
+	}
+	plain := sha256.Sum256([]byte("198.51.100.4"))
+	if strings.Contains(h, "198") || strings.EqualFold(h, base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(plain[:15])) {
+		t.Fatalf("hash %q shows or plainly hashes the value", h)
+	}
+	if strings.EqualFold(k1.Hash("lead", "ada@example.com"), k1.ID("ada@example.com")) {
+		t.Fatal("Hash under the domain lead gives lead ids")
+	}
+}

@@ -103,7 +103,10 @@ type Limiter struct {
 	Policy  Policy
 	Counter Counter
 	Clock   clock.Clock
-	Log     *slog.Logger
+	// Hash keys the counters' subjects (a keyed hash, so the table holds
+	// no IP that a guess could confirm); nil hashes with plain SHA-256.
+	Hash func(subject string) string
+	Log  *slog.Logger
 }
 
 // Allow counts one request of subject against rule: nil when allowed, an
@@ -138,7 +141,7 @@ func (l *Limiter) Try(ctx context.Context, rule Rule, subject string) error {
 	// The window's start is part of the counter's key, so a new window
 	// starts from zero and a counter whose TTL deletion is late (it can
 	// be days) is never read again: nothing to filter on read.
-	ok, err := l.Counter.CountHit(ctx, Key(rule, subject), start, rule.Max, end.Add(time.Hour))
+	ok, err := l.Counter.CountHit(ctx, l.key(rule, subject), start, rule.Max, end.Add(time.Hour))
 	if err != nil {
 		return fmt.Errorf("count %s: %w", rule.Name, err)
 	}
@@ -148,10 +151,13 @@ func (l *Limiter) Try(ctx context.Context, rule Rule, subject string) error {
 	return nil
 }
 
-// Key is the counter's key of subject under rule: the rule's name and a
-// hash of the subject, so the table holds no IP address or email address
-// in the clear (and the key's length is fixed).
-func Key(rule Rule, subject string) string {
+// key is the counter's key of subject under rule: the rule's name and a
+// hash of the subject, so the table holds no IP address in the clear (and
+// the key's length is fixed).
+func (l *Limiter) key(rule Rule, subject string) string {
+	if l.Hash != nil {
+		return rule.Name + "#" + l.Hash(rule.Name+"\x00"+subject)
+	}
 	sum := sha256.Sum256([]byte(rule.Name + "\x00" + subject))
 	return rule.Name + "#" + base64.RawURLEncoding.EncodeToString(sum[:16])
 }
