@@ -64,7 +64,8 @@ type Store struct {
 }
 
 // Usage counts the capacity units this store consumed, as DynamoDB reports
-// them; benchmarks divide them by operations.
+// them, except a transaction's write units, which it counts as AWS bills
+// them (units.go); benchmarks divide them by operations.
 type Usage struct {
 	read, write atomic.Uint64 // in thousandths of a unit
 }
@@ -81,6 +82,10 @@ func (u *Usage) addWrite(c *types.ConsumedCapacity) {
 	if c != nil {
 		u.write.Add(uint64(aws.ToFloat64(c.CapacityUnits) * 1000))
 	}
+}
+
+func (u *Usage) addWriteUnits(units float64) {
+	u.write.Add(uint64(units * 1000))
 }
 
 func (u *Usage) addRead(c *types.ConsumedCapacity) {
@@ -256,6 +261,10 @@ func (s *Store) update(ctx context.Context, id string, act *lead.Activity, fn fu
 		if s.opts.LifecycleEvents {
 			before = l.Milestones(found)
 		}
+		var indexed indexKeys
+		if found {
+			indexed = s.indexKeysOf(l)
+		}
 		if err := fn(l, !found); err != nil {
 			return l, err
 		}
@@ -270,7 +279,7 @@ func (s *Store) update(ctx context.Context, id string, act *lead.Activity, fn fu
 				err = errRetry
 			}
 		} else {
-			err = s.applyEvent(ctx, l, version, found, *act)
+			err = s.applyEvent(ctx, l, version, found, indexed, *act)
 		}
 		switch {
 		case errors.Is(err, errRetry):
@@ -290,8 +299,9 @@ func (s *Store) update(ctx context.Context, id string, act *lead.Activity, fn fu
 
 // applyEvent writes the lead, the activity and the event's record in one
 // transaction: lead.ErrNoChange when the event is recorded already,
-// errRetry when the lead changed in between.
-func (s *Store) applyEvent(ctx context.Context, l *lead.Lead, prevVersion int64, existed bool, act lead.Activity) error {
+// errRetry when the lead changed in between. indexed are the lead item's
+// index keys before, for the units of the write.
+func (s *Store) applyEvent(ctx context.Context, l *lead.Lead, prevVersion int64, existed bool, indexed indexKeys, act lead.Activity) error {
 	put, err := s.leadPut(l, prevVersion, existed)
 	if err != nil {
 		return err
@@ -304,13 +314,12 @@ func (s *Store) applyEvent(ctx context.Context, l *lead.Lead, prevVersion int64,
 	if err != nil {
 		return fmt.Errorf("encode event record: %w", err)
 	}
-	out, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems: []types.TransactWriteItem{
 			{Put: &types.Put{TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression, ExpressionAttributeValues: put.ExpressionAttributeValues}},
 			{Put: &types.Put{TableName: actPut.in.TableName, Item: actPut.in.Item, ConditionExpression: actPut.in.ConditionExpression}},
 			{Put: &types.Put{TableName: aws.String(s.table), Item: rec.(*types.AttributeValueMemberM).Value, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 		},
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
 	var canceled *types.TransactionCanceledException
 	switch {
@@ -323,9 +332,10 @@ func (s *Store) applyEvent(ctx context.Context, l *lead.Lead, prevVersion int64,
 	case err != nil:
 		return fmt.Errorf("apply event to lead %s: %w", l.ID, err)
 	}
-	for i := range out.ConsumedCapacity {
-		s.usage.addWrite(&out.ConsumedCapacity[i])
-	}
+	// AWS's units, not DynamoDB Local's report (units.go).
+	s.usage.addWriteUnits(transactWriteUnits(
+		[]map[string]types.AttributeValue{put.Item, actPut.in.Item, rec.(*types.AttributeValueMemberM).Value},
+		indexUnits(indexed, s.indexKeysOf(l))))
 	return nil
 }
 

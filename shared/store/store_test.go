@@ -887,3 +887,39 @@ func TestUsage_countsConsumedCapacity(t *testing.T) {
 		t.Fatalf("usage write %v read %v, want both > 0", w, r)
 	}
 }
+
+// An event applied (capture, an SES event) is one transaction of three
+// items under 1 KB: AWS bills 2 write units each, plus 1 for a lead that
+// enters the due index and 2 for one whose due time moves (index writes are
+// not doubled). DynamoDB Local reports other figures, so the store counts.
+func TestApplyEvent_countsWriteUnitsAsAWSBillsATransaction(t *testing.T) {
+	t.Parallel()
+	st := newStore(t, store.Options{})
+	ctx := t.Context()
+	due := func(at time.Time) func(l *lead.Lead, _ bool) error {
+		return func(l *lead.Lead, _ bool) error {
+			l.Email = "ada@example.com"
+			l.Nurture = lead.Nurture{Track: "cloud-cost", Status: lead.NurtureActive, NextStep: 1, DueAt: at}
+			return nil
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		key  string
+		at   time.Time
+		want float64
+	}{
+		{"new lead, into the due index", "e1", t0.Add(time.Hour), 7},
+		{"same due time", "e2", t0.Add(time.Hour), 6},
+		{"due time moved", "e3", t0.Add(2 * time.Hour), 8},
+	} {
+		before := st.Usage().Write()
+		act := lead.Activity{Key: tc.key, Kind: lead.KindDownload, At: t0}
+		if _, err := st.ApplyEvent(ctx, "units", &act, due(tc.at)); err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Usage().Write() - before; got != tc.want {
+			t.Errorf("%s: %v write units, want %v", tc.name, got, tc.want)
+		}
+	}
+}
