@@ -114,6 +114,12 @@ var bootCases = map[string]bootCase{
 	// and no batch item failure.
 	"alerts": {samples: "alerts", check: nothingToSend},
 	"events": {samples: "events", check: nothingToSend},
+	// An empty table: a rollup of nothing, and the digest not due or sent.
+	"report": {samples: "report", check: func(t *testing.T, s sample, res invocationResult) {
+		if res.Error != nil {
+			t.Errorf("%s: error %s: %s", s.path, res.ErrorType, res.Error.ErrorMessage)
+		}
+	}},
 	// An empty table: a tick that finds nothing due.
 	"scheduler": {samples: "scheduler", check: func(t *testing.T, s sample, res invocationResult) {
 		if res.Error != nil {

@@ -34,6 +34,7 @@ import (
 	"github.com/leadnurture/nurture/shared/lead"
 	"github.com/leadnurture/nurture/shared/mail/ses"
 	"github.com/leadnurture/nurture/shared/metrics"
+	"github.com/leadnurture/nurture/shared/nurture"
 	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/report"
 	"github.com/leadnurture/nurture/shared/sales"
@@ -239,7 +240,7 @@ func run(ctx context.Context) error {
 	handler := server.New(server.Options{
 		Program:     prog,
 		Clock:       clk,
-		Tick:        a.Tick,
+		Tick:        func(ctx context.Context, at time.Time) (nurture.Report, error) { return tickAll(ctx, a, at, log) },
 		NextDue:     a.Store.NextDue,
 		SESEvent:    a.HandleSESEvent,
 		Tracking:    tracker.Handler(),
@@ -337,7 +338,7 @@ func tickEvery(ctx context.Context, every time.Duration, clk clock.Clock, a *app
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := a.Tick(ctx, clk.Now()); err != nil && ctx.Err() == nil {
+			if _, err := tickAll(ctx, a, clk.Now(), log); err != nil && ctx.Err() == nil {
 				log.Error("scheduled tick failed", "error", err.Error())
 			}
 		}
@@ -407,4 +408,15 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// tickAll is what the scheduler and the report functions do at at, one
+// after the other: the nurture tick, then the results' rollup and the
+// weekly digest (which lands in the mail viewer on Monday mornings).
+func tickAll(ctx context.Context, a *app.App, at time.Time, log *slog.Logger) (nurture.Report, error) {
+	rep, err := a.Tick(ctx, at)
+	if rerr := a.RunReport(ctx, at); rerr != nil && ctx.Err() == nil {
+		log.Error("results rollup failed", "error", rerr.Error())
+	}
+	return rep, err
 }

@@ -114,7 +114,10 @@ type App struct {
 	Engagement *engagement.Service
 	// Rollup builds the results' summaries from the journal and reads
 	// them back (shared/report).
-	Rollup   *report.Rollup
+	Rollup *report.Rollup
+	// Results mails reports.to the weekly digest of the results; nil
+	// without a mailer, a Signer or a PublicBaseURL.
+	Results  *report.Digest
 	Capturer *lead.Capturer
 	Desk     *sales.Desk
 	// Limiter counts the public routes' requests per client (Parts.Limits).
@@ -199,6 +202,10 @@ func New(p Parts) (*App, error) {
 	// The program's results: the report function's rollup, the results
 	// page and make report read through it.
 	a.Rollup = &report.Rollup{Program: p.Program, Journal: p.Store, Shelf: p.Store, Log: p.Log}
+	if p.AlertMailer != nil && p.Signer != nil && cfg.PublicBaseURL != "" {
+		a.Results = &report.Digest{Program: p.Program, Rollup: a.Rollup, Claims: p.Store, Mailer: p.AlertMailer,
+			Signer: p.Signer, BaseURL: cfg.PublicBaseURL, Log: p.Log}
+	}
 	a.Desk = &sales.Desk{Program: p.Program, Store: p.Store, Window: win, Metrics: p.Metrics}
 	a.Capture = &httpapi.Capture{Capturer: a.Capturer, Limits: a.Limiter, Log: p.Log}
 	a.Forms = &httpapi.FormRoutes{
@@ -237,6 +244,20 @@ func (a *App) SendDigests(ctx context.Context, now time.Time) {
 	if _, err := a.Digest.Send(ctx, now); err != nil {
 		a.Log.Error("digest failed", "error", err.Error())
 	}
+}
+
+// RunReport is the report function's work at now: the rollup of the
+// hours (and, after midnight, the day) just past, then the weekly digest
+// if it is due. A digest that failed is logged and fails no run: the
+// next run sends it.
+func (a *App) RunReport(ctx context.Context, now time.Time) error {
+	err := a.Rollup.Run(ctx, now)
+	if a.Results != nil {
+		if _, derr := a.Results.Send(ctx, now); derr != nil {
+			a.Log.Error("weekly results failed", "error", derr.Error())
+		}
+	}
+	return err
 }
 
 // HandleSESEvent applies one SES event (an EventBridge envelope): the
