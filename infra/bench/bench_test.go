@@ -779,7 +779,7 @@ func printReport(out io.Writer, total time.Duration) {
 	}
 	fmt.Fprintln(out, "  failed cond/op: conditional writes DynamoDB refused (redeliveries, version conflicts); AWS bills each ≥ 1 WCU,")
 	fmt.Fprintln(out, "  but Store.Usage cannot see them (the SDK returns an error, no ConsumedCapacity): add ≥ that many WCU/op.")
-	for _, l := range outboxReport {
+	for _, l := range append(outboxReport, resultsReport...) {
 		fmt.Fprintln(out, l)
 	}
 	fmt.Fprintf(out, "  total run (servers, set-up and scenarios): %v\n", total.Round(time.Second))
@@ -855,12 +855,25 @@ func printCost(out io.Writer) {
 		{fmt.Sprintf("HTTP API: %.0f requests × $%.2f/M", captures+clicks, USDPerMillionHTTPAPIRequests), (captures + clicks) / 1e6 * USDPerMillionHTTPAPIRequests},
 		{fmt.Sprintf("EventBridge Scheduler: %.0f ticks × $%.2f/M", ticks, USDPerMillionSchedulerInvocations), ticks / 1e6 * USDPerMillionSchedulerInvocations},
 	}
+	// The program's results (docs/report.md): the sent activity of every
+	// email, the day index's copy of every activity, the report
+	// function's rollups, page views and the weekly digest.
+	activities := captures + events + clicks + alerts + followUps + alerts*DecisionsPerAlert + emails
+	rollupRRU := ModelRollupRRUPerActivityRead
+	if resultsNumbers.activities > 0 {
+		rollupRRU = resultsNumbers.rollupRRUPerActivity
+	}
+	for _, c := range Results(activities, emails, rollupRRU, resultsNumbers.reportRRU) {
+		lines = append(lines, line{c.What, c.USD})
+	}
 	// Monitoring (the business metrics, the dashboard, the alarms) and
 	// keeping the table, with point-in-time recovery, for the activities'
 	// retention: modelled (cost.go).
 	decisions := alerts * DecisionsPerAlert
 	months := w.prog.ActivityRetention().Hours() / 24 / 30.4
-	tableGB, storage := Storage(captures+events+clicks+alerts+followUps+decisions, captures+events+clicks, leads, months)
+	// Every activity is stored twice: the item, and its copy in the day
+	// index (projection ALL); emails add their sent activity.
+	tableGB, storage := Storage(2*(captures+events+clicks+alerts+followUps+decisions+emails), captures+events+clicks, leads, months)
 	var fixed float64
 	for _, c := range append(Monitoring(captures+emails+alerts+decisions), storage...) {
 		lines = append(lines, line{c.What, c.USD})

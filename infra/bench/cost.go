@@ -162,7 +162,7 @@ const (
 	Dashboards        = 1
 	// Alarms is how many AWS::CloudWatch::Alarm the template holds (a test
 	// keeps the two equal).
-	Alarms = 18
+	Alarms = 19
 )
 
 // Table size, from items written through the real handlers on DynamoDB
@@ -176,6 +176,54 @@ const (
 	EventRecordKB  = 0.18
 	LeadItemKB     = 1.0
 )
+
+// The program's results (docs/report.md), per month. Every email's SES Send
+// event stores a sent activity (SentActivityWRU, measured in the
+// engagement tests' store: a put of a small item), and every activity has
+// its copy in the day index: DynamoDB bills an index write per KB like the
+// table's (JournalWRUPerActivity; DynamoDB Local reports no index units,
+// so it is modelled). The report function runs RollupRunsPerMonth times;
+// each rebuilds the hour before and the current one, so an activity is
+// read by about RollupReadsPerActivity runs (four while its hour is
+// current, four as the hour before, once for its day), at the rollup's
+// read units per activity read as make bench measures them (the journal's
+// query and the BatchGetItem of its leads; ModelRollupRRUPerActivityRead
+// when the scenario did not run). A run writes two hour summaries
+// (SummaryWRUPerRun) and takes about RollupSecondsPerRun; each of
+// PageViewsPerMonth page views reads the stored days (make bench's 8-week
+// report, or PageRRU), and one digest goes out a week.
+const (
+	SentActivityWRU               = 1.0
+	JournalWRUPerActivity         = 1.0
+	RollupRunsPerMonth            = 30 * 24 * 4
+	RollupReadsPerActivity        = 9.0
+	ModelRollupRRUPerActivityRead = 0.6
+	SummaryWRUPerRun              = 2 * 3.0
+	RollupSecondsPerRun           = 0.5
+	ReportMemoryGB                = 256.0 / 1024
+	PageViewsPerMonth             = 100
+	PageRRU                       = 60.0
+	ResultDigestsPerMonth         = 4.3
+)
+
+// Results are the cost lines of the program's results for a month of
+// activities and emails, at rollupRRU read units per activity read and
+// pageRRU per page view (0: PageRRU).
+func Results(activities, emails, rollupRRU, pageRRU float64) []Cost {
+	if pageRRU == 0 {
+		pageRRU = PageRRU
+	}
+	wru := emails*SentActivityWRU + (activities)*JournalWRUPerActivity + RollupRunsPerMonth*SummaryWRUPerRun
+	rru := activities*RollupReadsPerActivity*rollupRRU + PageViewsPerMonth*pageRRU
+	gbs := RollupRunsPerMonth * RollupSecondsPerRun * ReportMemoryGB
+	return []Cost{
+		{fmt.Sprintf("results writes: %.0f sent activities, %.0f day-index copies, %d runs' summaries: %.0f WRU × $%.2f/M", emails, activities, RollupRunsPerMonth, wru, USDPerMillionWRU), wru / 1e6 * USDPerMillionWRU, false},
+		{fmt.Sprintf("results reads: each activity read %g times at %.3f RRU, %d page views at %.0f RRU: %.0f RRU × $%.2f/M", RollupReadsPerActivity, rollupRRU, PageViewsPerMonth, pageRRU, rru, USDPerMillionRRU), rru / 1e6 * USDPerMillionRRU, false},
+		{fmt.Sprintf("report function: %d runs, %.0f GB-s, and their schedule", RollupRunsPerMonth, gbs),
+			gbs*USDPerLambdaGBSecond + RollupRunsPerMonth/1e6*(USDPerMillionLambdaRequests+USDPerMillionSchedulerInvocations), true},
+		{fmt.Sprintf("weekly results digest: %.1f emails", ResultDigestsPerMonth), ResultDigestsPerMonth / 1000 * USDPerThousandEmails, true},
+	}
+}
 
 // Cost is one line of the cost model.
 type Cost struct {
