@@ -2,11 +2,12 @@
 // that decides (a threshold crossing) records the work on the lead, and
 // marks the item while work is ready to go (lead.Lead.Outbox, the store's
 // outbox attribute). The table's stream carries every write; each
-// function behind it (alerts for lead.OutboxAlert, events for
-// lead.OutboxEvent) has an event source mapping whose filter lets through
-// only the items marked with its kind (Pattern), in batches (the local
-// stack's poller does the same), and its Consumer has the kind's Sender do
-// the work for the lead a record names.
+// function behind it (alerts for lead.OutboxAlert and lead.OutboxSettle,
+// events for lead.OutboxEvent) has an event source mapping whose filter
+// lets through only the items marked with its kinds (Pattern), in batches
+// (the local stack's poller does the same), and its Consumer has the
+// kind's Sender do the work for the lead a record names (for a settling
+// alert, the Settler asks for the lead's wake-up: settle.go).
 //
 // Stream records are delivered at least once, in order per item, and a
 // failed batch is retried: a Sender must be idempotent per lead (the

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/leadnurture/nurture/infra/local/sestrack"
+	"github.com/leadnurture/nurture/infra/localstack/delay"
 	"github.com/leadnurture/nurture/infra/localstack/streams"
 	"github.com/leadnurture/nurture/shared/app"
 	"github.com/leadnurture/nurture/shared/clock"
@@ -75,6 +76,8 @@ type sim struct {
 	track  *sestrack.Tracker
 	box    *mailbox
 	alerts *streams.Mapping
+	// settle is the settle time's delay queue on the simulation's clock.
+	settle *delay.Queue
 
 	start, end time.Time
 	queue      queue
@@ -131,6 +134,7 @@ func build(ctx context.Context, s Setup) (*sim, error) {
 		ConfigurationSet: configurationSet, Clock: r.clock, Log: s.Log,
 	}
 	st := store.New(s.DynamoDB, s.Table, store.Options{DueShards: store.DefaultDueShards, ActivityRetention: s.Program.ActivityRetention()})
+	r.settle = &delay.Queue{Clock: r.clock, Log: s.Log}
 	r.app, err = app.New(app.Parts{
 		Config:  config.Config{TableName: s.Table, PublicBaseURL: baseURL, ConfigurationSet: configurationSet, MinFillTime: lead.DefaultMinFillTime},
 		Program: s.Program, Store: st,
@@ -139,13 +143,16 @@ func build(ctx context.Context, s Setup) (*sim, error) {
 		// lead's engagement.
 		AlertMailer: sesMailer,
 		Signer:      signer, LeadIDs: ids, Rate: 1000, Clock: r.clock, Log: s.Log,
+		Delayer: r.settle,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("simulation: %w", err)
 	}
+	r.settle.Handler = r.app.Wakeups.Handle
 	r.track.Publish = r.app.HandleSESEvent
 	// Sales alerts leave through the table's stream, as in AWS: the alerts
-	// function's mapping, drained after each step of the clock.
+	// function's mapping, drained after each step of the clock, with the
+	// settle queue's wake-ups due by then.
 	r.alerts = streams.Outbox(s.DynamoDB, s.Streams, s.Table, r.app.Outbox, s.Log)
 	for _, pe := range s.Personas.Personas {
 		p, err := r.newPersona(pe)
@@ -232,6 +239,12 @@ func (r *sim) loop(ctx context.Context) error {
 			}
 		default:
 			return nil
+		}
+		if err := r.alerts.Drain(ctx); err != nil {
+			return fmt.Errorf("alerts stream: %w", err)
+		}
+		if err := r.settle.Drain(ctx); err != nil {
+			return fmt.Errorf("settle queue: %w", err)
 		}
 		if err := r.alerts.Drain(ctx); err != nil {
 			return fmt.Errorf("alerts stream: %w", err)
