@@ -526,15 +526,19 @@ func TestAlert_200ConcurrentScoreEventsAtThresholdMinusOne_exactlyOneAlert(t *te
 	w := newWorld(t)
 	l := w.Nurtured("rush", nil)
 	w.atThresholdMinusOne(l)
+	// 200 distinct clicks on the asset link, seconds apart in SES's
+	// timestamps, all arriving at once. They are built first: each reads
+	// SES local's store, and 200 reads at once time out on a busy machine.
+	raws := make([][]byte, 200)
+	for i := range raws {
+		raws[i] = w.humanClick(l, 0, time.Hour+time.Duration(i)*2*time.Second)
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 200)
-	for i := 0; i < 200; i++ {
+	for _, raw := range raws {
 		wg.Add(1)
-		go func(i int) {
+		go func() {
 			defer wg.Done()
-			// 200 distinct clicks on the asset link, seconds apart in SES's
-			// timestamps, all arriving at once.
-			raw := w.humanClick(l, 0, time.Hour+time.Duration(i)*2*time.Second)
 			var err error
 			for attempt := 0; attempt < 5; attempt++ { // Lambda redelivers a failed event
 				if _, err = w.Engagement.HandleEvent(context.Background(), raw); err == nil {
@@ -542,7 +546,7 @@ func TestAlert_200ConcurrentScoreEventsAtThresholdMinusOne_exactlyOneAlert(t *te
 				}
 			}
 			errs <- err
-		}(i)
+		}()
 	}
 	wg.Wait()
 	close(errs)
