@@ -151,11 +151,19 @@ func setup() (func(), error) {
 		stop()
 		return nil, err
 	}
-	prog, err := program.Default()
+	shipped, err := program.Default()
 	if err != nil {
 		stop()
 		return nil, err
 	}
+	// The scenarios measure nurture, so their leads need no confirmation:
+	// a confirmation email is the same claim as step 1, its POST the same
+	// transaction as an applied event, and the cost model counts them at
+	// those units (cost.go, double opt-in). Capture writes the same three
+	// items either way.
+	single := *shipped
+	single.DoubleOptIn = program.DoubleOptIn{}
+	prog := &single
 	table := "nurture-bench"
 	if err := store.EnsureTable(benchCtx, dyn, table); err != nil {
 		stop()
@@ -793,13 +801,17 @@ func printCost(out io.Writer) {
 		return
 	}
 	leads := float64(ModelLeads)
-	captures := leads * CapturesPerLead
+	// Double opt-in: the addresses never confirmed are captured too.
+	unconfirmed := leads * UnconfirmedPerLead
+	captures := leads*CapturesPerLead + unconfirmed
+	confirmMails := leads*(1+ConfirmRemindedShare) + unconfirmed*2
 	// Track emails of this month's leads, and the evergreen and
 	// re-engagement emails of earlier months' leads (lifelong nurture).
 	lifelong := leads*EvergreenShare*EvergreenMonths + leads*ReengagedShare
 	emails := leads*EmailsPerLead + lifelong
 	events := emails * EngagementEventsPerEmail
-	clicks := leads * LinkClicksPerLead
+	// A confirmation is a link's GET and POST, costed like a click.
+	clicks := leads*LinkClicksPerLead + leads*2
 	ticks := float64(TicksPerMonth)
 	alerts := leads * AlertsPerLead
 	events2 := leads * LifecycleEventsPerLead // deliveries to the CRM
@@ -815,29 +827,31 @@ func printCost(out io.Writer) {
 	// what step 2 (to leads with their engagement) measured.
 	wcuOf := func(x *stat) float64 { return x.perOp(x.wcu + float64(x.failedConds)) }
 	first, later := leads, emails-leads
-	wcu := captures*wcuOf(c) + first*wcuOf(s) + later*wcuOf(s2) + events*wcuOf(e) + clicks*(wcuOf(e)+LinkLimitWRU) + alerts*AlertWRU +
+	wcu := captures*wcuOf(c) + (first+confirmMails)*wcuOf(s) + later*wcuOf(s2) + events*wcuOf(e) + clicks*(wcuOf(e)+LinkLimitWRU) + alerts*AlertWRU +
+		unconfirmed*ExpiredWRU +
 		leads*ReengagedShare*DormantWRU +
 		events2*EventWRU +
 		alerts*OpenIndexWRU + followUps*(1+AlertWRU) + digests +
 		settles*SettleWRU
-	rcu := captures*c.perOp(c.rcu) + first*s.perOp(s.rcu) + later*s2.perOp(s2.rcu) + events*e.perOp(e.rcu) + clicks*e.perOp(e.rcu) +
+	rcu := captures*c.perOp(c.rcu) + (first+confirmMails)*s.perOp(s.rcu) + later*s2.perOp(s2.rcu) + events*e.perOp(e.rcu) + clicks*e.perOp(e.rcu) +
+		unconfirmed*ExpiredRRU +
 		ticks*8*0.5 + // every tick queries 8 due shards, 0.5 RCU each when nothing is due
 		alerts*AlertRRU + events2*EventRRU + followUps*AlertRRU + digests*DigestRRU +
 		wakeups*SettleRRU
 	sendSeconds := func(x *stat) float64 { return x.elapsed.Seconds() / float64(x.ops) } // wall time of the tick per email sent
 	// SES's Send event of every email invokes the engagement function too,
 	// which only logs it: costed like an engagement event's time, an upper bound.
-	sendEvents := emails
+	sendEvents := emails + confirmMails
 	gbs := captures*c.handlerMean.Seconds()*CaptureMemoryGB +
 		clicks*c.handlerMean.Seconds()*LinksMemoryGB +
 		(events+sendEvents)*e.handlerMean.Seconds()*EngagementMemoryGB +
-		(first*sendSeconds(s)+later*sendSeconds(s2))*SchedulerMemoryGB +
+		((first+confirmMails)*sendSeconds(s)+later*sendSeconds(s2))*SchedulerMemoryGB +
 		ticks*0.05*SchedulerMemoryGB + // an empty tick: ~50 ms, assumed
 		(alerts*AlertInvocations+followUps)*AlertSeconds*AlertsMemoryGB +
 		wakeups*SettleInvocations*SettleSeconds*AlertsMemoryGB +
 		events2*EventSeconds*EventsMemoryGB
 	requests := captures + clicks + events + sendEvents + ticks + alerts*AlertInvocations + followUps + events2 + wakeups*SettleInvocations
-	mails := emails + alerts + followUps + digests
+	mails := emails + confirmMails + alerts + followUps + digests
 	type line struct {
 		what string
 		usd  float64
@@ -847,7 +861,7 @@ func printCost(out io.Writer) {
 		{fmt.Sprintf("DynamoDB reads: %.0f RRU × $%.2f/M", rcu, USDPerMillionRRU), rcu / 1e6 * USDPerMillionRRU},
 		{fmt.Sprintf("Lambda compute: %.1f GB-s × $%.10f", gbs, USDPerLambdaGBSecond), gbs * USDPerLambdaGBSecond},
 		{fmt.Sprintf("Lambda requests: %.0f × $%.2f/M", requests, USDPerMillionLambdaRequests), requests / 1e6 * USDPerMillionLambdaRequests},
-		{fmt.Sprintf("SES: %.0f emails (nurture, alerts, reminders, escalations, digests) × $%.2f/1000", mails, USDPerThousandEmails), mails / 1000 * USDPerThousandEmails},
+		{fmt.Sprintf("SES: %.0f emails (confirmations, nurture, alerts, reminders, escalations, digests) × $%.2f/1000", mails, USDPerThousandEmails), mails / 1000 * USDPerThousandEmails},
 		{fmt.Sprintf("events function: %.0f deliveries, %.0f GB-s, %.0f WRU, %.0f RRU (in the lines above)", events2, events2*EventSeconds*EventsMemoryGB, events2*EventWRU, events2*EventRRU), 0},
 		{"DynamoDB Streams: read by the alerts and events functions' triggers, free", 0},
 		{fmt.Sprintf("SQS settle queue: %.0f wake-ups × %g requests + %.0f idle long polls × $%.2f/M", wakeups, SQSRequestsPerMessage, float64(SettleQueuePolls), USDPerMillionSQSRequests),
@@ -893,6 +907,8 @@ func printCost(out io.Writer) {
 	fmt.Fprintf(out, "# and %d owners get a digest on %d business days (modelled).\n", DigestOwners, BusinessDaysPerMonth)
 	fmt.Fprintf(out, "# %g of the alerts settle (click- or open-caused): %g wake-ups each through the settle queue, each %g invocations,\n", ClickCausedShare, SettleMessagesPerAlert, SettleInvocations)
 	fmt.Fprintf(out, "# %g RRU and %g SQS requests, plus %g WRU an alert (modelled); the queue's event source mapping long-polls it all month.\n", SettleRRU, SQSRequestsPerMessage, SettleWRU)
+	fmt.Fprintf(out, "# Double opt-in (modelled): %.0f confirmation emails at step 1's cost (%g of the leads confirm after the reminder;\n", confirmMails, ConfirmRemindedShare)
+	fmt.Fprintf(out, "# %g never-confirmed addresses per lead get two and are deleted at %g WRU, %g RRU), a GET and a POST per confirmation.\n", UnconfirmedPerLead, ExpiredWRU, ExpiredRRU)
 	fmt.Fprintln(out, "# Units per operation and handler times as measured above (handler time on DynamoDB Local, not AWS);")
 	fmt.Fprintln(out, "# writes include refused conditional writes at 1 WCU each.")
 	fmt.Fprintln(out, "# SES events reach EventBridge's default bus and the rule invokes the function at no charge.")

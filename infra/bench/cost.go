@@ -259,3 +259,19 @@ func Storage(activitiesPerMonth, eventRecordsPerMonth, leadsPerMonth, months flo
 		{fmt.Sprintf("DynamoDB point-in-time recovery: %.2f GB × $%.2f/GB-month", gb, USDPerGBMonthPITR), gb * USDPerGBMonthPITR, false},
 	}
 }
+
+// Double opt-in (modelled, not measured): every nurtured lead got its
+// confirmation email (the same claim as step 1, costed at its measured
+// units) and confirmed it (the page's GET and the button's POST, costed
+// like link clicks: the POST is the same transaction as an applied
+// event); ConfirmRemindedShare of them only after the reminder. For every
+// nurtured lead, UnconfirmedPerLead more addresses were posted and never
+// confirmed: their capture, two emails (the confirmation and the
+// reminder), and their deletion at expiry (a query of their items, then
+// the lead, its download and the post's record: ExpiredWRU).
+const (
+	ConfirmRemindedShare = 0.2
+	UnconfirmedPerLead   = 0.3
+	ExpiredWRU           = 3.0
+	ExpiredRRU           = 1.0
+)

@@ -313,8 +313,41 @@ func TestLocalStack_browserSubmitsDemoForm_leadStored_mailShownInViewer(t *testi
 	if err != nil || !found {
 		t.Fatalf("the lead is not in DynamoDB Local: found=%v err=%v\n%s", found, err, s.output)
 	}
-	if l.Name != "Ada Lovelace" || l.CompanySize != "51-500" || l.Consent == nil || l.Nurture.Status != lead.NurtureActive {
-		t.Fatalf("stored lead = %+v", l)
+	if l.Name != "Ada Lovelace" || l.CompanySize != "51-500" || l.Consent == nil || !l.Unconfirmed() || l.Nurture.Status != "" {
+		t.Fatalf("stored lead = %+v, want it waiting for its confirmation, not in nurture", l)
+	}
+
+	// Double opt-in: "Send the next email" sends the confirmation email at
+	// once, Saturday night or not; Ada opens it in the viewer and clicks
+	// its link, and confirms on the page it opens.
+	// The button posts and comes back to the demo page: wait for it before
+	// going on, or the next navigation aborts this one.
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.api+"/"), chromedp.Click("#send-next"), chromedp.Sleep(time.Second), chromedp.WaitVisible("#send-next")); err != nil {
+		t.Fatalf("press Send the next email: %v", err)
+	}
+	t.Logf("sent the confirmation at %s", time.Now().Format(time.TimeOnly))
+	confirmURL := s.clickConfirmationLink(t, ctx)
+	t.Logf("clicked the confirmation link at %s", time.Now().Format(time.TimeOnly))
+	if l, _, _ = st.GetLead(context.Background(), l.ID); !l.Unconfirmed() {
+		t.Fatal("opening the confirmation link confirmed the address: a mail scanner's GET would have")
+	}
+	// The link's page, in the tab, and its button.
+	err = chromedp.Do(ctx, chromedp.Navigate(confirmURL), chromedp.WaitVisible("form button"), chromedp.Click("form button"))
+	if err != nil {
+		t.Fatalf("confirm: %v\n%s", err, s.output)
+	}
+	var confirmed string
+	for try := 0; try < 80 && !strings.Contains(confirmed, "confirmed"); try++ {
+		_ = chromedp.Do(ctx, chromedp.Sleep(250*time.Millisecond))
+		confirmed, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState === 'complete' && document.querySelector('h1') ? document.querySelector('h1').innerText : ''`))
+	}
+	t.Logf("confirmed at %s: %q", time.Now().Format(time.TimeOnly), confirmed)
+	if !strings.Contains(confirmed, "confirmed") {
+		t.Fatalf("after pressing the button the page says %q\n%s", confirmed, s.output)
+	}
+	l, _, _ = st.GetLead(context.Background(), l.ID)
+	if l.Unconfirmed() || !l.Confirmed() || l.Nurture.Status != lead.NurtureActive {
+		t.Fatalf("after confirming: opt-in %+v, consent %+v, nurture %+v", l.OptIn, l.Consent, l.Nurture)
 	}
 
 	// "Send the next email" on the demo page, as the README says. The page
@@ -432,6 +465,66 @@ func TestLocalStack_browserSubmitsDemoForm_leadStored_mailShownInViewer(t *testi
 	s.stop(t)
 }
 
+// clickConfirmationLink opens the confirmation email in the SES viewer and
+// clicks its link (the page it opens changes nothing); it returns the link.
+func (s *stack) clickConfirmationLink(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	opened := make(chan string, 4)
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	err := chromedp.Listen(lctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok && strings.HasPrefix(e.Request.URL, s.api+"/c/") {
+			select {
+			case opened <- e.Request.URL:
+			default:
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	err = chromedp.Do(ctx, chromedp.Navigate(s.ses+"/"), chromedp.WaitReady(".email .email-html iframe"))
+	if err != nil {
+		// A navigation still settling aborts this one: once more.
+		err = chromedp.Do(ctx, chromedp.Sleep(time.Second), chromedp.Navigate(s.ses+"/"), chromedp.WaitReady(".email .email-html iframe"))
+	}
+	if err != nil {
+		t.Fatalf("SES viewer: %v", err)
+	}
+	subject, err := chromedp.Run(ctx, chromedp.Text(".email .email-inner p"))
+	if err != nil || !strings.Contains(subject, "Please confirm your email address") {
+		t.Fatalf("the newest email in the viewer is %q (%v), want the confirmation\n%s", subject, err, s.output)
+	}
+	shown := false
+	for try := 0; try < 20 && !shown; try++ {
+		if err := chromedp.Do(ctx, chromedp.Click(`.email button[onclick*="-html')"]`)); err != nil {
+			t.Fatalf("SES viewer: %v", err)
+		}
+		shown, _ = chromedp.Run(ctx, chromedp.Evaluate[bool](`getComputedStyle(document.querySelector('.email .email-html')).display !== 'none'`))
+		if !shown {
+			_ = chromedp.Do(ctx, chromedp.Sleep(500*time.Millisecond))
+		}
+	}
+	iframes, err := chromedp.Run(ctx, chromedp.Nodes(".email iframe"))
+	if err != nil || len(iframes) == 0 {
+		t.Fatalf("SES viewer: no iframe: %v", err)
+	}
+	links, err := chromedp.Run(ctx, chromedp.Nodes(`a[href*="/c/"]`, chromedp.FromNode(iframes[0]), chromedp.NodeReady))
+	if err != nil || len(links) != 1 {
+		t.Fatalf("the confirmation email should have 1 confirmation link, has %d (%v)", len(links), err)
+	}
+	if err := chromedp.Do(ctx, chromedp.MouseClickNode(links[0])); err != nil {
+		t.Fatalf("click the confirmation link: %v", err)
+	}
+	select {
+	case u := <-opened:
+		return u
+	case <-time.After(20 * time.Second):
+		t.Fatalf("clicking the confirmation link opened nothing\n%s", s.output)
+	}
+	return ""
+}
+
 func TestLocalStack_localRoutes(t *testing.T) {
 	s := startStack(t, tuesdayMorning)
 	defer s.stop(t)
@@ -501,6 +594,7 @@ func TestLocalStack_dossierPage_inChromium(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("capture answered %d\n%s", resp.StatusCode, s.output)
 	}
+	s.confirm(t, "grace.hopper@example.com")
 	id := s.leadID(t, "grace.hopper@example.com")
 
 	// Sign the alert's dossier link with the stack's own key.
@@ -642,6 +736,8 @@ func TestLocalStack_sendNextEmail_fromSundayNight(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("capture answered %d\n%s", resp.StatusCode, s.output)
 	}
+	// The confirmation goes out at once, Sunday night or not.
+	s.confirm(t, "katherine.johnson@example.com")
 	last := sundayNight
 	for step := 1; step <= 2; step++ {
 		resp := s.post(t, "/_local/next", "")
@@ -665,11 +761,11 @@ func TestLocalStack_sendNextEmail_fromSundayNight(t *testing.T) {
 }
 
 // crossWithTwoForms has Ada, fit 42 (executive, finance, 501-5000), post
-// two forms: her score goes over 50 on the second post, not the first.
-// Her alert goes to the finance route.
+// two forms, confirming her address between them: her score goes over 50
+// on the second post, not the first. Her alert goes to the finance route.
 func (s *stack) crossWithTwoForms(t *testing.T) {
 	t.Helper()
-	for _, post := range []struct{ form, body string }{
+	for i, post := range []struct{ form, body string }{
 		{"downtime-report", `{"email":"ada@engines.example","name":"Ada Lovelace","company":"Analytical Engines","role":"executive","industry":"finance","consent":true}`},
 		{"cost-of-nines", `{"email":"ada@engines.example","company":"Analytical Engines","industry":"finance","companySize":"501-5000","consent":true}`},
 	} {
@@ -677,6 +773,9 @@ func (s *stack) crossWithTwoForms(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("capture answered %d\n%s", resp.StatusCode, s.output)
+		}
+		if i == 0 {
+			s.confirm(t, "ada@engines.example")
 		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,36 @@ func (s *stack) mailTo(t *testing.T, addr, prefix string) (localstack.SentEmail,
 		}
 	}
 	return localstack.SentEmail{}, false
+}
+
+// confirm has the person behind addr confirm it, as the README walk does
+// in a browser: "Send the next email" sends the confirmation email, and the
+// link in it is opened (GET) and its button pressed (POST).
+func (s *stack) confirm(t *testing.T, addr string) {
+	t.Helper()
+	resp := s.post(t, "/_local/next", "")
+	resp.Body.Close()
+	m, ok := s.mailTo(t, addr, "Please confirm")
+	_, rest, found := strings.Cut(m.Text, s.api+"/c/")
+	if !ok || !found {
+		t.Fatalf("no confirmation email to %s\n%s", addr, s.output)
+	}
+	tok, _, _ := strings.Cut(rest, "\n")
+	link := s.api + "/c/" + strings.TrimSpace(tok)
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		req, err := http.NewRequest(method, link, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%s of the confirmation link: %d\n%s", method, res.StatusCode, s.output)
+		}
+	}
 }
 
 func (s *stack) hasMail(t *testing.T, addr, prefix string) bool {

@@ -33,6 +33,7 @@ func TestLocalStack_leadsOwnVoice_inChromium(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("capture answered %d\n%s", resp.StatusCode, s.output)
 	}
+	s.confirm(t, email)
 	id := s.leadID(t, email)
 
 	// "Send the next email" until one asks what would help.

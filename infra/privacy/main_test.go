@@ -148,12 +148,13 @@ func (w *world) unsubscribe(l *lead.Lead) {
 	}
 }
 
-// journey captures a person, sends step 1, records a click and an
-// unsubscribe; it returns the lead.
+// journey captures a person who confirms the address, sends step 1,
+// records a click and an unsubscribe; it returns the lead.
 func (w *world) journey(email, name string) *lead.Lead {
 	w.T.Helper()
 	w.post(email, name)
 	id := testenv.LeadID(email)
+	w.Confirm(id)
 	l := w.Next(id)
 	w.Clock.Set(l.Nurture.Sent[0].At.Add(15 * time.Minute))
 	w.click(l)
@@ -192,9 +193,12 @@ func TestPrivacy_exportThenErase_forgetsThePersonAndNeverStoresThemAgain(t *test
 	if !ex.Found || ex.Lead == nil || ex.Lead.Email != strings.ToLower(email) || ex.Lead.Name != "Zebulon Quintrell" || ex.Suppressed {
 		t.Errorf("export = found %v, lead %+v, suppressed %v; want the lead, not erased", ex.Found, ex.Lead, ex.Suppressed)
 	}
+	if c := ex.Lead.Consent; c == nil || c.Confirmed == nil || c.Confirmed.Text != w.Program.Forms[0].Consent.Text || c.Confirmed.At.IsZero() {
+		t.Errorf("export consent = %+v; want the confirmation of the address (double opt-in) in its evidence", c)
+	}
 	k := kinds(ex.Activities)
-	if k[lead.KindDownload] != 1 || len(ex.Activities) < 3 {
-		t.Errorf("export activities by kind = %v; want the download, the send, the click, the unsubscribe", k)
+	if k[lead.KindDownload] != 1 || k[lead.KindConfirm] != 1 || len(ex.Activities) < 3 {
+		t.Errorf("export activities by kind = %v; want the download, the confirmation, the send, the click, the unsubscribe", k)
 	}
 	if sent := ex.Lead.Nurture.Sent; len(sent) != 1 || sent[0].AssetID != l.Nurture.Sent[0].AssetID {
 		t.Errorf("export nurture = %+v; want step 1 listed as sent", ex.Lead.Nurture)

@@ -61,6 +61,7 @@ func TestAthenaDoc_readsTheItemsAsStored(t *testing.T) {
 
 	post(w.Program.Forms[0].ID, url.Values{"email": {w.Email("ada")}, "name": {"Ada Lovelace"}, "company": {"Analytical Engines"}, "consent": {"yes"}})
 	id := testenv.LeadID(w.Email("ada"))
+	w.Confirm(id)
 	ada := w.Next(id)
 	sent := ada.Nurture.Sent[0]
 	asset, _ := w.Program.Asset(sent.AssetID)

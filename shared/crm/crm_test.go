@@ -152,7 +152,7 @@ func newWorld(t *testing.T, r *receiver) *world {
 }
 
 // capture posts the first form through the capture handler, as API
-// Gateway hands a browser's post over.
+// Gateway hands a browser's post over, and the person confirms the address.
 func (w *world) capture(local string) string {
 	w.T.Helper()
 	form := w.Program.Forms[0]
@@ -162,7 +162,9 @@ func (w *world) capture(local string) string {
 	if err != nil || res.StatusCode != http.StatusSeeOther {
 		w.T.Fatalf("form post: %d %v (%s)", res.StatusCode, err, res.Body)
 	}
-	return testenv.LeadID(w.Email(local))
+	id := testenv.LeadID(w.Email(local))
+	w.Confirm(id)
+	return id
 }
 
 // cross has the lead, one below the first threshold, post the second form:
@@ -299,7 +301,7 @@ func TestEachEventType_throughTheHandlersThatMakeIt(t *testing.T) {
 	}
 
 	id := w.capture("ada")
-	t.Run("captured by a form post", func(t *testing.T) {
+	t.Run("captured when the address is confirmed", func(t *testing.T) {
 		ev := last(t, lead.EventCaptured)
 		form := w.Program.Forms[0]
 		if ev.Data.FormID != form.ID || ev.Data.AssetID != form.Asset || ev.Data.AssetTitle == "" {
@@ -512,4 +514,53 @@ func (l *logBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// An address nobody confirmed is anyone's guess: the CRM hears of it when
+// it is confirmed, and never when it expires unconfirmed, whatever its
+// score.
+func TestUnconfirmedAddress_noEventUntilConfirmed_noneWhenItExpires(t *testing.T) {
+	r := newReceiver(t, false)
+	w := newWorld(t, r)
+	post := func(local, formID string) string {
+		t.Helper()
+		v := url.Values{"email": {w.Email(local)}, "company": {"Compilers Ltd"}, "consent": {"yes"}}
+		res, err := w.App.Capture.Handle(context.Background(), testworld.FormPost(formID, v, w.Clock.Now()))
+		if err != nil || res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("form post: %d %v", res.StatusCode, err)
+		}
+		return testenv.LeadID(w.Email(local))
+	}
+	never := post("never", w.Program.Forms[0].ID)
+	w.OneBelowTheThreshold(never)
+	post("never", w.Program.Forms[1].ID) // a score over the threshold
+	w.Drain()
+	if got := r.delivered(); len(got) != 0 || len(w.Lead(never).PendingEvents) != 0 {
+		t.Fatalf("an unconfirmed address reached the CRM: %v", types(got))
+	}
+
+	later := post("later", w.Program.Forms[0].ID)
+	w.Clock.Advance(time.Hour)
+	confirmedAt := w.Clock.Now()
+	w.Confirm(later)
+	w.Drain()
+	got := r.delivered()
+	if len(got) != 1 || got[0].typ != lead.EventCaptured || got[0].event.Lead.ID != later || !got[0].event.OccurredAt.Equal(confirmedAt) {
+		t.Fatalf("after confirming: delivered %v, want lead.captured at the confirmation", types(got))
+	}
+
+	// The unconfirmed one expires: deleted, and the CRM never heard of it.
+	for range 8 {
+		w.Clock.Advance(24 * time.Hour)
+		w.Tick()
+		w.Drain()
+	}
+	if _, found, _ := w.Store.GetLead(context.Background(), never); found {
+		t.Error("the unconfirmed lead is still stored after its wait")
+	}
+	for _, g := range r.delivered() {
+		if g.event.Lead.ID == never {
+			t.Errorf("the CRM got %s about the address nobody confirmed", g.typ)
+		}
+	}
 }

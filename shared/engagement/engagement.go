@@ -150,3 +150,25 @@ func (s *Service) applyOnce(ctx context.Context, leadID, key string, act *lead.A
 	}
 	return !repeat, nil
 }
+
+// Confirm records the person confirming the address (double opt-in) with
+// the evidence c: the wait that began at c.Asked ends, nurture starts, and
+// a score its posts carried over a threshold alerts now. The same link
+// confirmed twice changes nothing and returns nil; a link too late, or of
+// a wait a later one replaced, returns lead.ErrOptInExpired, and one whose
+// lead is gone (deleted unconfirmed) ErrUnknownLead.
+func (s *Service) Confirm(ctx context.Context, leadID string, c lead.Confirmation) error {
+	act := lead.Activity{Kind: lead.KindConfirm, At: c.At, Track: program.ConfirmTrack}
+	key := "confirm-" + strconv.FormatInt(c.Asked.UnixNano(), 10)
+	_, err := s.applyOnce(ctx, leadID, key, &act, func(l *lead.Lead) error {
+		if err := l.Confirm(s.Program, c); err != nil {
+			return err
+		}
+		act.FormID = l.Consent.Confirmed.FormID
+		return nil
+	})
+	if errors.Is(err, lead.ErrNoChange) {
+		return nil
+	}
+	return err
+}

@@ -385,7 +385,7 @@ func TestSuppressedLeads_getNoMoreMailThroughWeeksOfTicks(t *testing.T) {
 		}
 	}
 	for _, l := range []*lead.Lead{bounced, complained, unsubscribed} {
-		if n := len(w.MailTo(l.Email)); n != 1 {
+		if n := len(w.NurtureMailTo(l.Email)); n != 1 {
 			t.Errorf("%s got %d emails, want only the one before it was suppressed", l.Email, n)
 		}
 	}

@@ -76,6 +76,7 @@ func (w *world) inEvergreen(local string) string {
 	if err != nil {
 		w.T.Fatal(err)
 	}
+	w.Confirm(out.LeadID)
 	if _, err := w.Store.UpdateLead(context.Background(), out.LeadID, func(l *lead.Lead, _ bool) error {
 		l.Nurture.MoveOn(program.EvergreenTrack, w.Clock.Now())
 		return nil

@@ -109,9 +109,17 @@ func (h *Capture) Handle(ctx context.Context, req Request) (Response, error) {
 	}
 	// The same answer whether the lead is new, known or a bot: the response
 	// must not tell anyone whether an address is already in the database.
+	// So whether it asks to confirm depends on the form and the country
+	// posted, never on the lead.
+	message := "Thank you! Your content is ready."
+	confirm := h.Capturer.Program.NeedsConfirmation(out.Form, sub.Fields["country"])
+	if confirm {
+		message += " To get related articles by email, confirm your address with the link we sent you."
+	}
 	return jsonResponse(http.StatusOK, map[string]any{
 		"ok":      true,
-		"message": "Thank you! Your content is ready.",
+		"message": message,
+		"confirm": confirm,
 		"asset":   map[string]string{"id": out.Asset.ID, "title": out.Asset.Title, "url": out.Asset.URL},
 		"next":    target,
 	}), nil

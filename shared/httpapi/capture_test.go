@@ -39,10 +39,16 @@ type fixture struct {
 // newFixture gives each test its own table on the shared DynamoDB Local.
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	prog, err := program.Default()
+	shipped, err := program.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
+	// These tests are about capture and links whatever the consent
+	// asked: their leads need no confirmation. Double opt-in has its own
+	// (confirmlinks_test.go).
+	single := *shipped
+	single.DoubleOptIn = program.DoubleOptIn{}
+	prog := &single
 	db := testenv.Dynamo(t)
 	table := testenv.UniqueName("capture")
 	if err := store.EnsureTable(context.Background(), db, table); err != nil {

@@ -44,6 +44,9 @@ type linkRequest struct {
 	Token  string            // the link's token, verified
 	Now    time.Time
 	Log    *slog.Logger // with the request id, the route and the lead id
+	// SourceIP and UserAgent are the client's, for evidence only: never
+	// logged.
+	SourceIP, UserAgent string
 }
 
 // open runs what every link does first, in this order: the path must be a
@@ -97,6 +100,7 @@ func (s linkSite) open(ctx context.Context, req Request, kinds ...link.Kind) (r 
 	return linkRequest{
 		Method: method, Kind: kind, Claims: claims, Form: form, Now: now,
 		Action: formAction(req, kind, tok), Token: tok,
+		SourceIP: req.RequestContext.HTTP.SourceIP, UserAgent: userAgent(req),
 		Log: log.With("leadId", claims.LeadID),
 	}, Response{}, true
 }
@@ -185,4 +189,12 @@ func linkHTML(status int, t *template.Template, data any) Response {
 		resp.Headers["x-robots-tag"] = "noindex, nofollow"
 	}
 	return resp
+}
+
+// userAgent is the client's user agent: API Gateway's, else the header's.
+func userAgent(req Request) string {
+	if ua := req.RequestContext.HTTP.UserAgent; ua != "" {
+		return ua
+	}
+	return header(req, "user-agent")
 }

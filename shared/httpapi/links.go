@@ -33,6 +33,8 @@ import (
 //	POST /h/{token}  records the answer and the words (the first for an email stands)
 //	GET  /p/{token}  the lead's preferences (topics, cadence) as a form; changes nothing
 //	POST /p/{token}  saves them
+//	GET  /c/{token}  the confirmation of an address (double opt-in, confirmlinks.go)
+//	POST /c/{token}  confirms it
 //
 // A GET never changes state: security scanners and mail clients fetch every
 // link of a message. Every bad link (tampered, truncated, expired, signed
@@ -63,7 +65,7 @@ func (h *Links) site() linkSite {
 
 // Handle answers one link request.
 func (h *Links) Handle(ctx context.Context, req Request) (Response, error) {
-	r, resp, ok := h.site().open(ctx, req, link.Unsubscribe, link.Answer, link.Keep, link.Rate, link.Help, link.Preferences)
+	r, resp, ok := h.site().open(ctx, req, link.Unsubscribe, link.Answer, link.Keep, link.Rate, link.Help, link.Preferences, link.Confirm)
 	if !ok {
 		return resp, nil
 	}
@@ -103,6 +105,8 @@ func (h *Links) Handle(ctx context.Context, req Request) (Response, error) {
 		return h.help(ctx, r, log), nil
 	case link.Preferences:
 		return h.preferences(ctx, r, log), nil
+	case link.Confirm:
+		return h.confirm(ctx, r, log), nil
 
 	default: // link.Answer
 		q, opt, ok := h.answerOf(r.Claims)

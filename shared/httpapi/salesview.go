@@ -168,6 +168,7 @@ var eventNames = map[string]string{
 	lead.KindRenderingFailed: "Email could not be rendered",
 	lead.KindUnsubscribe:     "Unsubscribed",
 	lead.KindKeep:            "Asked to keep getting emails",
+	lead.KindConfirm:         "Confirmed the address",
 	lead.KindRating:          "Rated an email",
 	lead.KindWish:            "Told us what would help next",
 	lead.KindPreferences:     "Chose what they get",

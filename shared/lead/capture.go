@@ -80,6 +80,8 @@ type Outcome struct {
 	Suppressed bool
 	// Enrolled names the track the lead was enrolled in by this capture.
 	Enrolled string
+	// Confirm is true when the lead waits for its address to be confirmed.
+	Confirm bool
 }
 
 // Field length limits: generous for real names, small enough that a field
@@ -190,11 +192,22 @@ func (c *Capturer) Capture(ctx context.Context, s Submission) (Outcome, error) {
 		if l.HasApplied(key) {
 			return ErrNoChange
 		}
+		if l.ExpiredAt(s.ReceivedAt) {
+			// Never confirmed, and on its way out: this post starts afresh.
+			*l = Lead{ID: l.ID, Version: l.Version}
+			isNew = true
+		}
 		out.NewLead = isNew
 		act.New = isNew
 		act.Repeat = l.HasDownloaded(asset.ID)
 		act.Changes = nil // fn runs again after a conflict
-		out.Enrolled = c.applyCapture(l, &act, email, fields, form, asset, s)
+		// A new address waits for its confirmation when the program asks
+		// for one; a lead waiting already keeps waiting, and this post
+		// sends no confirmation email of its own (OptIn keeps the count).
+		// A lead already in nurture is not asked again.
+		ask := isNew && c.Program.NeedsConfirmation(form, firstNonEmpty(fields["country"], l.Country))
+		out.Confirm = ask || l.Unconfirmed()
+		out.Enrolled = c.applyCapture(l, &act, email, fields, form, asset, s, ask)
 		// The track it joined, so enrolments are counted from activities.
 		act.Track = out.Enrolled
 		if c.Scorer != nil {
@@ -336,7 +349,7 @@ func submissionKey(ids IDKey, formID, email string, s Submission) string {
 // applyCapture changes the lead for one accepted submission, records in
 // act what a later post said that differs from the profile, and returns
 // the track it was enrolled in, if any.
-func (c *Capturer) applyCapture(l *Lead, act *Activity, email string, fields map[string]string, form program.Form, asset program.Asset, s Submission) string {
+func (c *Capturer) applyCapture(l *Lead, act *Activity, email string, fields map[string]string, form program.Form, asset program.Asset, s Submission, ask bool) string {
 	now := s.ReceivedAt
 	first := l.CreatedAt.IsZero()
 	if first {
@@ -380,7 +393,23 @@ func (c *Capturer) applyCapture(l *Lead, act *Activity, email string, fields map
 	}
 	l.Downloaded = appendOnce(l.Downloaded, asset.ID)
 	l.Engage(now, asset.Topics...)
-	return c.enrol(l, asset, now)
+	if ask {
+		l.askToConfirm(c.Program, form.ID, now)
+	}
+	if l.Unconfirmed() {
+		// Nurture starts when the address is confirmed (Confirm).
+		return ""
+	}
+	return enrol(c.Program, l, asset, now)
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // profileFields are the fields a form fills on the lead, in the order
@@ -405,14 +434,14 @@ var profileFields = []struct {
 // interests (Engage), so the new topic's track comes next when this one
 // ends (Lead.NextTrack). A dormant lead that joins no track wakes where it
 // was. Stopped and suppressed leads get no mail.
-func (c *Capturer) enrol(l *Lead, asset program.Asset, now time.Time) string {
+func enrol(p *program.Program, l *Lead, asset program.Asset, now time.Time) string {
 	n := &l.Nurture
 	inTrack := n.Status == NurtureActive && n.Track != program.EvergreenTrack
 	if !l.Mailable() || n.Status == NurtureStopped || inTrack {
 		return ""
 	}
 	for _, topic := range asset.Topics {
-		track, ok := c.Program.TrackForTopic(topic)
+		track, ok := p.TrackForTopic(topic)
 		if !ok || len(track.Steps) == 0 || n.HasDone(track.ID) || l.Muted(topic) {
 			continue
 		}
@@ -421,6 +450,6 @@ func (c *Capturer) enrol(l *Lead, asset program.Asset, now time.Time) string {
 		n.Enrol(track.ID, now.Add(l.Paced(track.Steps[0].Wait.Duration)))
 		return track.ID
 	}
-	l.WakeDormant(c.Program, now)
+	l.WakeDormant(p, now)
 	return ""
 }

@@ -23,6 +23,8 @@ const (
 	KindAnswer          = "answer"
 	// KindKeep is "keep them coming", the answer to the re-engagement email.
 	KindKeep = "keep"
+	// KindConfirm is the person confirming the address (double opt-in).
+	KindConfirm = "confirm"
 )
 
 // ErrUnknownAnswer is returned for an answer the question does not offer.

@@ -28,6 +28,8 @@ type Lead struct {
 
 	// Consent is the evidence of the latest consent given on a form.
 	Consent *Consent `json:",omitempty"`
+	// OptIn is set while the lead waits to confirm its address (optin.go).
+	OptIn *OptIn `json:",omitempty"`
 	// FirstTouch is where the lead first came from; later forms never overwrite it.
 	FirstTouch *Attribution `json:",omitempty"`
 
@@ -94,6 +96,8 @@ type Consent struct {
 	FormID     string
 	SourcePage string
 	IP         string `json:",omitempty"`
+	// Confirmed is the double opt-in's evidence, once the person confirmed.
+	Confirmed *Confirmation `json:",omitempty"`
 }
 
 // Attribution is where a visit came from.
@@ -306,7 +310,9 @@ func shortHash(s string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// Mailable reports whether nurture mail may be sent to the lead at all.
+// Mailable reports whether nurture mail may be sent to the lead at all
+// (an unconfirmed lead is not in nurture, and gets only its confirmation
+// emails).
 func (l *Lead) Mailable() bool { return l.Suppression == nil }
 
 // HasDownloaded reports whether the lead already has the asset.

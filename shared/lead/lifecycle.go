@@ -90,12 +90,13 @@ type Milestones struct {
 	pending      []string // ids of the alerts pending
 	sales        *SalesDecision
 	unsubscribed bool
+	unconfirmed  bool
 }
 
 // Milestones returns the lead's milestones; existed says whether the lead
 // was stored before.
 func (l *Lead) Milestones(existed bool) Milestones {
-	m := Milestones{existed: existed, unsubscribed: l.unsubscribed()}
+	m := Milestones{existed: existed, unsubscribed: l.unsubscribed(), unconfirmed: l.Unconfirmed()}
 	for _, p := range l.PendingAlerts {
 		if p.Kind == "" {
 			m.alerts = append(m.alerts, p.ID)
@@ -117,7 +118,8 @@ func (l *Lead) unsubscribed() bool {
 }
 
 // RecordLifecycle adds the lifecycle events of the change since before to
-// PendingEvents: the lead stored for the first time (captured), a threshold
+// PendingEvents: the lead stored for the first time, or its address
+// confirmed (captured), a threshold
 // crossed (sales-ready, held back as long as its alert), a decision of
 // sales (accepted, returned), an unsubscribe. A crossing whose alert was
 // withdrawn before it went out (a scanner's points taken back) takes its
@@ -125,8 +127,15 @@ func (l *Lead) unsubscribed() bool {
 // The store calls it in every UpdateLead, between the change and the
 // write.
 func (l *Lead) RecordLifecycle(before Milestones) {
-	if !before.existed && l.Email != "" {
-		l.addEvent(LifecycleEvent{Type: EventCaptured, At: firstNonZero(l.CreatedAt, l.UpdatedAt), Ref: l.capturedBy()})
+	// An unconfirmed address is anyone's guess (whoever typed it in): it
+	// reaches the CRM when the person confirms it, and one that expires
+	// never does, so the CRM never holds an address nobody confirmed.
+	if (!before.existed || before.unconfirmed) && !l.Unconfirmed() && l.Email != "" {
+		at := firstNonZero(l.CreatedAt, l.UpdatedAt)
+		if l.Confirmed() {
+			at = l.Consent.Confirmed.At
+		}
+		l.addEvent(LifecycleEvent{Type: EventCaptured, At: at, Ref: l.capturedBy()})
 	}
 	for _, p := range l.PendingAlerts {
 		if p.Kind == "" && !slices.Contains(before.alerts, p.ID) { // a crossing, not an SLA follow-up

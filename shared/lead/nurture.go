@@ -282,12 +282,21 @@ func hadKey(assetID string) [2]byte {
 // WakeAt is when the scheduler must next look at the lead, which is the
 // rule of the store's due index: when its next step is due, if it may be
 // mailed, or when its earliest pending alert or its next lifecycle event
-// may go out, or its SLA's next follow-up is due, if that is sooner.
+// may go out, or its SLA's next follow-up is due, if that is sooner; for
+// an unconfirmed lead, its next confirmation email or its expiry.
 // false means nothing is waiting.
 func (l *Lead) WakeAt() (time.Time, bool) {
 	var at time.Time
 	if l.Nurture.Due() && l.Mailable() {
 		at = l.Nurture.DueAt
+	}
+	if o := l.OptIn; o != nil {
+		// Its next confirmation email, else the end of its wait, when the
+		// scheduler deletes it.
+		at = o.ExpiresAt
+		if !o.DueAt.IsZero() && o.DueAt.Before(at) && l.Mailable() {
+			at = o.DueAt
+		}
 	}
 	for _, p := range l.PendingAlerts {
 		if send := p.SendAt(); at.IsZero() || send.Before(at) {

@@ -23,11 +23,12 @@ const (
 	Rate        Kind = "r"       // in nurture emails: "Was this useful?" Yes or Not really
 	Help        Kind = "h"       // in nurture emails: "What would help you most next?"
 	Preferences Kind = "p"       // in nurture emails: the lead's topics and cadence
+	Confirm     Kind = "c"       // in the confirmation email: confirm the address (double opt-in)
 	Results     Kind = "results" // in the weekly results digest and on the demo page: the program's results
 )
 
 // Kinds lists every kind of link.
-var Kinds = []Kind{Unsubscribe, Answer, Keep, Sales, Inbox, Rate, Help, Preferences, Results}
+var Kinds = []Kind{Unsubscribe, Answer, Keep, Sales, Inbox, Rate, Help, Preferences, Confirm, Results}
 
 // purposes are the token purposes each kind accepts, in the order tried.
 var purposes = map[Kind][]string{
@@ -42,6 +43,7 @@ var purposes = map[Kind][]string{
 	Rate:        {token.PurposeUseful, token.PurposeNotUseful},
 	Help:        {token.PurposeHelp},
 	Preferences: {token.PurposePrefs},
+	Confirm:     {token.PurposeConfirm},
 	Results:     {token.PurposeResults},
 }
 

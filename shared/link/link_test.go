@@ -47,6 +47,7 @@ func TestKind_URL_isTheBaseAndThePath(t *testing.T) {
 			link.Rate:        "https://api.acme.example/r/" + tok,
 			link.Help:        "https://api.acme.example/h/" + tok,
 			link.Preferences: "https://api.acme.example/p/" + tok,
+			link.Confirm:     "https://api.acme.example/c/" + tok,
 		} {
 			got := k.URL(base, tok)
 			if got != want {
@@ -64,14 +65,14 @@ func TestKind_routes_areThePublicOnes(t *testing.T) {
 	for _, k := range link.Kinds {
 		got = append(got, k.Route())
 	}
-	if strings.Join(got, " ") != "/u/{token} /a/{token} /k/{token} /s/{token} /i/{token} /r/{token} /h/{token} /p/{token} /results/{token}" {
+	if strings.Join(got, " ") != "/u/{token} /a/{token} /k/{token} /s/{token} /i/{token} /r/{token} /h/{token} /p/{token} /c/{token} /results/{token}" {
 		t.Fatalf("routes = %q: these are in every email sent, they must not change", got)
 	}
 }
 
 func TestParse_unknownPaths_noKind(t *testing.T) {
 	for _, path := range []string{
-		"", "/", "u", "u/x", "/u", "/a", "/k", "/s", "/i", "/r", "/h", "/p", "//u/x", "/U/x", "/uu/x", "/x/tok", "/forms/f1",
+		"", "/", "u", "u/x", "/u", "/a", "/k", "/s", "/i", "/r", "/h", "/p", "/c", "//u/x", "/U/x", "/uu/x", "/x/tok", "/forms/f1",
 		"/prod/u/tok", " /u/tok", "/u\\tok", "/{token}",
 	} {
 		if k, ok := link.Parse(path); ok {

@@ -26,6 +26,8 @@ const (
 const (
 	KindNurture = "nurture"
 	KindAlert   = "alert"
+	// KindConfirm is a confirmation email (double opt-in).
+	KindConfirm = "confirm"
 )
 
 // Values of TagLink.

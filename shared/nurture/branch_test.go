@@ -26,7 +26,8 @@ func newBranchWorld(t *testing.T) *branchWorld {
 	return &branchWorld{testworld.New(t, testworld.Options{Name: "branch"}), t}
 }
 
-// capture fills in a form of the program as a visitor does.
+// capture fills in a form of the program as a visitor does, and confirms
+// the address.
 func (w *branchWorld) capture(local, formID string, fields map[string]string) string {
 	w.t.Helper()
 	vals := map[string]string{"email": w.Email(local)}
@@ -37,6 +38,7 @@ func (w *branchWorld) capture(local, formID string, fields map[string]string) st
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	w.Confirm(out.LeadID)
 	return out.LeadID
 }
 
@@ -113,7 +115,7 @@ func TestNurture_researchOrPurchase_askedFirst_andTheAnswerSetsTheStage(t *testi
 		if st, _ := w.last(id); st.Track != "cloud-cost-track" || st.Step != 0 {
 			t.Fatalf("%s: first email %+v", who, st)
 		}
-		mail := w.MailTo(w.Email(who))
+		mail := w.NurtureMailTo(w.Email(who))
 		if len(mail) != 1 || !strings.Contains(mail[0].Text, q.Text) {
 			t.Fatalf("%s: the first email does not ask %q", who, q.Text)
 		}

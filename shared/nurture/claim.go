@@ -77,6 +77,15 @@ func (s *Scheduler) fail(ctx context.Context, leadID string, claim lead.SentStep
 	return nil
 }
 
+// holdsClaim reports whether the lead lists the claim: a nurture email's,
+// or a confirmation email's.
+func holdsClaim(l *lead.Lead, claimID string) bool {
+	if l.OptIn != nil && l.OptIn.Claim == claimID && l.OptIn.Mails > 0 {
+		return true
+	}
+	return slices.ContainsFunc(l.Nurture.Sent, func(st lead.SentStep) bool { return st.Claim == claimID })
+}
+
 // newClaimID names one claim attempt: 32 random bits tell apart the claims
 // of one lead's step.
 func newClaimID() string {
@@ -93,7 +102,7 @@ func (s *Scheduler) heldClaim(ctx context.Context, id, claimID string) (*lead.Le
 	for attempt := 0; attempt < 3; attempt++ {
 		l, found, err := s.Store.GetLead(ctx, id)
 		if err == nil {
-			return l, found && slices.ContainsFunc(l.Nurture.Sent, func(st lead.SentStep) bool { return st.Claim == claimID })
+			return l, found && holdsClaim(l, claimID)
 		}
 		if sleep(ctx, wait) != nil {
 			return nil, false

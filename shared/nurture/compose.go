@@ -17,6 +17,9 @@ import (
 // compose renders the email of a claimed mailing: a step, an evergreen
 // email or the re-engagement email.
 func (s *Scheduler) compose(l *lead.Lead, m mailing, now time.Time) (mail.Message, error) {
+	if m.confirm > 0 {
+		return s.composeConfirm(l, m, now)
+	}
 	claim := m.claim
 	unsub := s.Signer.Sign(token.Claims{Purpose: token.PurposeUnsubscribe, LeadID: l.ID, Track: claim.Track, Step: claim.Step, Expires: now.Add(unsubscribeTTL)})
 	// The preference page is the other way out of what the lead gets, as

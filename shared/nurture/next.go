@@ -24,6 +24,8 @@ type mailing struct {
 	keep bool
 	// help asks "What would help you most next?" (Lead.AskWhatHelps).
 	help bool
+	// confirm numbers a confirmation email: 1 the first, 2 the reminder.
+	confirm int
 }
 
 // next decides what the due lead gets at now and changes it to match: an

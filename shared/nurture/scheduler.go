@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -21,6 +20,9 @@ type Store interface {
 	DueLeads(ctx context.Context, now time.Time, limit int) ([]string, error)
 	UpdateLead(ctx context.Context, id string, fn func(l *lead.Lead, isNew bool) error) (*lead.Lead, error)
 	GetLead(ctx context.Context, id string) (*lead.Lead, bool, error)
+	// DeleteUnconfirmed deletes a lead that expired unconfirmed, and
+	// everything stored under it, if it is still at version.
+	DeleteUnconfirmed(ctx context.Context, id string, version int64) (bool, error)
 }
 
 // Token lifetimes: an unsubscribe link must keep working as long as anyone
@@ -92,6 +94,9 @@ type Report struct {
 	// Dormant counts leads that did not answer the re-engagement email:
 	// mail to them stops until they engage again.
 	Dormant int `json:"dormant"`
+	// Expired counts unconfirmed leads whose wait ended: deleted, never
+	// mailed again.
+	Expired int `json:"expired"`
 	// Partial is true when the tick stopped early to finish before its
 	// deadline; the rest stays due for the next tick.
 	Partial bool `json:"partial"`
@@ -163,7 +168,7 @@ loop:
 	wg.Wait()
 	s.Log.Info("tick", "due", rep.Due, "sent", rep.Sent, "skipped", rep.Skipped, "finished", rep.Finished,
 		"deferred", rep.Deferred, "failed", rep.Failed, "uncertain", rep.Uncertain, "rescheduled", rep.Rescheduled,
-		"dormant", rep.Dormant, "partial", rep.Partial)
+		"dormant", rep.Dormant, "expired", rep.Expired, "partial", rep.Partial)
 	return rep, abort
 }
 
@@ -178,6 +183,7 @@ const (
 	outRescheduled
 	outUncertain
 	outDormant
+	outExpired
 )
 
 func (r *Report) add(o outcome) {
@@ -196,6 +202,8 @@ func (r *Report) add(o outcome) {
 		r.Uncertain++
 	case outDormant:
 		r.Dormant++
+	case outExpired:
+		r.Expired++
 	default:
 		r.Skipped++
 	}
@@ -210,7 +218,7 @@ func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace
 	)
 	claimID := newClaimID()
 	l, err := s.Store.UpdateLead(ctx, id, func(l *lead.Lead, isNew bool) error {
-		if result == outSent && slices.ContainsFunc(l.Nurture.Sent, func(st lead.SentStep) bool { return st.Claim == claimID }) {
+		if result == outSent && holdsClaim(l, claimID) {
 			// This claim's write went through but its answer was lost, and
 			// the store's retry was refused: the step is ours to send.
 			return errClaimed
@@ -222,6 +230,14 @@ func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace
 		// the alerts ready now to the alerts function (lead.Wake). The
 		// tick itself never waits on SES or a webhook for an alert.
 		woke := !isNew && l.Wake(now)
+		if !isNew && l.Unconfirmed() {
+			wasDue = l.OptIn.DueAt
+			result, m = s.confirmNext(l, now, claimID)
+			if result == outSkipped || result == outExpired {
+				return lead.ErrNoChange
+			}
+			return nil
+		}
 		if isNew || !l.Mailable() || !l.Nurture.Due() || l.Nurture.DueAt.After(now) {
 			if woke {
 				return nil
@@ -235,6 +251,8 @@ func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace
 	switch {
 	case errors.Is(err, errClaimed):
 		err = nil
+	case errors.Is(err, lead.ErrNoChange) && result == outExpired:
+		return s.expire(ctx, l)
 	case errors.Is(err, lead.ErrNoChange):
 		return outSkipped, nil
 	case err != nil && result == outSent:
@@ -268,15 +286,22 @@ func (s *Scheduler) sendNext(ctx context.Context, id string, now time.Time, pace
 	err = s.send(ctx, msg, pace)
 	switch {
 	case err == nil:
-		// Once per claim: a step is claimed by one write and sent once.
-		s.Metrics.Sent(now, id, claim.Track)
+		// Once per claim: a step is claimed by one write and sent once. A
+		// confirmation email is no nurture email.
+		if m.confirm == 0 {
+			s.Metrics.Sent(now, id, claim.Track)
+		}
 		return outSent, nil
 	case errors.Is(err, mail.ErrUncertain):
 		// SES may have accepted it: sending again could mail it twice.
 		s.Log.Warn("ses answer lost; the step counts as sent", "leadId", id, "step", claim.Step, "error", err.Error())
 		return outUncertain, nil
+	case errors.Is(err, mail.ErrRejected) && m.confirm > 0:
+		return outFailed, s.unclaimConfirm(ctx, id, func(o *lead.OptIn) bool { return o.GiveUp(claim.Claim) })
 	case errors.Is(err, mail.ErrRejected):
 		return outFailed, s.fail(ctx, id, claim, err.Error(), now)
+	case m.confirm > 0:
+		return outDeferred, errors.Join(err, s.unclaimConfirm(ctx, id, func(o *lead.OptIn) bool { return o.UnclaimMail(claim.Claim, wasDue) }))
 	default:
 		// Throttled, a transient failure, or an account that cannot send
 		// (which ends the tick): the step is due again.

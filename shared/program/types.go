@@ -31,6 +31,9 @@ type Program struct {
 	Voice Voice `yaml:"voice"`
 	// Reports says who gets the weekly digest of the program's results.
 	Reports Reports `yaml:"reports"`
+	// DoubleOptIn says whose address must be confirmed before nurture
+	// mail goes out (optin.go).
+	DoubleOptIn DoubleOptIn `yaml:"doubleOptIn"`
 
 	// lookups is built once by Parse so the hot paths (every form post,
 	// every scheduler tick) find ids without scanning; a Program built by
@@ -134,6 +137,9 @@ type Form struct {
 	Required    []string `yaml:"required"`    // subset of Fields; email is always required
 	ThankYouURL string   `yaml:"thankYouUrl"` // optional; default is the asset's URL
 	Consent     Consent  `yaml:"consent"`
+	// DoubleOptIn, when set, overrides the program's doubleOptIn.required
+	// for this form (a country's rule still wins).
+	DoubleOptIn *bool `yaml:"doubleOptIn"`
 }
 
 // FormFields are the lead fields a form may collect.

@@ -66,6 +66,7 @@ func validate(p *Program, d *decoder) []Problem {
 	v.answersUsed()
 	v.lifelong()
 	v.voice()
+	v.doubleOptIn()
 	v.scoring()
 	v.thresholds()
 	v.routing()
@@ -457,7 +458,7 @@ func (v *validator) trackList() {
 	for i, t := range v.p.Tracks {
 		path := idx("tracks", i)
 		v.id(path+".id", "track", t.ID, t.Topic, v.tracks, i)
-		if t.ID == EvergreenTrack || t.ID == ReengageTrack {
+		if t.ID == EvergreenTrack || t.ID == ReengageTrack || t.ID == ConfirmTrack {
 			v.add(path+".id", "%q names the %s mail, not a track; give this track another id, e.g. %s-track", t.ID, t.ID, orDefault(t.Topic, "my"))
 		}
 		switch {

@@ -349,6 +349,8 @@ func describeEvent(e Event) (EventLine, bool) {
 		l.What = "Unsubscribed from nurture email"
 	case lead.KindKeep:
 		l.What = "Asked to keep getting nurture email"
+	case lead.KindConfirm:
+		l.What = "Confirmed the email address"
 	case lead.KindRating:
 		l.What = "Found" + quoted + " " + detail
 		if title == "" {

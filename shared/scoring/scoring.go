@@ -201,7 +201,19 @@ func (m Model) rearm(l *lead.Lead, score float64) {
 // or answer alerts it.
 func (m Model) cross(l *lead.Lead, a *lead.Activity, score float64, at time.Time) []program.Threshold {
 	var crossed []program.Threshold
-	post := a.Kind == lead.KindDownload
+	if l.Unconfirmed() {
+		// Nobody confirmed the address yet: the points count, the
+		// thresholds stay armed, and the confirmation crosses them.
+		for _, t := range m.prog.Thresholds {
+			if score >= float64(t.Score) && !slices.Contains(l.Score.Disarmed, t.Name) {
+				a.Why = append(a.Why, fmt.Sprintf("%s not alerted: the address is not confirmed yet", t.Name))
+				break
+			}
+		}
+		return nil
+	}
+	// The confirmation crosses what the lead's posts reached: posts' points.
+	post := a.Kind == lead.KindDownload || a.Kind == lead.KindConfirm
 	period := m.prog.Scoring.FormCrossing()
 	for _, t := range m.prog.Thresholds {
 		if score < float64(t.Score) || slices.Contains(l.Score.Disarmed, t.Name) {

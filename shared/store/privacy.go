@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -160,6 +161,45 @@ func (s *Store) Erase(ctx context.Context, leadID string, at time.Time) (int, er
 		n++
 	}
 	return n, nil
+}
+
+// DeleteUnconfirmed deletes a lead whose double opt-in wait ended
+// unconfirmed, and everything under it, if the lead is still at version:
+// a form post since (which starts a new wait) keeps it. It reports whether
+// it deleted the lead. Nothing is left behind (no suppression marker): the
+// address may be posted again, and gets one new confirmation email then.
+func (s *Store) DeleteUnconfirmed(ctx context.Context, leadID string, version int64) (bool, error) {
+	// The keys first, then the profile on its version: an item a post
+	// writes after the profile is gone belongs to the new lead and is not
+	// among the keys read before.
+	items, err := s.leadItems(ctx, leadID, true)
+	if err != nil {
+		return false, err
+	}
+	out, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       leadKey(leadID),
+		ConditionExpression:       aws.String("version = :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(version, 10)}},
+		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+	})
+	if conditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("delete unconfirmed lead: %w", err)
+	}
+	s.usage.addWrite(out.ConsumedCapacity)
+	keys := make([]map[string]types.AttributeValue, 0, len(items))
+	for _, it := range items {
+		if sk, _ := it[AttrSK].(*types.AttributeValueMemberS); sk != nil && sk.Value != skProfile {
+			keys = append(keys, map[string]types.AttributeValue{AttrPK: it[AttrPK], AttrSK: it[AttrSK]})
+		}
+	}
+	if _, err := s.deleteAll(ctx, keys); err != nil {
+		return true, err
+	}
+	return true, nil
 }
 
 // deleteAll deletes the items by key, 25 to a BatchWriteItem call,

@@ -39,6 +39,10 @@ const (
 	// is usually a handful of events; a scanner or a burst can bring dozens
 	// at once, and each loser waits up to 100 ms before trying again.
 	maxAttempts = 60
+	// unconfirmedTTLGrace leaves the deletion of an expired unconfirmed
+	// lead to the scheduler, which deletes its activities too; TTL is
+	// the backstop.
+	unconfirmedTTLGrace = 24 * time.Hour
 )
 
 // Options tune the store.
@@ -141,6 +145,10 @@ type leadItem struct {
 	OpenRoute string `json:"openRoute,omitempty"`
 	OpenSince string `json:"openSince,omitempty"`
 	Body      []byte `json:"body"`
+	// ExpiresAt is set while the lead is unconfirmed: the scheduler
+	// deletes it when its wait ends (DeleteUnconfirmed), and TTL a day
+	// later if that never happened.
+	ExpiresAt int64 `json:"expiresAt,omitempty"`
 	// Applied holds the lead's applied event keys as 8 raw bytes each:
 	// random hex does not deflate, and half the size is half the cost.
 	Applied []byte `json:"applied,omitempty"`
@@ -375,6 +383,9 @@ func (s *Store) leadPut(l *lead.Lead, prevVersion int64, existed bool) (*dynamod
 		item.DueAt = at.UTC().Format(dueLayout)
 	}
 	item.Outbox = strings.Join(l.Outbox(), " ")
+	if l.OptIn != nil {
+		item.ExpiresAt = l.OptIn.ExpiresAt.Add(unconfirmedTTLGrace).Unix()
+	}
 	if s := l.SLA; s != nil {
 		item.OpenRoute, item.OpenSince = routeKey(s.Owner), s.Since.UTC().Format(dueLayout)
 	}

@@ -56,6 +56,9 @@ const (
 	PurposePrefs     = "prefs" // the lead's preference page
 	// PurposeResults opens the program's results; it names no lead.
 	PurposeResults = "results"
+	// PurposeConfirm confirms an address (double opt-in); its Ref names
+	// the wait it confirms.
+	PurposeConfirm = "confirm"
 )
 
 // ErrInvalid is the only error Verify returns: tampered, truncated, expired,

@@ -242,9 +242,9 @@ func (s *srv) next(w http.ResponseWriter, r *http.Request) {
 	rep.Now = s.o.Clock.Now().Format(time.RFC3339)
 	switch {
 	case rep.Sent == 1:
-		rep.Message = "sent 1 nurture email"
+		rep.Message = "sent 1 email"
 	case rep.Sent > 1:
-		rep.Message = fmt.Sprintf("sent %d nurture emails", rep.Sent)
+		rep.Message = fmt.Sprintf("sent %d emails", rep.Sent)
 	default:
 		rep.Message = "no nurture email is scheduled: fill in a form first"
 	}

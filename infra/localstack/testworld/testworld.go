@@ -211,8 +211,8 @@ func (w *World) Capturer() *lead.Capturer { return w.App.Capturer }
 // Email is the address of a local part in this world.
 func (w *World) Email(local string) string { return local + "@" + w.Domain }
 
-// Nurtured captures a lead on the first form (with extra fields) and has
-// the scheduler send it step 1.
+// Nurtured captures a lead on the first form (with extra fields), has the
+// person confirm the address (Confirm) and the scheduler send it step 1.
 func (w *World) Nurtured(local string, fields map[string]string) *lead.Lead {
 	w.T.Helper()
 	vals := map[string]string{"email": w.Email(local)}
@@ -225,6 +225,7 @@ func (w *World) Nurtured(local string, fields map[string]string) *lead.Lead {
 	if err != nil {
 		w.T.Fatal(err)
 	}
+	w.Confirm(out.LeadID)
 	l := w.Next(out.LeadID)
 	if l.Nurture.Emails != 1 {
 		w.T.Fatalf("step 1 not sent: %+v", l.Nurture)
@@ -254,7 +255,7 @@ func (w *World) Next(id string) *lead.Lead {
 // sent steps, in the order they were sent (the lead lists its latest).
 func (w *World) WithMessageIDs(l *lead.Lead) *lead.Lead {
 	w.T.Helper()
-	if sent := w.MailTo(l.Email); len(sent) == l.Nurture.Emails {
+	if sent := w.NurtureMailTo(l.Email); len(sent) == l.Nurture.Emails {
 		sent = sent[len(sent)-len(l.Nurture.Sent):]
 		for i := range sent {
 			l.Nurture.Sent[i].MessageID = sent[i].MessageID
@@ -320,6 +321,63 @@ func (w *World) MailTo(addr string) []localstack.SentEmail {
 		}
 	}
 	return out
+}
+
+// NurtureMailTo returns the nurture emails SES local holds for one
+// address: its mail without the confirmation emails.
+func (w *World) NurtureMailTo(addr string) []localstack.SentEmail {
+	w.T.Helper()
+	var out []localstack.SentEmail
+	for _, m := range w.MailTo(addr) {
+		if ConfirmLink(m) == "" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// ConfirmLink is the confirmation link in an email, "" in any other.
+func ConfirmLink(m localstack.SentEmail) string {
+	_, rest, ok := strings.Cut(m.Text, BaseURL+link.Confirm.Path(""))
+	if !ok {
+		return ""
+	}
+	tok, _, _ := strings.Cut(rest, "\n")
+	return link.Confirm.URL(BaseURL, strings.TrimSpace(tok))
+}
+
+// Confirm has the person confirm the address of an unconfirmed lead as
+// they would: the tick sends the confirmation email (unless it went out
+// already), and the Confirm button on its link's page posts. A lead that
+// needs no confirmation is returned as it is.
+func (w *World) Confirm(id string) *lead.Lead {
+	w.T.Helper()
+	l := w.Lead(id)
+	if !l.Unconfirmed() {
+		return l
+	}
+	if l.OptIn.Mails == 0 {
+		if _, err := w.Scheduler.Tick(context.Background(), w.Clock.Now()); err != nil {
+			w.T.Fatal(err)
+		}
+	}
+	var confirm string
+	for _, m := range w.MailTo(l.Email) {
+		if u := ConfirmLink(m); u != "" {
+			confirm = u
+		}
+	}
+	if confirm == "" {
+		w.T.Fatalf("lead %s: no confirmation email in SES local", id)
+	}
+	if resp := w.Open("POST", confirm, nil); resp.StatusCode != 200 {
+		w.T.Fatalf("confirming lead %s: %d %s", id, resp.StatusCode, resp.Body)
+	}
+	l = w.Lead(id)
+	if l.Unconfirmed() || !l.Confirmed() {
+		w.T.Fatalf("lead %s still unconfirmed after its confirmation: %+v", id, l.OptIn)
+	}
+	return l
 }
 
 // FormPost is a browser's urlencoded form post as API Gateway (HTTP API,

@@ -122,6 +122,9 @@ func (p *persona) fill(ctx context.Context, formID string) error {
 // receive is an email arriving: the persona decides now what it will do
 // with it, and when.
 func (p *persona) receive(ctx context.Context, m received) error {
+	if m.Tags[mail.TagKind] == mail.KindConfirm {
+		return p.confirmAddress(m)
+	}
 	p.n++
 	step, _ := strconv.Atoi(m.Tags[mail.TagStep])
 	e := &Email{
@@ -192,6 +195,38 @@ func (p *persona) receive(ctx context.Context, m received) error {
 		})
 	}
 	return nil
+}
+
+// confirmAddress is the person confirming the address when the double
+// opt-in's email arrives, as soon as they read mail: every persona does
+// (one that never did would get nothing else to simulate). A scanner in
+// front of the inbox opened the link already; its GET changes nothing.
+// The journey lists nurture mail only.
+func (p *persona) confirmAddress(m received) error {
+	for _, l := range m.Links {
+		kind, ours := productLink(l.URL)
+		if !ours || kind != link.Confirm {
+			continue
+		}
+		u, err := url.Parse(l.URL)
+		if err != nil {
+			return fmt.Errorf("confirmation link %q: %w", l.URL, err)
+		}
+		p.r.at(m.At.Add(p.readsAfter()), p, func(ctx context.Context) error {
+			for _, method := range []string{http.MethodGet, http.MethodPost} {
+				resp, err := p.linkPage(ctx, kind, u, method)
+				if err != nil {
+					return err
+				}
+				if resp.StatusCode != http.StatusOK {
+					return fmt.Errorf("confirmation link %s: %d", method, resp.StatusCode)
+				}
+			}
+			return nil
+		})
+		return nil
+	}
+	return fmt.Errorf("confirmation email %s without its link", m.MessageID)
 }
 
 // explain notes why the email is not simply the next step (note), as the
