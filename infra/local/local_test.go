@@ -859,6 +859,7 @@ func TestLocalStack_clickThatCrosses_alertGoesOutWhenItsSettleTimeEnds_noTick(t 
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("capture answered %d\n%s", resp.StatusCode, s.output)
 	}
+	s.confirm(t, "ada@engines.example")
 	// She clicks the asset of her first email (+8), then of her second,
 	// which carries her over.
 	for range 2 {
