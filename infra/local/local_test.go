@@ -325,9 +325,7 @@ func TestLocalStack_browserSubmitsDemoForm_leadStored_mailShownInViewer(t *testi
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.api+"/"), chromedp.Click("#send-next"), chromedp.Sleep(time.Second), chromedp.WaitVisible("#send-next")); err != nil {
 		t.Fatalf("press Send the next email: %v", err)
 	}
-	t.Logf("sent the confirmation at %s", time.Now().Format(time.TimeOnly))
 	confirmURL := s.clickConfirmationLink(t, ctx)
-	t.Logf("clicked the confirmation link at %s", time.Now().Format(time.TimeOnly))
 	if l, _, _ = st.GetLead(context.Background(), l.ID); !l.Unconfirmed() {
 		t.Fatal("opening the confirmation link confirmed the address: a mail scanner's GET would have")
 	}
@@ -341,7 +339,6 @@ func TestLocalStack_browserSubmitsDemoForm_leadStored_mailShownInViewer(t *testi
 		_ = chromedp.Do(ctx, chromedp.Sleep(250*time.Millisecond))
 		confirmed, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState === 'complete' && document.querySelector('h1') ? document.querySelector('h1').innerText : ''`))
 	}
-	t.Logf("confirmed at %s: %q", time.Now().Format(time.TimeOnly), confirmed)
 	if !strings.Contains(confirmed, "confirmed") {
 		t.Fatalf("after pressing the button the page says %q\n%s", confirmed, s.output)
 	}
@@ -374,34 +371,12 @@ func TestLocalStack_browserSubmitsDemoForm_leadStored_mailShownInViewer(t *testi
 	first, _ := prog.Asset(l.Nurture.Sent[0].AssetID)
 
 	// The SES viewer shows the mail, and its HTML renders.
-	// The viewer's cards animate open, so wait for them to exist, then
-	// open the HTML view as a person would.
-	if err := chromedp.Do(ctx, chromedp.Navigate(s.ses+"/"), chromedp.WaitReady(".email .email-html iframe")); err != nil {
-		t.Fatalf("SES viewer: %v", err)
-	}
-	// The viewer's cards slide open; a click during the animation can miss,
-	// so click "Toggle HTML view" until the HTML shows, as a person would.
-	shown := false
-	for try := 0; try < 20 && !shown; try++ {
-		if err := chromedp.Do(ctx, chromedp.Click(`.email button[onclick*="-html')"]`)); err != nil {
-			t.Fatalf("SES viewer: %v", err)
-		}
-		shown, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`getComputedStyle(document.querySelector('.email .email-html')).display !== 'none'`))
-		if err != nil {
-			t.Fatalf("SES viewer: %v", err)
-		}
-		if !shown {
-			_ = chromedp.Do(ctx, chromedp.Sleep(500*time.Millisecond))
-		}
-	}
-	if !shown {
-		t.Fatal("the HTML view of the mail never opened")
-	}
+	mailID := s.openMail(t, ctx, first.Title)
 	listing, err := chromedp.Run(ctx, chromedp.Text("#content"))
 	if err != nil {
 		t.Fatalf("SES viewer: %v", err)
 	}
-	rendered, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('.email iframe').contentDocument.body.innerText`))
+	rendered, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('`+mailID+`-html-iframe').contentDocument.body.innerText`))
 	if err != nil {
 		t.Fatalf("SES viewer: %v", err)
 	}
@@ -417,7 +392,7 @@ func TestLocalStack_browserSubmitsDemoForm_leadStored_mailShownInViewer(t *testi
 	// sends her on to the asset.
 	resp := s.post(t, "/_local/clock", `{"advance":"1h"}`)
 	resp.Body.Close()
-	iframes, err := chromedp.Run(ctx, chromedp.Nodes(".email iframe"))
+	iframes, err := chromedp.Run(ctx, chromedp.Nodes(`[id="`+mailID+`-html-iframe"]`))
 	if err != nil || len(iframes) == 0 {
 		t.Fatalf("SES viewer: no iframe: %v", err)
 	}
@@ -465,6 +440,48 @@ func TestLocalStack_browserSubmitsDemoForm_leadStored_mailShownInViewer(t *testi
 	s.stop(t)
 }
 
+// openMail opens the mail viewer and the HTML view of the newest email
+// whose card contains text (a tick may send other mail too, such as the
+// weekly results), as a person would; it returns the email's message id,
+// which names its buttons and its iframe.
+func (s *stack) openMail(t *testing.T, ctx context.Context, text string) string {
+	t.Helper()
+	err := chromedp.Do(ctx, chromedp.Navigate(s.ses+"/"), chromedp.WaitReady(".email .email-html iframe"))
+	if err != nil {
+		// A navigation still settling aborts this one: once more.
+		err = chromedp.Do(ctx, chromedp.Sleep(time.Second), chromedp.Navigate(s.ses+"/"), chromedp.WaitReady(".email .email-html iframe"))
+	}
+	if err != nil {
+		t.Fatalf("SES viewer: %v", err)
+	}
+	id, err := chromedp.Run(ctx, chromedp.Evaluate[string](`((text) => {
+		for (const card of document.querySelectorAll('.email')) {
+			const b = card.querySelector('button[onclick*="-html\')"]');
+			if (card.innerText.includes(text) && b) return b.getAttribute('onclick').match(/toggle\('(.*)-html'\)/)[1];
+		}
+		return '';
+	})(`+strconv.Quote(text)+`)`))
+	if err != nil || id == "" {
+		t.Fatalf("the viewer shows no email with %q (%v)\n%s", text, err, s.output)
+	}
+	// The viewer's cards slide open; a click during the animation can miss,
+	// so click "Toggle HTML view" until the HTML shows.
+	shown := false
+	for try := 0; try < 20 && !shown; try++ {
+		if err := chromedp.Do(ctx, chromedp.Click(`button[onclick="toggle('`+id+`-html')"]`)); err != nil {
+			t.Fatalf("SES viewer: %v", err)
+		}
+		shown, _ = chromedp.Run(ctx, chromedp.Evaluate[bool](`getComputedStyle(document.getElementById('`+id+`-html')).display !== 'none'`))
+		if !shown {
+			_ = chromedp.Do(ctx, chromedp.Sleep(500*time.Millisecond))
+		}
+	}
+	if !shown {
+		t.Fatal("the HTML view of the mail never opened")
+	}
+	return id
+}
+
 // clickConfirmationLink opens the confirmation email in the SES viewer and
 // clicks its link (the page it opens changes nothing); it returns the link.
 func (s *stack) clickConfirmationLink(t *testing.T, ctx context.Context) string {
@@ -483,29 +500,8 @@ func (s *stack) clickConfirmationLink(t *testing.T, ctx context.Context) string 
 	if err != nil {
 		t.Fatalf("chromium: %v", err)
 	}
-	err = chromedp.Do(ctx, chromedp.Navigate(s.ses+"/"), chromedp.WaitReady(".email .email-html iframe"))
-	if err != nil {
-		// A navigation still settling aborts this one: once more.
-		err = chromedp.Do(ctx, chromedp.Sleep(time.Second), chromedp.Navigate(s.ses+"/"), chromedp.WaitReady(".email .email-html iframe"))
-	}
-	if err != nil {
-		t.Fatalf("SES viewer: %v", err)
-	}
-	subject, err := chromedp.Run(ctx, chromedp.Text(".email .email-inner p"))
-	if err != nil || !strings.Contains(subject, "Please confirm your email address") {
-		t.Fatalf("the newest email in the viewer is %q (%v), want the confirmation\n%s", subject, err, s.output)
-	}
-	shown := false
-	for try := 0; try < 20 && !shown; try++ {
-		if err := chromedp.Do(ctx, chromedp.Click(`.email button[onclick*="-html')"]`)); err != nil {
-			t.Fatalf("SES viewer: %v", err)
-		}
-		shown, _ = chromedp.Run(ctx, chromedp.Evaluate[bool](`getComputedStyle(document.querySelector('.email .email-html')).display !== 'none'`))
-		if !shown {
-			_ = chromedp.Do(ctx, chromedp.Sleep(500*time.Millisecond))
-		}
-	}
-	iframes, err := chromedp.Run(ctx, chromedp.Nodes(".email iframe"))
+	id := s.openMail(t, ctx, "Please confirm your email address")
+	iframes, err := chromedp.Run(ctx, chromedp.Nodes(`[id="`+id+`-html-iframe"]`))
 	if err != nil || len(iframes) == 0 {
 		t.Fatalf("SES viewer: no iframe: %v", err)
 	}

@@ -68,6 +68,10 @@ func TestMetrics_oneLinePerBusinessEvent_noneForARetry(t *testing.T) {
 	postForm()
 	none("the same form post again")
 
+	// Ada confirms her address: the confirmation email is no nurture email.
+	w.Confirm(id)
+	none("the confirmation email")
+
 	// The scheduler's tick sends step 1: one email; another tick at the
 	// same time finds nothing due.
 	w.Next(id)
