@@ -453,8 +453,9 @@ TABLE ?=
 REBUILD ?=
 .PHONY: report
 report: ## the program's results in the terminal (PERIOD=week|month FROM= TO= BY= TABLE= FORMAT=csv REBUILD=1)
-	@if [ -z "$${TABLE_NAME:-}" ]; then export LOCAL_URL="$${LOCAL_URL:-http://localhost:$${PORT:-3000}}"; fi; \
-	$(PRIVACY_ENV) $(GO) run ./infra/report -period "$(PERIOD)" -from "$(FROM)" -to "$(TO)" -by "$(BY)" -table "$(TABLE)" \
+	@if [ -z "$${TABLE_NAME:-}" ]; then export TABLE_NAME=nurture-local LOCAL_URL="$${LOCAL_URL:-http://localhost:$${PORT:-3000}}" \
+	  DYNAMODB_ENDPOINT="$${DYNAMODB_ENDPOINT:-http://localhost:$${DYNAMODB_PORT:-8000}}"; fi; \
+	$(GO) run ./infra/report -period "$(PERIOD)" -from "$(FROM)" -to "$(TO)" -by "$(BY)" -table "$(TABLE)" \
 	  -format "$(FORMAT)" $(if $(REBUILD),-rebuild)
 
 # ---------------------------------------------------------------------------
