@@ -79,7 +79,11 @@ func (h *history) capture(formID string, fields url.Values) string {
 		h.T.Fatalf("post form %s: %d %v\n%s", formID, res.StatusCode, err, res.Body)
 	}
 	h.Drain()
-	return testenv.LeadID(fields.Get("email"))
+	id := testenv.LeadID(fields.Get("email"))
+	if l := h.Lead(id); l.Unconfirmed() {
+		h.Confirm(id) // double opt-in: the person confirms the address
+	}
+	return id
 }
 
 var hrefRE = regexp.MustCompile(`href="([^"]*)"`)
@@ -89,7 +93,7 @@ func (h *history) nurtureMail(addr string) (htmlBody, text string) {
 	h.T.Helper()
 	mail := h.MailTo(addr)
 	for _, m := range mail {
-		if strings.Contains(m.HTML, sestrack.OpenPath) {
+		if strings.Contains(m.HTML, sestrack.OpenPath) && testworld.ConfirmLink(m) == "" {
 			return m.HTML, m.Text
 		}
 	}

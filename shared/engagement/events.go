@@ -341,6 +341,12 @@ func (s *Service) sent(ctx context.Context, r sesevent.Record, msg sent) (Result
 		res.Reason = "untagged message"
 		return res, nil
 	}
+	if k := r.Tag(mail.TagKind); k != "" && k != mail.KindNurture {
+		// A confirmation email is not nurture: the results count what
+		// nurture mailed.
+		res.Reason = "not a nurture email"
+		return res, nil
+	}
 	at := r.Mail.Timestamp
 	if at.IsZero() {
 		at = r.Time()

@@ -167,8 +167,14 @@ func (s *Summary) count(metric string, dims map[string][]string) {
 // add counts one activity.
 func (s *Summary) add(p *program.Program, e Entry) {
 	a := e.Act
+	if a.Track == program.ConfirmTrack && a.Kind != lead.KindConfirm && a.Kind != lead.KindBounce && a.Kind != lead.KindComplaint {
+		return // a confirmation email's delivery, open or click: not nurture
+	}
 	dims := dimensions(p, e)
 	switch a.Kind {
+	case lead.KindConfirm:
+		// Double opt-in: nurture starts when the person confirms.
+		s.count(Enrolled, dims)
 	case lead.KindDownload:
 		s.count(Captured, dims)
 		if a.New {
@@ -254,11 +260,14 @@ func dimensions(p *program.Program, e Entry) map[string][]string {
 	}
 	d[DimForm] = []string{or(form)}
 	track := a.Track
+	if track == program.ConfirmTrack {
+		track = ""
+	}
 	if track == "" && a.Kind != lead.KindDownload && l != nil {
 		track = l.Nurture.Track
 	}
 	d[DimTrack] = []string{or(track)}
-	if a.Track != "" && slices.Contains(messageKinds, a.Kind) {
+	if a.Track != "" && a.Track != program.ConfirmTrack && slices.Contains(messageKinds, a.Kind) {
 		d[DimStep] = []string{StepValue(a.Track, a.Step)}
 	}
 	if a.AssetID != "" {
