@@ -197,7 +197,7 @@ func New(p Parts) (*App, error) {
 	}
 	a.Capturer = &lead.Capturer{
 		Program: p.Program, Store: p.Store, Clock: p.Clock, MinFillTime: cfg.MinFillTime,
-		Scorer: a.Scorer, IDs: p.LeadIDs, Suppressions: p.Store, Metrics: p.Metrics, Limits: a.Limiter,
+		Scorer: a.Scorer, IDs: p.LeadIDs, Suppressions: p.Store, Metrics: p.Metrics, Limits: a.Limiter, Known: p.Store,
 	}
 	// The program's results: the report function's rollup, the results
 	// page and make report read through it.

@@ -16,6 +16,7 @@ import (
 	"github.com/leadnurture/nurture/infra/localstack/testworld"
 	"github.com/leadnurture/nurture/shared/httpapi"
 	"github.com/leadnurture/nurture/shared/limit"
+	"github.com/leadnurture/nurture/shared/program"
 	"github.com/leadnurture/nurture/shared/store"
 	"github.com/leadnurture/nurture/shared/token"
 )
@@ -231,5 +232,45 @@ func TestLinks_limitedPosts_butNeverAnUnsubscribe(t *testing.T) {
 	}
 	if l := f.mustLead(t, other); len(l.Answers) != 0 {
 		t.Errorf("the refused answer changed the lead: %v", l.Answers)
+	}
+}
+
+// With double opt-in, every new address costs a confirmation email: one
+// client may ask for only so many an hour (ConfirmIP), below its form-post
+// limit. A known lead posting again costs no confirmation and is not
+// refused, and another client is not affected.
+func TestCapture_confirmationLimit_newAddressesPerIP_knownLeadsPass(t *testing.T) {
+	f := newFixture(t)
+	shipped, err := program.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !shipped.NeedsConfirmation(shipped.Forms[0], "") {
+		t.Fatal("the shipped program's first form should ask to confirm")
+	}
+	f.prog, f.capture.Capturer.Program = shipped, shipped
+	lim := f.withLimits()
+	f.capture.Capturer.Known = f.store
+	rule := lim.Policy.ConfirmIP
+	if rule.Max >= lim.Policy.CaptureIP.Max {
+		t.Fatalf("the confirmation limit (%d) should be below the form-post limit (%d)", rule.Max, lim.Policy.CaptureIP.Max)
+	}
+	for i := range rule.Max {
+		if resp := f.postFrom(t, "198.51.100.9", fmt.Sprintf("new%d@example.com", i)); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("new address %d answered %d: %s", i+1, resp.StatusCode, resp.Body)
+		}
+	}
+	over := f.postFrom(t, "198.51.100.9", "one-too-many@example.com")
+	if over.StatusCode != http.StatusTooManyRequests || over.Headers["retry-after"] == "" {
+		t.Fatalf("new address %d from one client answered %d (retry-after %q), want 429", rule.Max+1, over.StatusCode, over.Headers["retry-after"])
+	}
+	if l, _ := f.lead(t, "one-too-many@example.com"); l != nil {
+		t.Error("the refused post stored its lead, and would be mailed a confirmation")
+	}
+	if resp := f.postFrom(t, "198.51.100.9", "new0@example.com"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("a known lead posting again answered %d, want it stored", resp.StatusCode)
+	}
+	if resp := f.postFrom(t, "198.51.100.10", "neighbour@example.com"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("another client answered %d", resp.StatusCode)
 	}
 }

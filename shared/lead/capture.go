@@ -131,11 +131,22 @@ type Capturer struct {
 	// lead's id: its error (a limit.Exceeded) refuses the post, so one
 	// address cannot be posted again and again (limit.Limiter is one).
 	Limits AddressLimits
+	// Known, with Limits, tells a post of a new address from one of a
+	// known lead: only the new one costs a confirmation email, so only it
+	// counts against the confirmation limits (store.Store is one).
+	Known KnownLeads
 }
 
-// AddressLimits limits the posts naming one lead.
+// AddressLimits limits the posts naming one lead, and the confirmation
+// emails new addresses cost.
 type AddressLimits interface {
 	CaptureOf(ctx context.Context, leadID string) error
+	Confirmation(ctx context.Context, sourceIP, leadID string) error
+}
+
+// KnownLeads reads a lead, if there is one.
+type KnownLeads interface {
+	GetLead(ctx context.Context, id string) (*Lead, bool, error)
 }
 
 // Suppressions tells whether an address was erased, by the lead id the
@@ -180,6 +191,9 @@ func (c *Capturer) Capture(ctx context.Context, s Submission) (Outcome, error) {
 	out.LeadID = id
 	if c.Limits != nil {
 		if err := c.Limits.CaptureOf(ctx, id); err != nil {
+			return out, err
+		}
+		if err := c.limitConfirmation(ctx, form, fields, s, id); err != nil {
 			return out, err
 		}
 	}
@@ -452,4 +466,26 @@ func enrol(p *program.Program, l *Lead, asset program.Asset, now time.Time) stri
 	}
 	l.WakeDormant(p, now)
 	return ""
+}
+
+// limitConfirmation counts, before anything is stored, the confirmation
+// email a post of a new address will cost, per client and per address: a
+// script cannot make us mail addresses it made up faster than that, even
+// from under the form-post limits. A known lead costs no confirmation and
+// counts nothing (a waiting one gets its one reminder at most); one whose
+// wait expired starts afresh and counts again.
+func (c *Capturer) limitConfirmation(ctx context.Context, form program.Form, fields map[string]string, s Submission, id string) error {
+	if c.Known == nil || !c.Program.NeedsConfirmation(form, fields["country"]) {
+		return nil
+	}
+	l, found, err := c.Known.GetLead(ctx, id)
+	if err != nil {
+		// As the limits themselves do: what cannot be counted is allowed,
+		// and the write that follows reports a table that is down.
+		return nil
+	}
+	if found && !l.ExpiredAt(s.ReceivedAt) {
+		return nil
+	}
+	return c.Limits.Confirmation(ctx, s.IP, id)
 }
