@@ -48,7 +48,9 @@ func TestLocalStack_loopbackAddressesAreDifferentClients(t *testing.T) {
 		resp.Body.Close()
 		return resp
 	}
-	max := limit.Default().CaptureIP.Max
+	// Each post is a new address on a form that asks to confirm, so the
+	// confirmation limit (new addresses per IP) comes before the form-post one.
+	max := min(limit.Default().CaptureIP.Max, limit.Default().ConfirmIP.Max)
 	for i := range max {
 		if resp := post("127.0.0.2", i); resp.StatusCode != http.StatusOK {
 			t.Fatalf("post %d from 127.0.0.2 answered %d\n%s", i+1, resp.StatusCode, s.output)
