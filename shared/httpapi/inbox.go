@@ -62,9 +62,7 @@ func (h *Inbox) Handle(ctx context.Context, req Request) (Response, error) {
 		return resp, nil
 	}
 	if r.Method != http.MethodGet {
-		resp := linkPage(http.StatusMethodNotAllowed, Page{Title: "Method not allowed", Lead: "Open the link to your sales inbox in your browser.", Company: h.site().company()})
-		resp.Headers["allow"] = http.MethodGet
-		return resp, nil
+		return h.site().methodNotAllowed(http.MethodGet, "Open the link to your sales inbox in your browser."), nil
 	}
 	owner := h.Program.Owner(r.Claims.Ref)
 	open, err := h.Inbox.Open(ctx, owner.Address, r.Now)

@@ -70,9 +70,7 @@ func (s linkSite) open(ctx context.Context, req Request, kinds ...link.Kind) (r 
 	}
 	log = log.With("route", method+" "+kind.Route())
 	if method != http.MethodGet && method != http.MethodPost {
-		resp := linkPage(http.StatusMethodNotAllowed, Page{Title: "Method not allowed", Lead: "Open the link from the email in your browser.", Company: s.company()})
-		resp.Headers["allow"] = "GET, POST"
-		return r, resp, false
+		return r, s.methodNotAllowed("GET, POST", "Open the link from the email in your browser."), false
 	}
 	var form map[string]string
 	if method == http.MethodPost {
@@ -197,4 +195,12 @@ func userAgent(req Request) string {
 		return ua
 	}
 	return header(req, "user-agent")
+}
+
+// methodNotAllowed answers a link page asked with a method it does not
+// take: 405, the methods it does take, and what to do instead.
+func (s linkSite) methodNotAllowed(allow, lead string) Response {
+	resp := linkPage(http.StatusMethodNotAllowed, Page{Title: "Method not allowed", Lead: lead, Company: s.company()})
+	resp.Headers["allow"] = allow
+	return resp
 }

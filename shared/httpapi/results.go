@@ -47,9 +47,7 @@ func (h *Results) Handle(ctx context.Context, req Request) (Response, error) {
 		return resp, nil
 	}
 	if r.Method != http.MethodGet {
-		resp := linkPage(http.StatusMethodNotAllowed, Page{Title: "Method not allowed", Lead: "Open the link to the results in your browser.", Company: h.site().company()})
-		resp.Headers["allow"] = http.MethodGet
-		return resp, nil
+		return h.site().methodNotAllowed(http.MethodGet, "Open the link to the results in your browser."), nil
 	}
 	q, _ := url.ParseQuery(req.RawQueryString)
 	per, err := report.ParsePeriod(q.Get("period"), q.Get("from"), q.Get("to"), r.Now)
